@@ -1,0 +1,69 @@
+"""``storeops``: the project's command line (validate, lab; later health, report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from storeops.paths import LAB_INVENTORY
+from storeops.validate import summary, validate
+from storeops.yamlfiles import VaultPasswords, YamlProblem
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        passwords = VaultPasswords.from_ansible_config(args.vault_password_file or ())
+    except (OSError, YamlProblem, Exception) as exc:  # ansible raises its own error types
+        print(f"storeops validate: cannot load the vault password: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    raw = validate(args.inventory, passwords)
+    if raw.issues:
+        print(f"{len(raw.issues)} error(s) in inventory {args.inventory}:", file=sys.stderr)
+        for issue in raw.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return EXIT_INVALID
+    print(summary(raw))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storeops", description="Run and check a dealer group's stores from one inventory."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "validate", help="check the whole inventory; report every error with file and field"
+    )
+    check.add_argument(
+        "inventory", nargs="?", type=Path, default=LAB_INVENTORY, help="inventory directory"
+    )
+    check.add_argument(
+        "--vault-password-file",
+        type=Path,
+        action="append",
+        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
+    )
+    check.set_defaults(handler=_cmd_validate)
+    try:
+        from storeops.lab.cli_lab import register as register_lab
+    except ImportError:  # pragma: no cover - the lab package ships with the repo
+        pass
+    else:
+        register_lab(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

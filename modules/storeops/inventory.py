@@ -1,0 +1,276 @@
+"""The inventory loader: one reader of ``inventory/<name>/`` for every consumer.
+
+The inventory is a plain Ansible inventory directory, so ``ansible-inventory`` and AWX
+read it as it is:
+
+```
+inventory/<name>/
+  hosts.yml                    stores (groups store_<code>) and their hosts
+  roles.yml                    constructed plugin: groups dms, db, ... from storeops_roles
+  group_vars/all/*.yml         storeops_group, dms_catalog, dms_wave_size, vault.yml
+  group_vars/store_<code>/*.yml  the store: block, plus the store's vault.yml
+  group_vars/<role>.yml        role variables for one host role (optional)
+  host_vars/<host>.yml         per-host variables (optional)
+```
+
+:func:`read` parses every file and checks each against the schema, collecting issues;
+``validate.py`` adds the rules that span files; :func:`load_valid` returns the typed view
+only when there is no issue at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from storeops.issues import Issue, issues_from_validation_error
+from storeops.schema import (
+    STORE_GROUP_PREFIX,
+    GroupWideVars,
+    HostEntry,
+    HostsFile,
+    Role,
+    Store,
+    StoreVars,
+)
+from storeops.yamlfiles import VaultPasswords, YamlProblem, read_yaml
+
+HOSTS_FILE = "hosts.yml"
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+class InventoryInvalid(Exception):
+    """Raised by :func:`load_valid`; carries every issue found."""
+
+    def __init__(self, root: Path, issues: list[Issue]) -> None:
+        self.root = root
+        self.issues = issues
+        lines = "\n".join(issue.render(Path.cwd()) for issue in issues)
+        super().__init__(f"inventory {root} has {len(issues)} error(s):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host of the inventory, as every consumer sees it."""
+
+    name: str
+    store: str
+    address: ipaddress.IPv4Address
+    roles: tuple[Role, ...]
+    zone: str
+    port: int | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class VarsFile:
+    """One file of group_vars or host_vars: whose variables, from which file."""
+
+    path: Path
+    owner: str
+    owner_is_host: bool
+    variables: dict[str, Any]
+    encrypted: bool
+
+
+@dataclass
+class RawInventory:
+    """Everything that could be read, valid or not, with the issues found so far."""
+
+    root: Path
+    issues: list[Issue] = field(default_factory=list)
+    host_entries: dict[str, tuple[str, HostEntry]] = field(default_factory=dict)
+    store_groups: list[str] = field(default_factory=list)
+    group_wide: GroupWideVars | None = None
+    stores: dict[str, tuple[Store, Path]] = field(default_factory=dict)
+    vars_files: list[VarsFile] = field(default_factory=list)
+
+    @property
+    def hosts_path(self) -> Path:
+        return self.root / HOSTS_FILE
+
+    def store_code_of_group(self, group: str) -> str:
+        return group.removeprefix(STORE_GROUP_PREFIX)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A valid inventory: the typed view that the lab, the plugins and the reports use."""
+
+    root: Path
+    group: GroupWideVars
+    stores: dict[str, Store]
+    hosts: dict[str, Host]
+
+    def hosts_of(self, store_code: str) -> list[Host]:
+        return [host for host in self.hosts.values() if host.store == store_code]
+
+    def hosts_with_role(self, role: Role) -> list[Host]:
+        return [host for host in self.hosts.values() if role in host.roles]
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _vars_paths(directory: Path) -> Iterator[tuple[str, Path]]:
+    """(owner name, file) for group_vars/ or host_vars/: NAME.yml or NAME/*.yml."""
+    if not directory.is_dir():
+        return
+    for entry in sorted(directory.iterdir()):
+        if entry.is_dir():
+            for inner in sorted(entry.iterdir()):
+                if inner.suffix in YAML_SUFFIXES and inner.is_file():
+                    yield entry.name, inner
+        elif entry.suffix in YAML_SUFFIXES:
+            yield entry.stem, entry
+
+
+def _read_vars_files(raw: RawInventory, passwords: VaultPasswords) -> None:
+    for kind, owner_is_host in (("group_vars", False), ("host_vars", True)):
+        for owner, path in _vars_paths(raw.root / kind):
+            try:
+                parsed = read_yaml(path, passwords)
+            except YamlProblem as problem:
+                raw.issues.append(Issue(path, "", str(problem)))
+                continue
+            data = parsed.data if parsed.data is not None else {}
+            if not isinstance(data, dict):
+                raw.issues.append(Issue(path, "", "must be a mapping of variable names"))
+                continue
+            raw.vars_files.append(VarsFile(path, owner, owner_is_host, data, parsed.encrypted))
+
+
+def _read_hosts(raw: RawInventory, passwords: VaultPasswords) -> None:
+    path = raw.hosts_path
+    if not path.is_file():
+        raw.issues.append(Issue(path, "", "missing: every inventory needs a hosts.yml"))
+        return
+    try:
+        data = read_yaml(path, passwords).data
+    except YamlProblem as problem:
+        raw.issues.append(Issue(path, "", str(problem)))
+        return
+    try:
+        hosts_file = HostsFile.model_validate(data)
+    except ValidationError as error:
+        raw.issues.extend(issues_from_validation_error(error, {}, path))
+        return
+    for group, store_group in hosts_file.all.children.stores.children.items():
+        raw.store_groups.append(group)
+        for name, entry in store_group.hosts.items():
+            if name in raw.host_entries:
+                first = raw.host_entries[name][0]
+                raw.issues.append(
+                    Issue(
+                        path,
+                        f"all.children.stores.children.{group}.hosts.{name}",
+                        f"duplicate host name: {name!r} is already a host of {first}",
+                    )
+                )
+                continue
+            raw.host_entries[name] = (group, entry)
+
+
+def _merged(files: list[VarsFile]) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The variables of one owner across its files, and the file each came from."""
+    variables: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    for vars_file in files:
+        for key, value in vars_file.variables.items():
+            variables[key] = value
+            origin[key] = vars_file.path
+    return variables, origin
+
+
+def _files_of_group(raw: RawInventory, group: str) -> list[VarsFile]:
+    return [f for f in raw.vars_files if not f.owner_is_host and f.owner == group]
+
+
+def _group_location(raw: RawInventory, group: str) -> Path:
+    files = _files_of_group(raw, group)
+    return files[0].path if files else raw.root / "group_vars" / group
+
+
+def _read_group_wide(raw: RawInventory) -> None:
+    variables, origin = _merged(_files_of_group(raw, "all"))
+    try:
+        raw.group_wide = GroupWideVars.model_validate(variables)
+    except ValidationError as error:
+        raw.issues.extend(issues_from_validation_error(error, origin, _group_location(raw, "all")))
+
+
+def _read_stores(raw: RawInventory) -> None:
+    for group in raw.store_groups:
+        variables, origin = _merged(_files_of_group(raw, group))
+        location = _group_location(raw, group)
+        try:
+            store = StoreVars.model_validate(variables).store
+        except ValidationError as error:
+            raw.issues.extend(issues_from_validation_error(error, origin, location))
+            continue
+        store_file = origin["store"]
+        expected = raw.store_code_of_group(group)
+        if store.code != expected:
+            raw.issues.append(
+                Issue(
+                    store_file,
+                    "store.code",
+                    f"{store.code!r} does not match its group {group!r} (expected {expected!r})",
+                )
+            )
+            continue
+        raw.stores[store.code] = (store, store_file)
+
+
+def read(root: Path | str, passwords: VaultPasswords | None = None) -> RawInventory:
+    """Read every file of the inventory and check each against the schema."""
+    raw = RawInventory(Path(root).resolve())
+    if not raw.root.is_dir():
+        raw.issues.append(Issue(raw.root, "", "is not an inventory directory"))
+        return raw
+    passwords = passwords or VaultPasswords()
+    _read_hosts(raw, passwords)
+    _read_vars_files(raw, passwords)
+    _read_group_wide(raw)
+    _read_stores(raw)
+    return raw
+
+
+# ---------------------------------------------------------------------------- typed view
+
+
+def typed_view(raw: RawInventory) -> Inventory:
+    """The valid inventory; only meaningful when ``raw.issues`` is empty."""
+    if raw.group_wide is None:
+        raise InventoryInvalid(raw.root, raw.issues)
+    hosts = {
+        name: Host(
+            name=name,
+            store=raw.store_code_of_group(group),
+            address=entry.ansible_host,
+            roles=tuple(entry.storeops_roles),
+            zone=entry.storeops_zone,
+            port=entry.ansible_port,
+            user=entry.ansible_user,
+        )
+        for name, (group, entry) in raw.host_entries.items()
+    }
+    stores = {code: store for code, (store, _path) in raw.stores.items()}
+    return Inventory(raw.root, raw.group_wide, stores, hosts)
+
+
+def load_valid(
+    root: Path | str, passwords: VaultPasswords | None = None, roles_dir: Path | None = None
+) -> Inventory:
+    """Read and validate the whole inventory; raise :class:`InventoryInvalid` on any issue."""
+    from storeops.validate import validate
+
+    raw = validate(root, passwords if passwords is not None else VaultPasswords.from_ansible_config(), roles_dir)
+    if raw.issues:
+        raise InventoryInvalid(raw.root, raw.issues)
+    return typed_view(raw)

@@ -1,0 +1,344 @@
+"""The inventory schema, written once.
+
+Every consumer of the inventory (the validator, the lab builder, the pyinfra adapter,
+the Ansible plugins, the reports) goes through these models. Each model mirrors one
+kind of file or one block in a file under ``inventory/<name>/``:
+
+* ``hosts.yml``                      -> :class:`HostsFile` (stores and their hosts)
+* ``group_vars/all/*.yml``           -> :class:`GroupWideVars` (catalog, waves)
+* ``group_vars/store_<code>[/*].yml``-> :class:`StoreVars` (the ``store:`` block)
+
+Field-level rules (formats, ranges, enumerations) live here; rules that need to see
+several files at once (duplicates, overlaps, references) live in ``validate.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import zoneinfo
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+STORE_GROUP_PREFIX = "store_"
+STORE_CODE_RE = re.compile(r"^[a-z]{2}[0-9]{2}$")
+HOST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+VERSION_RE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+VERSION_PATTERN_RE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(\*|0|[1-9][0-9]*)$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+
+
+class Strict(BaseModel):
+    """Base of every model: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(StrEnum):
+    """What a host is for. Ansible groups of the same names are built from these."""
+
+    DMS = "dms"
+    DB = "db"
+    BACKUP = "backup"
+    WORKSTATION = "workstation"
+    SWITCH = "switch"
+    FIREWALL = "firewall"
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def index(self) -> int:
+        """Monday is 0, as in :meth:`datetime.date.weekday`."""
+        return list(Weekday).index(self)
+
+
+# ---------------------------------------------------------------------------- field types
+
+
+def _time_of_day(value: Any) -> str:
+    if not isinstance(value, str) or not TIME_RE.match(value):
+        raise ValueError(f"{value!r} is not a time (HH:MM, 00:00 to 24:00)")
+    return value
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an IANA timezone name (e.g. Asia/Shanghai)")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not a known IANA timezone (e.g. Asia/Shanghai)"
+        ) from None
+    return value
+
+
+def _version(value: Any) -> str:
+    if not isinstance(value, str) or not VERSION_RE.match(value):
+        raise ValueError(f"{value!r} is not a release version (MAJOR.MINOR.PATCH, quoted)")
+    return value
+
+
+def _version_pattern(value: Any) -> str:
+    if not isinstance(value, str) or not VERSION_PATTERN_RE.match(value):
+        raise ValueError(f"{value!r} is not a version or a MAJOR.MINOR.* pattern")
+    return value
+
+
+def _sha256(value: Any) -> str:
+    if not isinstance(value, str) or not SHA256_RE.match(value):
+        raise ValueError(f"{value!r} is not a sha256 digest (64 lowercase hex digits)")
+    return value
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def _ipv4_address(value: Any) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(value)
+    except (ipaddress.AddressValueError, ValueError):
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+def _ipv4_network(value: Any) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IPv4 network in CIDR form with host bits clear"
+        ) from None
+
+
+def _host_name(value: Any) -> str:
+    if not isinstance(value, str) or not HOST_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a host name (lowercase letters, digits, '-')")
+    return value
+
+
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
+Timezone = Annotated[str, BeforeValidator(_timezone)]
+Version = Annotated[str, BeforeValidator(_version)]
+VersionPattern = Annotated[str, BeforeValidator(_version_pattern)]
+Sha256 = Annotated[str, BeforeValidator(_sha256)]
+Date = Annotated[dt.date, BeforeValidator(_date)]
+IPv4Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4_address)]
+IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network)]
+HostName = Annotated[str, BeforeValidator(_host_name)]
+VlanId = Annotated[int, Field(ge=1, le=4094, strict=True)]
+NonEmptyText = Annotated[str, Field(min_length=1)]
+
+
+def minutes_of(time_of_day: str) -> int:
+    """'22:30' -> 1350; '24:00' -> 1440."""
+    hours, minutes = time_of_day.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+# ---------------------------------------------------------------------------- hosts.yml
+
+
+class HostEntry(Strict):
+    """One host under ``all.children.stores.children.store_<code>.hosts``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ansible_host: IPv4Address
+    storeops_roles: Annotated[list[Role], Field(min_length=1)]
+    storeops_zone: NonEmptyText
+    ansible_port: Annotated[int, Field(ge=1, le=65535, strict=True)] | None = None
+    ansible_user: NonEmptyText | None = None
+
+    @model_validator(mode="after")
+    def _roles_unique(self) -> HostEntry:
+        if len(set(self.storeops_roles)) != len(self.storeops_roles):
+            raise ValueError("storeops_roles lists a role twice")
+        return self
+
+
+def _empty_mapping_is_empty_dict(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class StoreGroup(Strict):
+    hosts: Annotated[
+        dict[HostName, HostEntry], BeforeValidator(_empty_mapping_is_empty_dict)
+    ] = Field(default_factory=dict)
+
+
+class StoresGroup(Strict):
+    children: dict[str, StoreGroup]
+
+    @model_validator(mode="after")
+    def _store_group_names(self) -> StoresGroup:
+        for name in self.children:
+            code = name.removeprefix(STORE_GROUP_PREFIX)
+            if not name.startswith(STORE_GROUP_PREFIX) or not STORE_CODE_RE.match(code):
+                raise ValueError(
+                    f"group {name!r} is not named store_<code> (code: two letters, two digits)"
+                )
+        return self
+
+
+class AllChildren(Strict):
+    stores: StoresGroup
+
+
+class AllGroup(Strict):
+    children: AllChildren
+
+
+class HostsFile(Strict):
+    """``hosts.yml``: the stores and the hosts in each. Roles become groups via ``roles.yml``."""
+
+    all: AllGroup
+
+
+# ---------------------------------------------------------------------------- store vars
+
+
+class MaintenanceWindow(Strict):
+    """When changes may be made, in the store's local time.
+
+    ``days`` are the days on which the window *opens*; a window whose ``end`` is not
+    after its ``start`` runs past midnight into the next day (22:00-06:00).
+    ``24:00`` as ``end`` means the end of the day.
+    """
+
+    days: Annotated[list[Weekday], Field(min_length=1)]
+    start: TimeOfDay
+    end: TimeOfDay
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MaintenanceWindow:
+        if self.start == "24:00":
+            raise ValueError("start may not be 24:00 (use 00:00)")
+        if minutes_of(self.start) == minutes_of(self.end):
+            raise ValueError(f"window is empty: start and end are both {self.start}")
+        return self
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return minutes_of(self.end) < minutes_of(self.start)
+
+
+class BlackoutRange(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: Date = Field(alias="from")
+    end: Date = Field(alias="to")
+    reason: NonEmptyText | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlackoutRange:
+        if self.end < self.start:
+            raise ValueError(f"range ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+def _blackout_item(value: Any) -> Any:
+    """A blackout is a bare date or a {from, to, reason} mapping."""
+    if isinstance(value, dict):
+        return value
+    day = _date(value)
+    return {"from": day, "to": day}
+
+
+BlackoutItem = Annotated[BlackoutRange, BeforeValidator(_blackout_item)]
+
+
+def _store_code(value: Any) -> str:
+    if not isinstance(value, str) or not STORE_CODE_RE.match(value):
+        raise ValueError(f"{value!r} is not a store code (two lowercase letters, two digits)")
+    return value
+
+
+class Zone(Strict):
+    """A security zone of the store: one VLAN, one subnet."""
+
+    vlan: VlanId
+    subnet: IPv4Network
+    description: NonEmptyText | None = None
+
+
+class Store(Strict):
+    """The ``store:`` block of ``group_vars/store_<code>.yml``."""
+
+    code: Annotated[str, BeforeValidator(_store_code)]
+    name: NonEmptyText
+    city: NonEmptyText
+    timezone: Timezone
+    maintenance_window: MaintenanceWindow
+    blackout_dates: list[BlackoutItem] = Field(default_factory=list)
+    network: IPv4Network
+    zones: Annotated[dict[NonEmptyText, Zone], Field(min_length=1)]
+    pilot: bool = False
+    dms_target_version: Version
+
+
+class StoreVars(BaseModel):
+    """The schema-owned variables of a store's group_vars (other keys are role variables)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    store: Store
+
+
+# ---------------------------------------------------------------------------- group-wide vars
+
+
+class Release(Strict):
+    """One approved DMS release in the catalog."""
+
+    version: Version
+    artifact: NonEmptyText
+    sha256: Sha256
+    signature: NonEmptyText | None = None
+    upgrade_from: list[VersionPattern] = Field(default_factory=list)
+    migrations: list[NonEmptyText] = Field(default_factory=list)
+
+
+class GroupInfo(Strict):
+    name: NonEmptyText
+    contact: NonEmptyText | None = None
+
+
+class GroupWideVars(BaseModel):
+    """The schema-owned variables of ``group_vars/all`` (other keys are role variables)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    storeops_group: GroupInfo
+    dms_catalog: Annotated[list[Release], Field(min_length=1)]
+    dms_wave_size: Annotated[int, Field(ge=1, strict=True)] = 1
+
+
+SCHEMA_OWNED_VARS = frozenset(GroupWideVars.model_fields) | frozenset(StoreVars.model_fields)

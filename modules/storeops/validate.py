@@ -1,0 +1,316 @@
+"""The validator: every rule that spans files, on top of the per-file schema checks.
+
+``validate()`` returns the raw inventory with *every* issue found, so that the store IT
+manager fixes them all in one pass. Nothing here contacts a host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from storeops import catalog
+from storeops.inventory import HOSTS_FILE, RawInventory, VarsFile, read
+from storeops.issues import Issue
+from storeops.paths import ROLES_DIR
+from storeops.schema import SCHEMA_OWNED_VARS, Role
+from storeops.yamlfiles import VaultPasswords, is_vaulted
+
+SECRET_NAME_RE = re.compile(
+    r"(^|_)(password|passwd|passphrase|secret|token|private_key|psk|community)($|_)"
+)
+VAULT_REFERENCE_RE = re.compile(r"\bvault_[a-z0-9_]+\b")
+PURE_TEMPLATE_RE = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
+CONNECTION_VAR_PREFIXES = ("ansible_",)
+
+
+# ---------------------------------------------------------------------------- what roles declare
+
+
+@dataclass(frozen=True)
+class RoleKnowledge:
+    """What the roles in ``roles/`` declare: their variables and the vault secrets they use."""
+
+    variables: frozenset[str]
+    vault_needs: dict[str, frozenset[str]]  # role name -> vault_* names its defaults reference
+
+    @classmethod
+    def scan(cls, roles_dir: Path) -> RoleKnowledge:
+        variables: set[str] = set()
+        needs: dict[str, frozenset[str]] = {}
+        for role in sorted(p for p in roles_dir.glob("*") if p.is_dir()):
+            variables |= _argument_spec_options(role / "meta" / "argument_specs.yml")
+            referenced: set[str] = set()
+            for defaults in (role / "defaults").glob("*.yml"):
+                referenced |= set(VAULT_REFERENCE_RE.findall(defaults.read_text()))
+            if referenced:
+                needs[role.name] = frozenset(referenced)
+        return cls(frozenset(variables), needs)
+
+
+def _argument_spec_options(path: Path) -> set[str]:
+    if not path.is_file():
+        return set()
+    data = yaml.safe_load(path.read_text()) or {}
+    names: set[str] = set()
+    for entry_point in (data.get("argument_specs") or {}).values():
+        names |= set((entry_point or {}).get("options") or {})
+    return names
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def _check_addresses(raw: RawInventory) -> Iterable[Issue]:
+    seen: dict[ipaddress.IPv4Address, str] = {}
+    for name, (group, entry) in raw.host_entries.items():
+        location = f"all.children.stores.children.{group}.hosts.{name}"
+        address = entry.ansible_host
+        if address in seen:
+            yield Issue(
+                raw.hosts_path,
+                f"{location}.ansible_host",
+                f"duplicate address {address}: already used by {seen[address]}",
+            )
+        else:
+            seen[address] = name
+        stored = raw.stores.get(raw.store_code_of_group(group))
+        if stored is None:
+            continue
+        store, _ = stored
+        zone = store.zones.get(entry.storeops_zone)
+        if zone is None:
+            known = ", ".join(sorted(store.zones))
+            yield Issue(
+                raw.hosts_path,
+                f"{location}.storeops_zone",
+                f"unknown zone {entry.storeops_zone!r} (store {store.code} has: {known})",
+            )
+        if address not in store.network:
+            yield Issue(
+                raw.hosts_path,
+                f"{location}.ansible_host",
+                f"{address} is outside store {store.code}'s network {store.network}",
+            )
+        elif zone is not None and address not in zone.subnet:
+            yield Issue(
+                raw.hosts_path,
+                f"{location}.ansible_host",
+                f"{address} is outside zone {entry.storeops_zone} ({zone.subnet})",
+            )
+
+
+def _check_subnets(raw: RawInventory) -> Iterable[Issue]:
+    placed: list[tuple[ipaddress.IPv4Network, str]] = []
+    for code, (store, path) in sorted(raw.stores.items()):
+        for network, owner in placed:
+            if store.network.overlaps(network):
+                yield Issue(
+                    path, "store.network", f"{store.network} overlaps {owner}'s network {network}"
+                )
+        placed.append((store.network, f"store {code}"))
+        zones = sorted(store.zones.items())
+        for index, (name, zone) in enumerate(zones):
+            field = f"store.zones.{name}.subnet"
+            if not zone.subnet.subnet_of(store.network):
+                yield Issue(path, field, f"{zone.subnet} is not inside the store network {store.network}")
+            for other_name, other in zones[:index]:
+                if zone.subnet.overlaps(other.subnet):
+                    yield Issue(path, field, f"{zone.subnet} overlaps zone {other_name} ({other.subnet})")
+        vlans: dict[int, str] = {}
+        for name, zone in zones:
+            if zone.vlan in vlans:
+                yield Issue(
+                    path, f"store.zones.{name}.vlan", f"VLAN {zone.vlan} is also zone {vlans[zone.vlan]}'s"
+                )
+            vlans[zone.vlan] = name
+
+
+def _check_store_roles(raw: RawInventory) -> Iterable[Issue]:
+    for group in raw.store_groups:
+        roles = {
+            role for (host_group, entry) in raw.host_entries.values() if host_group == group
+            for role in entry.storeops_roles
+        }
+        for required in (Role.DMS, Role.DB):
+            if required not in roles:
+                yield Issue(
+                    raw.hosts_path,
+                    f"all.children.stores.children.{group}.hosts",
+                    f"store has no {required.value} host (every store needs a dms and a db host)",
+                )
+
+
+def _check_catalog(raw: RawInventory) -> Iterable[Issue]:
+    if raw.group_wide is None:
+        return
+    releases = raw.group_wide.dms_catalog
+    catalog_file = _file_defining(raw, "all", "dms_catalog")
+    versions = [release.version for release in releases]
+    for index, release in enumerate(releases):
+        if versions.index(release.version) != index:
+            yield Issue(catalog_file, f"dms_catalog[{index}].version", f"{release.version} is listed twice")
+        for position, pattern in enumerate(release.upgrade_from):
+            if not any(catalog.pattern_matches(pattern, known) for known in versions):
+                yield Issue(
+                    catalog_file,
+                    f"dms_catalog[{index}].upgrade_from[{position}]",
+                    f"{pattern!r} names no release in the catalog",
+                )
+    for code, (store, path) in sorted(raw.stores.items()):
+        if catalog.find(releases, store.dms_target_version) is None:
+            yield Issue(
+                path,
+                "store.dms_target_version",
+                f"{store.dms_target_version!r} is not in the approved release catalog "
+                f"({', '.join(versions)})",
+            )
+        del code
+
+
+def _check_pilot(raw: RawInventory) -> Iterable[Issue]:
+    if raw.stores and len(raw.stores) == len(raw.store_groups):
+        if not any(store.pilot for store, _ in raw.stores.values()):
+            first_store, first_path = sorted(raw.stores.values(), key=lambda s: s[0].code)[0]
+            yield Issue(
+                first_path,
+                "store.pilot",
+                "no store is the pilot: set pilot: true on the store that gets changes first",
+            )
+
+
+def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
+    known_groups = {"all", "stores", *raw.store_groups, *(role.value for role in Role)}
+    for vars_file in raw.vars_files:
+        if vars_file.owner_is_host and vars_file.owner not in raw.host_entries:
+            yield Issue(vars_file.path, "", f"host_vars for {vars_file.owner!r}, which is not in {HOSTS_FILE}")
+        if not vars_file.owner_is_host and vars_file.owner not in known_groups:
+            yield Issue(
+                vars_file.path,
+                "",
+                f"group_vars for unknown group {vars_file.owner!r} "
+                "(groups: all, stores, store_<code> from hosts.yml, and the host roles)",
+            )
+
+
+def _check_variables(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]:
+    for vars_file in raw.vars_files:
+        for name, value in vars_file.variables.items():
+            if name in SCHEMA_OWNED_VARS:
+                continue
+            if name.startswith("vault_"):
+                if not _fully_vaulted(value):
+                    yield Issue(
+                        vars_file.path,
+                        name,
+                        "secret in plain text: vault_* variables must be encrypted "
+                        "(ansible-vault encrypt the file, or encrypt_string the value)",
+                    )
+                continue
+            if name.startswith(CONNECTION_VAR_PREFIXES):
+                yield from _check_secret_value(vars_file, name, value)
+                continue
+            if name not in roles.variables:
+                yield Issue(
+                    vars_file.path,
+                    name,
+                    "unknown variable: not in the inventory schema nor in any role's "
+                    "meta/argument_specs.yml",
+                )
+                continue
+            yield from _check_secret_value(vars_file, name, value)
+
+
+def _fully_vaulted(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_fully_vaulted(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_fully_vaulted(item) for item in value)
+    return is_vaulted(value) or not isinstance(value, str)
+
+
+def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[Issue]:
+    """A secret-looking variable must be vaulted or a template that points at the vault."""
+    if not SECRET_NAME_RE.search(name) or name.endswith("_file"):
+        return
+    if isinstance(value, str) and not is_vaulted(value) and not PURE_TEMPLATE_RE.match(value):
+        yield Issue(
+            vars_file.path,
+            name,
+            "secret in plain text: move it to an encrypted vault.yml as vault_"
+            f"{name} and set {name}: '{{{{ vault_{name} }}}}'",
+        )
+
+
+def _check_required_secrets(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]:
+    defined_for: dict[str, set[str]] = defaultdict(set)  # owner (group/host) -> vault names
+    for vars_file in raw.vars_files:
+        defined_for[vars_file.owner].update(k for k in vars_file.variables if k.startswith("vault_"))
+    role_names = {role.value for role in Role}
+    for role, needed in sorted(roles.vault_needs.items()):
+        for name in sorted(needed):
+            missing_hosts = [
+                host
+                for host, (group, entry) in sorted(raw.host_entries.items())
+                if (role not in role_names or role in entry.storeops_roles)
+                and not any(
+                    name in defined_for[owner]
+                    for owner in ("all", group, host, *(r.value for r in entry.storeops_roles))
+                )
+            ]
+            if missing_hosts:
+                yield Issue(
+                    raw.root / "group_vars" / "all" / "vault.yml",
+                    name,
+                    f"missing vault variable: role {role} needs it for "
+                    f"{', '.join(missing_hosts)}",
+                )
+
+
+def _file_defining(raw: RawInventory, owner: str, variable: str) -> Path:
+    for vars_file in raw.vars_files:
+        if vars_file.owner == owner and variable in vars_file.variables:
+            return vars_file.path
+    return raw.root / "group_vars" / owner
+
+
+def validate(
+    root: Path | str, passwords: VaultPasswords | None = None, roles_dir: Path | None = None
+) -> RawInventory:
+    """Read the inventory and apply every rule; ``raw.issues`` lists all problems found."""
+    raw = read(root, passwords)
+    roles = RoleKnowledge.scan(roles_dir or ROLES_DIR)
+    for rule in (
+        _check_addresses(raw),
+        _check_subnets(raw),
+        _check_store_roles(raw),
+        _check_catalog(raw),
+        _check_pilot(raw),
+        _check_groups_and_hosts(raw),
+        _check_variables(raw, roles),
+        _check_required_secrets(raw, roles),
+    ):
+        raw.issues.extend(rule)
+    raw.issues.sort(key=lambda issue: (str(issue.file), issue.field))
+    return raw
+
+
+def summary(raw: RawInventory) -> str:
+    """One line for a valid inventory: stores and hosts by role."""
+    by_role: dict[str, int] = defaultdict(int)
+    for _group, entry in raw.host_entries.values():
+        for role in entry.storeops_roles:
+            by_role[role.value] += 1
+    roles = ", ".join(f"{by_role[r.value]} {r.value}" for r in Role if by_role[r.value])
+    pilots = [code for code, (store, _) in sorted(raw.stores.items()) if store.pilot]
+    return (
+        f"inventory {raw.root.name} OK: {len(raw.stores)} stores ({', '.join(sorted(raw.stores))}; "
+        f"pilot {', '.join(pilots)}), {len(raw.host_entries)} hosts ({roles})"
+    )

@@ -1,0 +1,162 @@
+"""Reading inventory YAML the way Ansible does, but keeping track of what is vaulted.
+
+Two kinds of vaulted data exist in an Ansible inventory:
+
+* a whole file encrypted with ``ansible-vault encrypt`` (``$ANSIBLE_VAULT;...`` header);
+* a single value encrypted with ``ansible-vault encrypt_string`` (a ``!vault`` tag).
+
+The validator must know which values are vaulted (a plaintext secret is an error) and must
+be able to read the names inside an encrypted file (a missing secret is an error). Inline
+``!vault`` values are never decrypted here: knowing that they exist is enough.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+VAULT_HEADER = "$ANSIBLE_VAULT;"
+
+
+class VaultedValue(str):
+    """A value that is encrypted in the inventory (its text is never shown)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<vaulted>"
+
+
+class YamlProblem(Exception):
+    """A file that cannot be read as Ansible YAML (syntax, duplicate key, vault)."""
+
+
+class _InventoryLoader(yaml.SafeLoader):
+    """SafeLoader plus Ansible's tags, refusing duplicate keys (PyYAML keeps the last)."""
+
+
+def _construct_vault(loader: _InventoryLoader, node: yaml.Node) -> VaultedValue:
+    return VaultedValue("<vaulted>")
+
+
+def _construct_unsafe(loader: _InventoryLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    return None
+
+
+def _construct_mapping_no_duplicates(
+    loader: _InventoryLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise YamlProblem(f"duplicate key {key!r} at line {line}")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_InventoryLoader.add_constructor("!vault", _construct_vault)
+_InventoryLoader.add_constructor("!unsafe", _construct_unsafe)
+_InventoryLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping_no_duplicates,  # type: ignore[arg-type]
+)
+
+
+@dataclass(frozen=True)
+class VaultPasswords:
+    """The vault secrets available to this run (may be none)."""
+
+    files: tuple[Path, ...] = ()
+    _secrets: list[tuple[str, Any]] = field(default_factory=list, compare=False)
+
+    @classmethod
+    def from_files(cls, files: Sequence[Path]) -> VaultPasswords:
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.parsing.vault import get_file_vault_secret
+
+        secrets: list[tuple[str, Any]] = []
+        for path in files:
+            secret = get_file_vault_secret(filename=str(path), loader=DataLoader())
+            secret.load()
+            secrets.append(("default", secret))
+        return cls(tuple(files), secrets)
+
+    @classmethod
+    def from_ansible_config(cls, explicit: Sequence[Path] = ()) -> VaultPasswords:
+        """The password files given explicitly, else those Ansible's config names."""
+        if explicit:
+            return cls.from_files(explicit)
+        from ansible import constants
+
+        configured = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or getattr(
+            constants, "DEFAULT_VAULT_PASSWORD_FILE", None
+        )
+        files = [Path(configured)] if configured and Path(configured).is_file() else []
+        return cls.from_files(files)
+
+    def decrypt(self, data: bytes, path: Path) -> str:
+        if not self._secrets:
+            raise YamlProblem(
+                "file is vault-encrypted and no vault password was given "
+                "(--vault-password-file, ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)"
+            )
+        from ansible.errors import AnsibleError
+        from ansible.parsing.vault import VaultLib
+
+        try:
+            plaintext: bytes = VaultLib(self._secrets).decrypt(data)
+        except AnsibleError as exc:
+            raise YamlProblem(f"cannot decrypt with the given vault password: {exc}") from None
+        return plaintext.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class YamlFile:
+    """One parsed YAML file of the inventory."""
+
+    path: Path
+    data: Any
+    encrypted: bool
+
+
+def _mark_vaulted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _mark_vaulted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mark_vaulted(item) for item in value]
+    if isinstance(value, str):
+        return VaultedValue(value)
+    return value
+
+
+def read_yaml(path: Path, passwords: VaultPasswords) -> YamlFile:
+    """Parse one file; decrypt it first if the whole file is vaulted."""
+    raw = path.read_bytes()
+    encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
+    text = passwords.decrypt(raw, path) if encrypted else raw.decode("utf-8")
+    try:
+        data = yaml.load(text, Loader=_InventoryLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise YamlProblem(f"YAML syntax error{where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"YAML error: {exc}") from None
+    return YamlFile(path, _mark_vaulted(data) if encrypted else data, encrypted)
+
+
+def is_vaulted(value: Any) -> bool:
+    return isinstance(value, VaultedValue)
