@@ -36,7 +36,9 @@ def _local(day: dt.date, minutes: int, zone: ZoneInfo) -> dt.datetime:
     return midnight + dt.timedelta(minutes=minutes)
 
 
-def occurrence(window: MaintenanceWindow, day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+def occurrence(
+    window: MaintenanceWindow, day: dt.date, zone: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
     """The window that opens on ``day``: its start and end as local datetimes."""
     start = minutes_of(window.start)
     end = minutes_of(window.end)
@@ -85,7 +87,9 @@ def decide(store: Store, now: dt.datetime) -> WindowDecision:
     where = f"{describe(window)} {store.timezone}"
     closed_today = blackout_reason(store, local.date())
     if closed_today:
-        return WindowDecision(store.code, False, closed_today, local, opens_at=next_opening(store, now))
+        return WindowDecision(
+            store.code, False, closed_today, local, opens_at=next_opening(store, now)
+        )
     for offset in (-1, 0):
         day = local.date() + dt.timedelta(days=offset)
         if not _opens_on(window, day):
@@ -95,13 +99,19 @@ def decide(store: Store, now: dt.datetime) -> WindowDecision:
             blackout = blackout_reason(store, day)
             if blackout:
                 return WindowDecision(
-                    store.code, False, f"window opened on a blackout date: {blackout}", local,
+                    store.code,
+                    False,
+                    f"window opened on a blackout date: {blackout}",
+                    local,
                     opens_at=next_opening(store, now),
                 )
             return WindowDecision(
                 store.code, True, f"inside the maintenance window ({where})", local, closes_at=end
             )
     return WindowDecision(
-        store.code, False, f"outside the maintenance window ({where})", local,
+        store.code,
+        False,
+        f"outside the maintenance window ({where})",
+        local,
         opens_at=next_opening(store, now),
     )

@@ -86,6 +86,9 @@ class RawInventory:
     issues: list[Issue] = field(default_factory=list)
     host_entries: dict[str, tuple[str, HostEntry]] = field(default_factory=dict)
     store_groups: list[str] = field(default_factory=list)
+    hosts_readable: bool = False
+    duplicate_entries: list[tuple[str, HostEntry]] = field(default_factory=list)
+    unreadable_owners: set[str] = field(default_factory=set)
     group_wide: GroupWideVars | None = None
     stores: dict[str, tuple[Store, Path]] = field(default_factory=dict)
     vars_files: list[VarsFile] = field(default_factory=list)
@@ -137,6 +140,7 @@ def _read_vars_files(raw: RawInventory, passwords: VaultPasswords) -> None:
                 parsed = read_yaml(path, passwords)
             except YamlProblem as problem:
                 raw.issues.append(Issue(path, "", str(problem)))
+                raw.unreadable_owners.add(owner)
                 continue
             data = parsed.data if parsed.data is not None else {}
             if not isinstance(data, dict):
@@ -160,6 +164,7 @@ def _read_hosts(raw: RawInventory, passwords: VaultPasswords) -> None:
     except ValidationError as error:
         raw.issues.extend(issues_from_validation_error(error, {}, path))
         return
+    raw.hosts_readable = True
     for group, store_group in hosts_file.all.children.stores.children.items():
         raw.store_groups.append(group)
         for name, entry in store_group.hosts.items():
@@ -172,6 +177,7 @@ def _read_hosts(raw: RawInventory, passwords: VaultPasswords) -> None:
                         f"duplicate host name: {name!r} is already a host of {first}",
                     )
                 )
+                raw.duplicate_entries.append((group, entry))
                 continue
             raw.host_entries[name] = (group, entry)
 
@@ -197,6 +203,8 @@ def _group_location(raw: RawInventory, group: str) -> Path:
 
 
 def _read_group_wide(raw: RawInventory) -> None:
+    if "all" in raw.unreadable_owners:
+        return
     variables, origin = _merged(_files_of_group(raw, "all"))
     try:
         raw.group_wide = GroupWideVars.model_validate(variables)
@@ -204,8 +212,18 @@ def _read_group_wide(raw: RawInventory) -> None:
         raw.issues.extend(issues_from_validation_error(error, origin, _group_location(raw, "all")))
 
 
+def _store_groups_to_read(raw: RawInventory) -> list[str]:
+    """The stores of hosts.yml; if it could not be read, those that have group_vars."""
+    if raw.hosts_readable:
+        return raw.store_groups
+    owners = {f.owner for f in raw.vars_files if not f.owner_is_host}
+    return sorted(owner for owner in owners if owner.startswith(STORE_GROUP_PREFIX))
+
+
 def _read_stores(raw: RawInventory) -> None:
-    for group in raw.store_groups:
+    for group in _store_groups_to_read(raw):
+        if group in raw.unreadable_owners:
+            continue  # the file that could not be read is reported; its keys are unknown
         variables, origin = _merged(_files_of_group(raw, group))
         location = _group_location(raw, group)
         try:
@@ -270,7 +288,11 @@ def load_valid(
     """Read and validate the whole inventory; raise :class:`InventoryInvalid` on any issue."""
     from storeops.validate import validate
 
-    raw = validate(root, passwords if passwords is not None else VaultPasswords.from_ansible_config(), roles_dir)
+    raw = validate(
+        root,
+        passwords if passwords is not None else VaultPasswords.from_ansible_config(),
+        roles_dir,
+    )
     if raw.issues:
         raise InventoryInvalid(raw.root, raw.issues)
     return typed_view(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,8 @@ class Issue:
     def render(self, relative_to: Path | None = None) -> str:
         shown = self.file
         if relative_to is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 shown = self.file.relative_to(relative_to)
-            except ValueError:
-                pass
         where = f"{shown}: {self.field}" if self.field else f"{shown}"
         return f"{where}: {self.message}"
 
@@ -57,6 +56,12 @@ def field_path(location: Iterable[int | str]) -> str:
 
 def _message(error: ErrorDetails) -> str:
     kind = error["type"]
+    context = error.get("ctx") or {}
+    if kind == "enum":
+        expected = str(context.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{error.get('input')!r} is not one of: {expected}"
+    if kind == "too_short":
+        return "must not be empty"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     message = _PYDANTIC_MESSAGES.get(kind, str(error["msg"]))
@@ -73,7 +78,10 @@ def _clean_location(location: tuple[int | str, ...]) -> tuple[int | str, ...]:
 
 
 def issues_from_validation_error(
-    error: ValidationError, file_of_key: dict[str, Path], default_file: Path, prefix: tuple[str, ...] = ()
+    error: ValidationError,
+    file_of_key: dict[str, Path],
+    default_file: Path,
+    prefix: tuple[str, ...] = (),
 ) -> list[Issue]:
     """Turn every pydantic error into an Issue, attributed to the file its top key came from."""
     issues = []

@@ -64,11 +64,6 @@ class Weekday(StrEnum):
     SAT = "sat"
     SUN = "sun"
 
-    @property
-    def index(self) -> int:
-        """Monday is 0, as in :meth:`datetime.date.weekday`."""
-        return list(Weekday).index(self)
-
 
 # ---------------------------------------------------------------------------- field types
 
@@ -85,9 +80,7 @@ def _timezone(value: Any) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{value!r} is not a known IANA timezone (e.g. Asia/Shanghai)"
-        ) from None
+        raise ValueError(f"{value!r} is not a known IANA timezone (e.g. Asia/Shanghai)") from None
     return value
 
 
@@ -189,9 +182,9 @@ def _empty_mapping_is_empty_dict(value: Any) -> Any:
 
 
 class StoreGroup(Strict):
-    hosts: Annotated[
-        dict[HostName, HostEntry], BeforeValidator(_empty_mapping_is_empty_dict)
-    ] = Field(default_factory=dict)
+    hosts: Annotated[dict[HostName, HostEntry], BeforeValidator(_empty_mapping_is_empty_dict)] = (
+        Field(default_factory=dict)
+    )
 
 
 class StoresGroup(Strict):

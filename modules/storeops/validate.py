@@ -120,23 +120,32 @@ def _check_subnets(raw: RawInventory) -> Iterable[Issue]:
         for index, (name, zone) in enumerate(zones):
             field = f"store.zones.{name}.subnet"
             if not zone.subnet.subnet_of(store.network):
-                yield Issue(path, field, f"{zone.subnet} is not inside the store network {store.network}")
+                yield Issue(
+                    path, field, f"{zone.subnet} is not inside the store network {store.network}"
+                )
             for other_name, other in zones[:index]:
                 if zone.subnet.overlaps(other.subnet):
-                    yield Issue(path, field, f"{zone.subnet} overlaps zone {other_name} ({other.subnet})")
+                    yield Issue(
+                        path, field, f"{zone.subnet} overlaps zone {other_name} ({other.subnet})"
+                    )
         vlans: dict[int, str] = {}
         for name, zone in zones:
             if zone.vlan in vlans:
                 yield Issue(
-                    path, f"store.zones.{name}.vlan", f"VLAN {zone.vlan} is also zone {vlans[zone.vlan]}'s"
+                    path,
+                    f"store.zones.{name}.vlan",
+                    f"VLAN {zone.vlan} is also zone {vlans[zone.vlan]}'s",
                 )
             vlans[zone.vlan] = name
 
 
 def _check_store_roles(raw: RawInventory) -> Iterable[Issue]:
     for group in raw.store_groups:
+        entries = [*raw.host_entries.values(), *raw.duplicate_entries]
         roles = {
-            role for (host_group, entry) in raw.host_entries.values() if host_group == group
+            role
+            for (host_group, entry) in entries
+            if host_group == group
             for role in entry.storeops_roles
         }
         for required in (Role.DMS, Role.DB):
@@ -156,7 +165,9 @@ def _check_catalog(raw: RawInventory) -> Iterable[Issue]:
     versions = [release.version for release in releases]
     for index, release in enumerate(releases):
         if versions.index(release.version) != index:
-            yield Issue(catalog_file, f"dms_catalog[{index}].version", f"{release.version} is listed twice")
+            yield Issue(
+                catalog_file, f"dms_catalog[{index}].version", f"{release.version} is listed twice"
+            )
         for position, pattern in enumerate(release.upgrade_from):
             if not any(catalog.pattern_matches(pattern, known) for known in versions):
                 yield Issue(
@@ -176,21 +187,27 @@ def _check_catalog(raw: RawInventory) -> Iterable[Issue]:
 
 
 def _check_pilot(raw: RawInventory) -> Iterable[Issue]:
-    if raw.stores and len(raw.stores) == len(raw.store_groups):
-        if not any(store.pilot for store, _ in raw.stores.values()):
-            first_store, first_path = sorted(raw.stores.values(), key=lambda s: s[0].code)[0]
-            yield Issue(
-                first_path,
-                "store.pilot",
-                "no store is the pilot: set pilot: true on the store that gets changes first",
-            )
+    complete = raw.hosts_readable and raw.stores and len(raw.stores) == len(raw.store_groups)
+    if complete and not any(store.pilot for store, _ in raw.stores.values()):
+        _first, first_path = min(raw.stores.values(), key=lambda item: item[0].code)
+        yield Issue(
+            first_path,
+            "store.pilot",
+            "no store is the pilot: set pilot: true on the store that gets changes first",
+        )
 
 
 def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
+    if not raw.hosts_readable:
+        return  # hosts.yml itself is reported; its groups and hosts are unknown
     known_groups = {"all", "stores", *raw.store_groups, *(role.value for role in Role)}
     for vars_file in raw.vars_files:
         if vars_file.owner_is_host and vars_file.owner not in raw.host_entries:
-            yield Issue(vars_file.path, "", f"host_vars for {vars_file.owner!r}, which is not in {HOSTS_FILE}")
+            yield Issue(
+                vars_file.path,
+                "",
+                f"host_vars for {vars_file.owner!r}, which is not in {HOSTS_FILE}",
+            )
         if not vars_file.owner_is_host and vars_file.owner not in known_groups:
             yield Issue(
                 vars_file.path,
@@ -250,9 +267,13 @@ def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[
 
 
 def _check_required_secrets(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]:
+    if raw.unreadable_owners:
+        return  # a file that could not be read (or decrypted) is reported; its names are unknown
     defined_for: dict[str, set[str]] = defaultdict(set)  # owner (group/host) -> vault names
     for vars_file in raw.vars_files:
-        defined_for[vars_file.owner].update(k for k in vars_file.variables if k.startswith("vault_"))
+        defined_for[vars_file.owner].update(
+            k for k in vars_file.variables if k.startswith("vault_")
+        )
     role_names = {role.value for role in Role}
     for role, needed in sorted(roles.vault_needs.items()):
         for name in sorted(needed):
@@ -269,8 +290,7 @@ def _check_required_secrets(raw: RawInventory, roles: RoleKnowledge) -> Iterable
                 yield Issue(
                     raw.root / "group_vars" / "all" / "vault.yml",
                     name,
-                    f"missing vault variable: role {role} needs it for "
-                    f"{', '.join(missing_hosts)}",
+                    f"missing vault variable: role {role} needs it for {', '.join(missing_hosts)}",
                 )
 
 

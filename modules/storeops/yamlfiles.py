@@ -59,7 +59,7 @@ def _construct_mapping_no_duplicates(
 ) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if key in seen:
             line = key_node.start_mark.line + 1
             raise YamlProblem(f"duplicate key {key!r} at line {line}")
@@ -67,11 +67,20 @@ def _construct_mapping_no_duplicates(
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _construct_timestamp_or_text(loader: _InventoryLoader, node: yaml.Node) -> Any:
+    """A date-looking scalar that is no real date (2026-11-31) stays text for the schema to name."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except ValueError:
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
 _InventoryLoader.add_constructor("!vault", _construct_vault)
+_InventoryLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_or_text)
 _InventoryLoader.add_constructor("!unsafe", _construct_unsafe)
 _InventoryLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping_no_duplicates,  # type: ignore[arg-type]
+    _construct_mapping_no_duplicates,
 )
 
 
@@ -148,7 +157,7 @@ def read_yaml(path: Path, passwords: VaultPasswords) -> YamlFile:
     encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
     text = passwords.decrypt(raw, path) if encrypted else raw.decode("utf-8")
     try:
-        data = yaml.load(text, Loader=_InventoryLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_InventoryLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -1,0 +1,55 @@
+"""Action plugin: validate the inventory on the controller before any host is contacted.
+
+Runs the same validator as ``storeops validate`` (the ``storeops`` package), with the vault
+secrets this ansible-playbook run was given. Never connects to a host.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ansible.plugins.action import ActionBase
+from storeops.validate import summary, validate
+from storeops.yamlfiles import VaultPasswords
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = False
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("inventory",))
+
+    def _inventory_dirs(self, task_vars):
+        given = self._task.args.get("inventory")
+        if given:
+            sources = [given] if isinstance(given, str) else list(given)
+        else:
+            sources = task_vars.get("ansible_inventory_sources") or []
+        dirs = [Path(str(source)) for source in sources]
+        # A file source (hosts.yml, roles.yml) belongs to the inventory directory holding it.
+        return sorted({d if d.is_dir() else d.parent for d in dirs})
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        vault = getattr(self._loader, "_vault", None)
+        passwords = VaultPasswords(_secrets=list(getattr(vault, "secrets", None) or []))
+        summaries, errors = [], []
+        for directory in self._inventory_dirs(task_vars):
+            raw = validate(directory, passwords)
+            if raw.issues:
+                errors.extend(issue.render(Path.cwd()) for issue in raw.issues)
+            else:
+                summaries.append(summary(raw))
+        result.update(changed=False, summaries=summaries, errors=errors)
+        if not summaries and not errors:
+            result.update(failed=True, msg="no inventory directory to validate")
+        elif errors:
+            listing = "\n".join(f"  {line}" for line in errors)
+            result.update(
+                failed=True,
+                msg=f"{len(errors)} inventory error(s); no host was contacted:\n{listing}",
+            )
+        else:
+            result["msg"] = "; ".join(summaries)
+        return result

@@ -1,0 +1,150 @@
+"""What every store host looks like after the ``common`` role: checked on the host itself.
+
+Runs as the verifier of ``roles/common/molecule/default`` and, unchanged, as an audit of
+lab or production hosts, e.g.::
+
+    pytest tests/testinfra/test_common.py --connection=ansible \
+        --ansible-inventory=inventory/lab --hosts='stores'
+
+What is expected comes from the host's own Ansible variables, templated by Ansible (so
+``common_timezone: "{{ store.timezone }}"`` resolves), with the role defaults for anything
+the inventory does not set, or for every variable when the connection is not Ansible.
+
+Some things cannot be proven on every host, and the tests say so instead of pretending:
+a host with ``common_time_control_clock: false`` (a container: no CAP_SYS_TIME) runs
+chronyd with ``-x``, so there the clock is never synchronised and that test is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROLE_DEFAULTS = Path(__file__).resolve().parents[2] / "roles" / "common" / "defaults" / "main.yml"
+CHRONY_DROPIN = "/etc/systemd/system/chrony.service.d/storeops.conf"
+SUDOERS_FILE = "/etc/sudoers.d/storeops-admins"
+JOURNALD_DROPIN = "/etc/systemd/journald.conf.d/storeops.conf"
+
+# One debug call returns every common_* variable of the host, templated by Ansible.
+_COMMON_VARS = (
+    "{{ dict(query('ansible.builtin.varnames', '^common_')"
+    " | zip(query('ansible.builtin.vars', *query('ansible.builtin.varnames', '^common_')))) }}"
+)
+
+
+@pytest.fixture(scope="module")
+def common(host: Any) -> dict[str, Any]:
+    """The role's variables for this host: role defaults, overridden by the inventory."""
+    expected: dict[str, Any] = yaml.safe_load(ROLE_DEFAULTS.read_text())
+    if host.backend.HAS_RUN_ANSIBLE:
+        result = host.ansible("ansible.builtin.debug", json.dumps({"msg": _COMMON_VARS}))
+        expected.update(result["msg"])
+    return expected
+
+
+def _run(host: Any, command: str, *args: str) -> str:
+    """Output of a command run as root; fails the test on a non-zero exit."""
+    with host.sudo():
+        return str(host.check_output(command, *args))
+
+
+def _stat(host: Any, path: str) -> str:
+    """``owner group octal-mode file-type`` of a path, in one command."""
+    return _run(host, "stat -c '%%U %%G %%a %%F' %s", path)
+
+
+def test_base_packages_are_installed(host: Any, common: dict[str, Any]) -> None:
+    wanted = sorted({*common["common_packages"], "chrony"})
+    # One dpkg-query for all of them; unknown packages print nothing on stdout.
+    query = "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n'" + " %s" * len(wanted)
+    out = host.run(query, *wanted).stdout
+    installed = {line.split()[0] for line in out.splitlines() if line.split()[1:] == ["ii"]}
+    assert sorted(set(wanted) - installed) == []
+
+
+def test_timezone(host: Any, common: dict[str, Any]) -> None:
+    target = _run(host, "readlink /etc/localtime")
+    assert target.endswith("/zoneinfo/" + common["common_timezone"]), target
+
+
+def test_chrony_follows_the_configured_servers(host: Any, common: dict[str, Any]) -> None:
+    config = _run(host, "cat /etc/chrony/chrony.conf").splitlines()
+    servers = [line for line in config if line.split()[:1] in (["server"], ["pool"])]
+    assert servers == [
+        f"server {name} {common['common_ntp_server_options']}".strip()
+        for name in common["common_ntp_servers"]
+    ]
+    # Only the inventory's sources: no DHCP or drop-in directories that add others.
+    assert not [line for line in config if line.split()[:1] in (["sourcedir"], ["confdir"])]
+
+
+def test_chrony_runs_in_the_configured_mode(host: Any, common: dict[str, Any]) -> None:
+    chrony = host.service("chrony")
+    assert chrony.is_enabled
+    assert chrony.is_running
+    daemons = host.process.filter(comm="chronyd")
+    assert daemons, "no chronyd process"
+    controls_clock = common["common_time_control_clock"]
+    assert all(("-x" in p.args.split()) is not controls_clock for p in daemons), [
+        p.args for p in daemons
+    ]
+    dropin = host.run("test -e %s", CHRONY_DROPIN).rc == 0
+    assert dropin is not controls_clock
+
+
+def test_clock_is_synchronised(host: Any, common: dict[str, Any]) -> None:
+    if not common["common_time_control_clock"]:
+        pytest.skip(
+            "common_time_control_clock is false: this host cannot set its clock "
+            "(no CAP_SYS_TIME), chronyd runs with -x and never synchronises it"
+        )
+    tracking = _run(host, "chronyc -n tracking")
+    assert "Leap status     : Normal" in tracking, tracking
+
+
+def test_admin_group_and_members(host: Any, common: dict[str, Any]) -> None:
+    entry = _run(host, "getent group %s", common["common_admin_group"])
+    members = set(filter(None, entry.split(":")[3].split(",")))
+    assert set(common["common_admin_users"]) <= members, entry
+
+
+def test_sudoers_dropin_is_valid_and_grants_the_admin_group(
+    host: Any, common: dict[str, Any]
+) -> None:
+    assert _stat(host, SUDOERS_FILE) == "root root 440 regular file"
+    nopasswd = "NOPASSWD: " if common["common_admin_sudo_nopasswd"] else ""
+    rule = f"%{common['common_admin_group']} ALL=(ALL:ALL) {nopasswd}ALL"
+    assert rule in _run(host, "cat %s", SUDOERS_FILE).splitlines()
+    # The whole sudo configuration still parses (a broken file locks every admin out).
+    _run(host, "visudo -c")
+    # And the rule reaches the members through the group.
+    for user in common["common_admin_users"]:
+        rights = [line.strip() for line in _run(host, "sudo -l -U %s", user).splitlines()]
+        assert f"(ALL : ALL) {nopasswd}ALL" in rights, rights
+
+
+def test_journald_keeps_logs_on_disk(host: Any, common: dict[str, Any]) -> None:
+    dropin = _run(host, "cat %s", JOURNALD_DROPIN).splitlines()
+    assert "Storage=persistent" in dropin
+    # The merged configuration (last assignment wins) is what journald really uses.
+    merged = _run(host, "systemd-analyze cat-config systemd/journald.conf").splitlines()
+    settings = dict(
+        line.split("=", 1) for line in merged if "=" in line and not line.startswith("#")
+    )
+    assert settings.get("Storage") == "persistent"
+    assert settings.get("SystemMaxUse") == str(common["common_journald_system_max_use"])
+    days = int(common["common_journald_max_retention_days"])
+    assert settings.get("MaxRetentionSec") == f"{days}day"
+    assert days >= 180, "MLPS 2.0 wants at least 180 days of logs"
+
+    assert _stat(host, "/var/log/journal") == "root systemd-journal 2755 directory"
+    # A tmpfs here (podman --systemd=always mounts one) loses the journal at every restart.
+    fstype = _run(host, "findmnt -n -o FSTYPE --target /var/log/journal").strip()
+    assert fstype not in {"tmpfs", "ramfs"}, f"/var/log/journal is on {fstype}"
+    # journald is writing there now.
+    machine_id = _run(host, "cat /etc/machine-id").strip()
+    assert _stat(host, f"/var/log/journal/{machine_id}/system.journal").endswith("regular file")
