@@ -116,6 +116,11 @@ class VaultPasswords:
         files = [Path(configured)] if configured and Path(configured).is_file() else []
         return cls.from_files(files)
 
+    @property
+    def secrets(self) -> list[tuple[str, Any]]:
+        """The secrets as Ansible's DataLoader and VaultLib take them."""
+        return list(self._secrets)
+
     def decrypt(self, data: bytes, path: Path) -> str:
         if not self._secrets:
             raise YamlProblem(
