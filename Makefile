@@ -1,0 +1,101 @@
+# storeops — the two commands first:
+#   make demo   bring up the two-store lab and run playbooks/upgrade-dms.yml against it
+#   make test   lint, unit tests, lab integration tests and role tests (what CI runs)
+# Everything a fresh Debian 12 machine needs is installed by these targets (as root).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_FORCE_COLOR ?= false
+# pytest's exit status 5 ("no tests collected") is a failure here, never a pass.
+PYTEST := $(BIN)/pytest
+STAMP := $(VENV)/.installed
+ROLES_WITH_MOLECULE := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
+
+.PHONY: help
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+# ------------------------------------------------------------------ set-up (idempotent)
+
+.PHONY: host
+host: ## install host packages (podman, debootstrap, ...) and podman's containers.conf
+	bash lab/host-setup.sh
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## the Python venv from the pinned requirements.txt (+ storeops, editable)
+
+.PHONY: setup
+setup: host venv ## host packages + venv
+
+# ------------------------------------------------------------------ the lab
+
+.PHONY: image
+image: setup ## build the lab base image (cached by content hash)
+	storeops lab image
+
+.PHONY: lab-up
+lab-up: setup ## bring up the lab from inventory/lab (idempotent; repairs a half-built lab)
+	storeops lab up
+
+.PHONY: lab-down
+lab-down: venv ## remove the lab's containers and networks (keeps the image)
+	storeops lab down
+
+.PHONY: lab-status
+lab-status: venv ## one line per lab host: container, SSH, systemd state
+	storeops lab status
+
+.PHONY: validate
+validate: venv ## validate the lab and the example production inventories (offline)
+	storeops validate inventory/lab
+	storeops validate inventory/example-production \
+	  --vault-password-file inventory/example-production/EXAMPLE-vault-password.txt
+
+.PHONY: demo
+demo: lab-up validate ## make demo: the lab up, then the DMS upgrade playbook against it
+	ansible-playbook playbooks/upgrade-dms.yml
+
+# ------------------------------------------------------------------ tests
+
+.PHONY: lint
+lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+	mypy
+
+.PHONY: unit
+unit: venv ## unit tests (no lab)
+	$(PYTEST) tests/unit -p no:cacheprovider
+
+.PHONY: test-fast
+test-fast: lint unit ## the inner loop: lint + unit tests, no lab
+
+.PHONY: test-lab
+test-lab: setup ## integration and testinfra suites against the lab (starts it if needed)
+	$(PYTEST) tests/integration tests/testinfra -p no:cacheprovider
+
+.PHONY: test-molecule
+test-molecule: image ## each role's molecule scenario (syntax, create, check, converge, idempotence, verify)
+	for role in $(ROLES_WITH_MOLECULE); do (cd roles/$$role && molecule test) || exit 1; done
+
+.PHONY: test
+test: setup test-fast test-lab test-molecule ## make test: everything CI runs
+
+.PHONY: bench
+bench: setup ## measurements into bench/results (see README, Performance)
+	$(BIN)/python bench/run.py
