@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+
 from storeops.calendar import decide, next_opening
 from storeops.schema import Store
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from storeops.catalog import pattern_matches, upgrade_allowed, version_key
 from storeops.schema import Release
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storeops.cli import main
 
+from storeops.cli import main
 from tests.conftest import BAD_INVENTORIES, FIXTURE_VAULT_PASSWORD, build_inventory
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from storeops.validate import summary, validate
 from storeops.yamlfiles import VaultPasswords
-
 from tests.conftest import (
     BAD_INVENTORIES,
     FIXTURE_ROLES,

@@ -1,0 +1,161 @@
+"""The preflight of playbooks/upgrade-dms.yml against the running lab.
+
+"Nothing contacted" is proven on the hosts themselves: sshd's journal, read through podman
+(not over SSH), shows no new login. A positive control (a good run) shows that the same
+check does see logins.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from storeops.inventory import Inventory
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.lab
+
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+PLAYBOOK = "playbooks/upgrade-dms.yml"
+
+
+def run_playbook(
+    tmp_path: Path, *args: str, inventory: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook from the repo root, with its own SSH control sockets (no reuse)."""
+    control_dir = tmp_path / "cp"
+    control_dir.mkdir(exist_ok=True)
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": str(Path.home()),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
+        "ANSIBLE_FORCE_COLOR": "false",
+        "ANSIBLE_NOCOLOR": "true",
+    }
+    command = [ANSIBLE_PLAYBOOK, PLAYBOOK, *args]
+    if inventory is not None:
+        command[2:2] = ["-i", str(inventory)]
+    return subprocess.run(
+        command, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def ssh_logins_since(host: str, since: float) -> list[str]:
+    """sshd's 'Accepted ...' journal lines on a lab host since an epoch, read via podman."""
+    result = subprocess.run(
+        [
+            "podman",
+            "exec",
+            f"storeops-{host}",
+            "journalctl",
+            "_COMM=sshd",
+            "--no-pager",
+            "-q",
+            "-o",
+            "cat",
+            "--since",
+            f"@{int(since)}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return [line for line in result.stdout.splitlines() if line.startswith("Accepted")]
+
+
+def copy_lab_inventory(tmp_path: Path) -> Path:
+    target = tmp_path / "inventory"
+    shutil.copytree(REPO / "inventory" / "lab", target)
+    return target
+
+
+def set_window(inventory: Path, store: str, start: str, end: str) -> None:
+    path = inventory / "group_vars" / f"store_{store}" / "store.yml"
+    text = path.read_text()
+    text = text.replace('start: "00:00"', f'start: "{start}"').replace(
+        'end: "24:00"', f'end: "{end}"'
+    )
+    path.write_text(text)
+
+
+def test_good_run_reaches_every_host(lab: Inventory, tmp_path: Path) -> None:
+    since = time.time() - 1
+    result = run_playbook(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    for host in lab.hosts.values():
+        assert f"{host.name}" in result.stdout
+        assert ssh_logins_since(host.name, since), f"{host.name}: no SSH login seen"
+
+
+def test_bad_inventory_is_refused_before_any_host_is_contacted(
+    lab: Inventory, tmp_path: Path
+) -> None:
+    inventory = copy_lab_inventory(tmp_path)
+    set_window(inventory, "hz01", "25:00", "06:00")
+    hosts_file = inventory / "hosts.yml"
+    hosts_file.write_text(hosts_file.read_text().replace("10.77.1.41", "10.77.1.40"))
+    since = time.time() - 1
+    time.sleep(1.1)  # journal timestamps have one-second resolution in --since
+
+    result = run_playbook(tmp_path, inventory=inventory)
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert (
+        "group_vars/store_hz01/store.yml: store.maintenance_window.start: '25:00' is not a time"
+        in output
+    )
+    assert (
+        "hosts.yml: all.children.stores.children.store_sh01.hosts.sh01-db.ansible_host: duplicate address 10.77.1.40"
+        in output
+    )
+    assert "no host was contacted" in output
+    for host in lab.hosts.values():
+        assert ssh_logins_since(host.name, since) == [], f"{host.name} was contacted"
+
+
+def test_store_outside_its_window_is_refused_and_left_alone(lab: Inventory, tmp_path: Path) -> None:
+    inventory = copy_lab_inventory(tmp_path)
+    set_window(inventory, "hz01", "22:00", "06:00")
+    since = time.time() - 1
+    time.sleep(1.1)
+
+    result = run_playbook(
+        tmp_path, "-e", "storeops_now=2026-11-25T12:00:00+08:00", inventory=inventory
+    )
+
+    assert result.returncode != 0
+    assert (
+        "store hz01 refused: outside the maintenance window (mon,tue,wed,thu,fri,sat,sun 22:00-06:00 Asia/Shanghai)"
+        in result.stdout
+    )
+    assert "next window opens 2026-11-25T22:00:00+08:00" in result.stdout
+    for host in lab.hosts_of("hz01"):
+        assert ssh_logins_since(host.name, since) == [], f"{host.name} was contacted"
+    for host in lab.hosts_of("sh01"):
+        assert ssh_logins_since(host.name, since), f"{host.name} was not reached"
+
+
+def test_override_reason_lets_a_closed_store_run_and_is_shown(
+    lab: Inventory, tmp_path: Path
+) -> None:
+    inventory = copy_lab_inventory(tmp_path)
+    set_window(inventory, "hz01", "22:00", "06:00")
+    result = run_playbook(
+        tmp_path,
+        "-e",
+        "storeops_now=2026-11-25T12:00:00+08:00",
+        "-e",
+        "dms_override_reason=brand hotfix DMS-4711 approved by region",
+        "--limit",
+        "store_hz01,localhost",
+        inventory=inventory,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "OVERRIDDEN: brand hotfix DMS-4711 approved by region" in result.stdout + result.stderr
