@@ -1,0 +1,207 @@
+"""storeops measurements: ratios within one run, written to bench/results/ and the README.
+
+    .venv/bin/python bench/run.py            # every measurement below
+    .venv/bin/python bench/run.py ping lab-warm
+
+Measurements (each a whole-process wall time, the median of several runs):
+  lab-cold    `storeops lab up` from nothing: no lab, no image, no debootstrap cache
+  lab-warm    `storeops lab up` with the image cached (lab down before each run)
+  lab-noop    `storeops lab up` on a running lab (must change nothing)
+  ping        `ansible all -m ping` over every lab host: the repo's tuned ansible.cfg vs
+              Ansible's defaults, alternated, each with cold SSH (fresh control sockets)
+  make-test   `make test` on a warm machine (venv and image present; lab running)
+
+Never a timed assertion: these are figures for the README's Performance section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESULTS = REPO / "bench" / "results"
+README = REPO / "README.md"
+DEFAULTS_CFG = """[defaults]
+inventory = inventory/lab
+vault_password_file = lab/vault-password.txt
+[inventory]
+enable_plugins = ansible.builtin.yaml, ansible.builtin.constructed
+"""
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def storeops(*args: str) -> list[str]:
+    return [str(BIN / "storeops"), *args]
+
+
+def remove_images() -> None:
+    listing = subprocess.run(
+        ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for ref in listing:
+        if ref.startswith("localhost/storeops-lab:"):
+            subprocess.run(["podman", "rmi", "-f", ref], check=False, capture_output=True)
+
+
+def lab_cold(runs: int) -> dict[str, float]:
+    cache = Path(tempfile.mkdtemp(prefix="storeops-bench-cache-"))
+    env = {**os.environ, "STOREOPS_CACHE_DIR": str(cache)}
+    times = []
+    for _ in range(runs):
+        subprocess.run(storeops("lab", "down"), cwd=REPO, check=True, capture_output=True)
+        remove_images()
+        shutil.rmtree(cache, ignore_errors=True)
+        times.append(timed(storeops("lab", "up"), env))
+    shutil.rmtree(cache, ignore_errors=True)
+    return {"median_s": statistics.median(times), "runs": runs}
+
+
+def lab_warm(runs: int) -> dict[str, float]:
+    times = []
+    for _ in range(runs):
+        subprocess.run(storeops("lab", "down"), cwd=REPO, check=True, capture_output=True)
+        times.append(timed(storeops("lab", "up")))
+    return {"median_s": statistics.median(times), "runs": runs}
+
+
+def lab_noop(runs: int) -> dict[str, float]:
+    subprocess.run(storeops("lab", "up"), cwd=REPO, check=True, capture_output=True)
+    times = [timed(storeops("lab", "up")) for _ in range(runs)]
+    return {"median_s": statistics.median(times), "runs": runs}
+
+
+def _ping(config: Path) -> float:
+    with tempfile.TemporaryDirectory(prefix="storeops-bench-cp-") as control:
+        env = {**os.environ, "ANSIBLE_CONFIG": str(config), "ANSIBLE_SSH_CONTROL_PATH_DIR": control}
+        return timed([str(BIN / "ansible"), "all", "-m", "ansible.builtin.ping"], env)
+
+
+def ping(runs: int) -> dict[str, float]:
+    subprocess.run(storeops("lab", "up"), cwd=REPO, check=True, capture_output=True)
+    with tempfile.TemporaryDirectory(prefix="storeops-bench-cfg-") as scratch:
+        defaults = Path(scratch) / "ansible.cfg"
+        defaults.write_text(
+            DEFAULTS_CFG.replace("inventory/lab", str(REPO / "inventory/lab")).replace(
+                "lab/vault-password.txt", str(REPO / "lab/vault-password.txt")
+            )
+        )
+        tuned_times, default_times = [], []
+        for _ in range(runs):
+            tuned_times.append(_ping(REPO / "ansible.cfg"))
+            default_times.append(_ping(defaults))
+    tuned, default = statistics.median(tuned_times), statistics.median(default_times)
+    return {"tuned_s": tuned, "defaults_s": default, "speedup": default / tuned, "runs": runs}
+
+
+def make_test(runs: int) -> dict[str, float]:
+    times = [timed(["make", "test"]) for _ in range(runs)]
+    return {"median_s": statistics.median(times), "runs": runs}
+
+
+MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
+    "lab-cold": (lab_cold, 1),
+    "lab-warm": (lab_warm, 3),
+    "lab-noop": (lab_noop, 5),
+    "ping": (ping, 5),
+    "make-test": (make_test, 1),
+}
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    system = f"{platform.system()} {platform.release()}"
+    return f"{system}, {cores} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
+    lines = [f"Measured {when} on {where} (`make bench`; medians of the runs shown).", ""]
+    lines += ["| measurement | figure |", "|---|---|"]
+    described = {
+        "lab-cold": "cold `lab up` (debootstrap + image build + 8 hosts)",
+        "lab-warm": "warm `lab up` (image cached, lab down before)",
+        "lab-noop": "`lab up` on a running lab (no change)",
+        "make-test": "`make test` on a warm machine",
+    }
+    for name, figures in results.items():
+        if name == "ping":
+            lines.append(
+                f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "
+                f"tuned {figures['tuned_s']:.2f} s vs defaults {figures['defaults_s']:.2f} s: "
+                f"**{figures['speedup']:.2f}x** faster |"
+            )
+        else:
+            lines.append(
+                f"| {described[name]} ({figures['runs']:.0f} runs) | {figures['median_s']:.1f} s |"
+            )
+    return "\n".join(lines)
+
+
+def write_readme(section: str) -> None:
+    text = README.read_text()
+    updated = re.sub(
+        r"<!-- bench:start -->.*<!-- bench:end -->",
+        f"<!-- bench:start -->\n{section}\n<!-- bench:end -->",
+        text,
+        flags=re.DOTALL,
+    )
+    README.write_text(updated)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"one of: {', '.join(MEASUREMENTS)}"
+    )
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
+    args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(MEASUREMENTS))
+    if unknown:
+        parser.error(f"unknown measurement(s): {', '.join(unknown)}")
+    names = args.names or [n for n in MEASUREMENTS if n != "make-test"]
+    results = {}
+    for name in names:
+        function, runs = MEASUREMENTS[name]
+        print(f"bench: {name} ({runs} runs)...", flush=True)
+        results[name] = function(runs)
+        print(f"bench: {name}: {results[name]}", flush=True)
+    when = dt.date.today().isoformat()
+    where = machine()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{when}.json"
+    previous = json.loads(out.read_text()) if out.is_file() else {}
+    merged = {**previous.get("results", {}), **results}
+    out.write_text(json.dumps({"date": when, "machine": where, "results": merged}, indent=2) + "\n")
+    section = render(merged, when, where)
+    print(section)
+    if not args.no_readme:
+        write_readme(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
