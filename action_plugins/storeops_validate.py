@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ansible.plugins.action import ActionBase
+
 from storeops.validate import summary, validate
 from storeops.yamlfiles import VaultPasswords
 

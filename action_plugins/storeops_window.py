@@ -12,6 +12,7 @@ import datetime as dt
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from pydantic import ValidationError
+
 from storeops.calendar import decide
 from storeops.schema import Store
 
