@@ -71,6 +71,6 @@ class ActionModule(ActionBase):
             result.update(
                 failed=True,
                 msg=f"store {store.code} refused: {decision.reason}{opens}. "
-                "To run anyway, give a reason: -e dms_override_reason='...'",
+                "To run anyway, give a reason: -e 'dms_override_reason=\"...\"'",
             )
         return result

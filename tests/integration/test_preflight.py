@@ -7,6 +7,7 @@ check does see logins.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def run_playbook(
 
 
 def ssh_logins_since(host: str, since: float) -> list[str]:
-    """sshd's 'Accepted ...' journal lines on a lab host since an epoch, read via podman."""
+    """sshd's 'Accepted ...' journal lines on a lab host after an instant, read via podman."""
     result = subprocess.run(
         [
             "podman",
@@ -57,16 +58,22 @@ def ssh_logins_since(host: str, since: float) -> list[str]:
             "--no-pager",
             "-q",
             "-o",
-            "cat",
+            "json",
             "--since",
-            f"@{int(since)}",
+            f"@{int(since) - 1}",
         ],
         capture_output=True,
         text=True,
         check=True,
         timeout=30,
     )
-    return [line for line in result.stdout.splitlines() if line.startswith("Accepted")]
+    entries = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return [
+        entry["MESSAGE"]
+        for entry in entries
+        if int(entry["__REALTIME_TIMESTAMP"]) > since * 1_000_000
+        and str(entry.get("MESSAGE", "")).startswith("Accepted")
+    ]
 
 
 def copy_lab_inventory(tmp_path: Path) -> Path:
@@ -85,7 +92,7 @@ def set_window(inventory: Path, store: str, start: str, end: str) -> None:
 
 
 def test_good_run_reaches_every_host(lab: Inventory, tmp_path: Path) -> None:
-    since = time.time() - 1
+    since = time.time()
     result = run_playbook(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     for host in lab.hosts.values():
@@ -100,8 +107,7 @@ def test_bad_inventory_is_refused_before_any_host_is_contacted(
     set_window(inventory, "hz01", "25:00", "06:00")
     hosts_file = inventory / "hosts.yml"
     hosts_file.write_text(hosts_file.read_text().replace("10.77.1.41", "10.77.1.40"))
-    since = time.time() - 1
-    time.sleep(1.1)  # journal timestamps have one-second resolution in --since
+    since = time.time()
 
     result = run_playbook(tmp_path, inventory=inventory)
 
@@ -123,8 +129,7 @@ def test_bad_inventory_is_refused_before_any_host_is_contacted(
 def test_store_outside_its_window_is_refused_and_left_alone(lab: Inventory, tmp_path: Path) -> None:
     inventory = copy_lab_inventory(tmp_path)
     set_window(inventory, "hz01", "22:00", "06:00")
-    since = time.time() - 1
-    time.sleep(1.1)
+    since = time.time()
 
     result = run_playbook(
         tmp_path, "-e", "storeops_now=2026-11-25T12:00:00+08:00", inventory=inventory
@@ -152,10 +157,12 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
         "-e",
         "storeops_now=2026-11-25T12:00:00+08:00",
         "-e",
-        "dms_override_reason=brand hotfix DMS-4711 approved by region",
+        "dms_override_reason='brand hotfix DMS-4711 approved by region'",
         "--limit",
         "store_hz01,localhost",
         inventory=inventory,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "OVERRIDDEN: brand hotfix DMS-4711 approved by region" in result.stdout + result.stderr
+    words = " ".join((result.stdout + result.stderr).split())  # Ansible wraps long lines
+    assert "OVERRIDDEN: brand hotfix DMS-4711 approved by region" in words
+    assert "hz01 BMW Hangzhou Xihu 4S: OVERRIDDEN: brand hotfix DMS-4711 approved by region; hosts reached 4/4" in words

@@ -1,0 +1,23 @@
+"""The running lab for integration tests: started (or repaired) by the suite itself.
+
+``lab`` runs ``storeops.lab.up`` once per session on ``inventory/lab``: on a healthy lab
+that takes a few seconds and changes nothing; on a fresh machine it builds the image and
+the containers first. The lab is left running afterwards (``storeops lab down`` removes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from storeops.inventory import Inventory, load_valid
+from storeops.lab import up
+from storeops.paths import LAB_INVENTORY
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Inventory]:
+    inventory = load_valid(LAB_INVENTORY)
+    up(inventory)
+    yield inventory
