@@ -165,4 +165,7 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
     assert result.returncode == 0, result.stdout[-3000:]
     words = " ".join((result.stdout + result.stderr).split())  # Ansible wraps long lines
     assert "OVERRIDDEN: brand hotfix DMS-4711 approved by region" in words
-    assert "hz01 BMW Hangzhou Xihu 4S: OVERRIDDEN: brand hotfix DMS-4711 approved by region; hosts reached 4/4" in words
+    assert (
+        "hz01 BMW Hangzhou Xihu 4S: OVERRIDDEN: brand hotfix DMS-4711 approved by region; hosts reached 4/4"
+        in words
+    )
