@@ -71,8 +71,9 @@ demo: lab-up validate ## make demo: the lab up, then the DMS upgrade playbook ag
 # ------------------------------------------------------------------ tests
 
 .PHONY: lint
-lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy
+lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy, shellcheck
 	yamllint --strict .
+	shellcheck .ci/run lab/host-setup.sh lab/image/build.sh
 	ansible-lint
 	ruff check .
 	ruff format --check .

@@ -19,6 +19,7 @@ PACKAGES=(
   podman runc conmon netavark aardvark-dns fuse-overlayfs slirp4netns uidmap
   debootstrap debian-archive-keyring gpgv wget
   nftables iptables iproute2 curl openssh-client git ca-certificates python3 python3-venv
+  shellcheck make
 )
 
 die() { echo "host-setup: $*" >&2; exit 1; }
