@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,32 +17,11 @@ import pytest
 
 from storeops.inventory import Inventory
 from tests.conftest import REPO
+from tests.integration.ansible_run import run_playbook
 
 pytestmark = pytest.mark.lab
 
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 PLAYBOOK = "playbooks/upgrade-dms.yml"
-
-
-def run_playbook(
-    tmp_path: Path, *args: str, inventory: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook from the repo root, with its own SSH control sockets (no reuse)."""
-    control_dir = tmp_path / "cp"
-    control_dir.mkdir(exist_ok=True)
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME": str(Path.home()),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
-        "ANSIBLE_FORCE_COLOR": "false",
-        "ANSIBLE_NOCOLOR": "true",
-    }
-    command = [ANSIBLE_PLAYBOOK, PLAYBOOK, *args]
-    if inventory is not None:
-        command[2:2] = ["-i", str(inventory)]
-    return subprocess.run(
-        command, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def ssh_logins_since(host: str, since: float) -> list[str]:
@@ -93,7 +71,7 @@ def set_window(inventory: Path, store: str, start: str, end: str) -> None:
 
 def test_good_run_reaches_every_host(lab: Inventory, tmp_path: Path) -> None:
     since = time.time()
-    result = run_playbook(tmp_path)
+    result = run_playbook(PLAYBOOK, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     for host in lab.hosts.values():
         assert f"{host.name}" in result.stdout
@@ -109,10 +87,10 @@ def test_bad_inventory_is_refused_before_any_host_is_contacted(
     hosts_file.write_text(hosts_file.read_text().replace("10.77.1.41", "10.77.1.40"))
     since = time.time()
 
-    result = run_playbook(tmp_path, inventory=inventory)
+    result = run_playbook(PLAYBOOK, tmp_path, inventory=inventory)
 
     assert result.returncode != 0
-    output = result.stdout + result.stderr
+    output = result.words
     assert (
         "group_vars/store_hz01/store.yml: store.maintenance_window.start: '25:00' is not a time"
         in output
@@ -138,9 +116,9 @@ def test_store_outside_its_window_is_refused_and_left_alone(lab: Inventory, tmp_
     assert result.returncode != 0
     assert (
         "store hz01 refused: outside the maintenance window (mon,tue,wed,thu,fri,sat,sun 22:00-06:00 Asia/Shanghai)"
-        in result.stdout
+        in result.words
     )
-    assert "next window opens 2026-11-25T22:00:00+08:00" in result.stdout
+    assert "next window opens 2026-11-25T22:00:00+08:00" in result.words
     for host in lab.hosts_of("hz01"):
         assert ssh_logins_since(host.name, since) == [], f"{host.name} was contacted"
     for host in lab.hosts_of("sh01"):
@@ -163,7 +141,7 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
         inventory=inventory,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    words = " ".join((result.stdout + result.stderr).split())  # Ansible wraps long lines
+    words = result.words
     assert "OVERRIDDEN: brand hotfix DMS-4711 approved by region" in words
     assert (
         "hz01 BMW Hangzhou Xihu 4S: OVERRIDDEN: brand hotfix DMS-4711 approved by region; hosts reached 4/4"

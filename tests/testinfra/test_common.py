@@ -1,14 +1,18 @@
 """What every store host looks like after the ``common`` role: checked on the host itself.
 
-Runs as the verifier of ``roles/common/molecule/default`` and, unchanged, as an audit of
-lab or production hosts, e.g.::
+Where the hosts come from:
 
-    pytest tests/testinfra/test_common.py --connection=ansible \
-        --ansible-inventory=inventory/lab --hosts='stores'
+* molecule (``roles/common/molecule/default``) passes ``--hosts`` and its own inventory;
+* with no ``--hosts`` (``make test-lab``), the ``stores`` group of ``inventory/lab``, or
+  of the inventory ``STOREOPS_INVENTORY`` names, so the same checks audit production::
 
-What is expected comes from the host's own Ansible variables, templated by Ansible (so
+      STOREOPS_INVENTORY=inventory/<group> pytest tests/testinfra/test_common.py
+
+  Run it from the repository root, as ansible: the inventory's paths are relative to it.
+
+What is expected comes from each host's own Ansible variables, templated by Ansible (so
 ``common_timezone: "{{ store.timezone }}"`` resolves), with the role defaults for anything
-the inventory does not set, or for every variable when the connection is not Ansible.
+the inventory does not set, or for everything when the connection is not Ansible.
 
 Some things cannot be proven on every host, and the tests say so instead of pretending:
 a host with ``common_time_control_clock: false`` (a container: no CAP_SYS_TIME) runs
@@ -18,14 +22,22 @@ chronyd with ``-x``, so there the clock is never synchronised and that test is s
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
 import yaml
+from ansible.module_utils.parsing.convert_bool import boolean
 
-ROLE_DEFAULTS = Path(__file__).resolve().parents[2] / "roles" / "common" / "defaults" / "main.yml"
+from storeops.paths import LAB_INVENTORY, ROLES_DIR
+
+INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
+testinfra_hosts = [f"ansible://stores?ansible_inventory={INVENTORY}"]  # unless --hosts
+pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
+
+ROLE_DEFAULTS = ROLES_DIR / "common" / "defaults" / "main.yml"
 CHRONY_DROPIN = "/etc/systemd/system/chrony.service.d/storeops.conf"
 SUDOERS_FILE = "/etc/sudoers.d/storeops-admins"
 JOURNALD_DROPIN = "/etc/systemd/journald.conf.d/storeops.conf"
@@ -106,7 +118,7 @@ def test_chrony_runs_in_the_configured_mode(target: Any, common: dict[str, Any])
     assert chrony.is_running
     daemons = target.process.filter(comm="chronyd")
     assert daemons, "no chronyd process"
-    controls_clock = common["common_time_control_clock"]
+    controls_clock = boolean(common["common_time_control_clock"])
     assert all(("-x" in p.args.split()) is not controls_clock for p in daemons), [
         p.args for p in daemons
     ]
@@ -115,7 +127,7 @@ def test_chrony_runs_in_the_configured_mode(target: Any, common: dict[str, Any])
 
 
 def test_clock_is_synchronised(target: Any, common: dict[str, Any]) -> None:
-    if not common["common_time_control_clock"]:
+    if not boolean(common["common_time_control_clock"]):
         pytest.skip(
             "common_time_control_clock is false: this host cannot set its clock "
             "(no CAP_SYS_TIME), chronyd runs with -x and never synchronises it"
@@ -134,7 +146,7 @@ def test_sudoers_dropin_is_valid_and_grants_the_admin_group(
     target: Any, common: dict[str, Any]
 ) -> None:
     assert _stat(target, SUDOERS_FILE) == "root root 440 regular file"
-    nopasswd = "NOPASSWD: " if common["common_admin_sudo_nopasswd"] else ""
+    nopasswd = "NOPASSWD: " if boolean(common["common_admin_sudo_nopasswd"]) else ""
     rule = f"%{common['common_admin_group']} ALL=(ALL:ALL) {nopasswd}ALL"
     assert rule in _run(target, "cat %s", SUDOERS_FILE).splitlines()
     # The whole sudo configuration still parses (a broken file locks every admin out).

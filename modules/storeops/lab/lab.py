@@ -34,6 +34,7 @@ from storeops.lab.plan import (
     LabHost,
     LabPlan,
     StoreNetwork,
+    journal_volume,
     make_plan,
     owner_labels,
 )
@@ -329,6 +330,7 @@ def _remove_orphans(plan: LabPlan) -> list[str]:
     orphans = [n for n in podman.container_names(plan.owner) if n not in wanted_containers]
     if orphans:
         podman.remove_containers(orphans)
+        podman.remove_volumes([journal_volume(name) for name in orphans])
         actions.append(f"removed containers no longer in the inventory: {', '.join(orphans)}")
     wanted_networks = {network.name for network in plan.networks}
     for name in podman.network_names(plan.owner):
@@ -427,6 +429,9 @@ def down(inventory: Inventory) -> DownResult:
             podman.remove_containers(names)
             if names:
                 result.actions.append(f"removed {len(names)} container(s)")
+            volumes = podman.remove_volumes([journal_volume(name) for name in names])
+            if volumes:
+                result.actions.append(f"removed {len(volumes)} journal volume(s)")
             networks = podman.network_names(owner)
             for network in networks:
                 podman.remove_network(network)

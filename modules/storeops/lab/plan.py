@@ -35,6 +35,10 @@ def owner_labels(root: Path) -> dict[str, str]:
     return {LABEL_LAB: "1", LABEL_INVENTORY: str(root.resolve())}
 
 
+def journal_volume(container: str) -> str:
+    return f"{container}-journal"
+
+
 def runs_in_lab(host: Host) -> bool:
     return bool(CONTAINER_ROLES.intersection(host.roles))
 
@@ -65,6 +69,12 @@ class LabHost:
     def name(self) -> str:
         return f"{NAME_PREFIX}{self.host.name}"
 
+    @property
+    def volumes(self) -> tuple[tuple[str, str], ...]:
+        """The journal on a named volume: podman's systemd mode puts a tmpfs on
+        /var/log/journal, which would make "persistent" journald lose every log at restart."""
+        return ((journal_volume(self.name), "/var/log/journal"),)
+
     def spec(self) -> podman.ContainerSpec:
         """The container to run; a label carries a hash of every other setting."""
         labels = {**self.owner, LABEL_STORE: self.host.store, LABEL_HOST: self.host.name}
@@ -75,6 +85,7 @@ class LabHost:
             network=self.network.name,
             address=self.host.address,
             labels=labels,
+            volumes=self.volumes,
         )
         digest = hashlib.sha256(json.dumps(base.run_args()).encode()).hexdigest()[:12]
         return podman.ContainerSpec(
@@ -85,6 +96,7 @@ class LabHost:
             address=base.address,
             labels={**labels, LABEL_SPEC: digest},
             cap_add=base.cap_add,
+            volumes=base.volumes,
         )
 
 

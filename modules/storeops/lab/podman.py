@@ -74,6 +74,7 @@ class ContainerSpec:
     address: ipaddress.IPv4Address
     labels: Mapping[str, str] = field(default_factory=dict)
     cap_add: tuple[str, ...] = ("NET_ADMIN", "NET_RAW")
+    volumes: tuple[tuple[str, str], ...] = ()  # (named volume, mount point)
 
     def run_args(self) -> list[str]:
         args = [
@@ -91,6 +92,8 @@ class ContainerSpec:
             "--cap-add",
             ",".join(self.cap_add),
         ]
+        for volume, mount_point in self.volumes:
+            args += ["--volume", f"{volume}:{mount_point}"]
         for key, value in sorted(self.labels.items()):
             args += ["--label", f"{key}={value}"]
         return [*args, self.image, "/sbin/init"]
@@ -238,6 +241,17 @@ def create_internal_network(
 
 def remove_network(name: str) -> None:
     run(["network", "rm", name], timeout=60)
+
+
+# ---------------------------------------------------------------------------- volumes
+
+
+def remove_volumes(names: Sequence[str]) -> list[str]:
+    """``podman volume rm`` of those that exist; returns the names removed."""
+    existing = [n for n in names if run(["volume", "exists", n], check=False).returncode == 0]
+    if existing:
+        run(["volume", "rm", "--force", *existing], timeout=60)
+    return existing
 
 
 # ---------------------------------------------------------------------------- images
