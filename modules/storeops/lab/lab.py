@@ -19,7 +19,6 @@ import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeVar
 
 from storeops.inventory import Host, Inventory
@@ -28,7 +27,6 @@ from storeops.lab.errors import LabError
 from storeops.lab.fence import fence
 from storeops.lab.image import ImageBuildError, ensure_image, image_ref
 from storeops.lab.plan import (
-    LABEL_INVENTORY,
     LABEL_LAB,
     LABEL_SPEC,
     LabHost,
@@ -159,13 +157,15 @@ def _explain(error: podman.PodmanError | ImageBuildError) -> LabError:
 # ---------------------------------------------------------------------------- ownership
 
 
-def _foreign_owner(labels: Mapping[str, str], root: Path) -> str | None:
-    """Whose a resource is, if it is not ours to take: None if ours or an abandoned lab's."""
+def _foreign_owner(labels: Mapping[str, str]) -> str | None:
+    """Whose a resource is, if it is not ours to take: None for any storeops lab's.
+
+    The lab's names are global to the machine, so the lab of another checkout (a CI clone,
+    an older work tree) is taken over: its containers are recreated for this inventory.
+    Anything without the storeops label is never touched.
+    """
     if labels.get(LABEL_LAB) != "1":
         return "not the storeops lab (remove them yourself)"
-    owner = labels.get(LABEL_INVENTORY, "")
-    if owner != str(root) and Path(owner).is_dir():
-        return f"the lab of {owner} (run `storeops lab down -i {owner}` first)"
     return None
 
 
@@ -174,10 +174,10 @@ def check_ownership(
     containers: Mapping[str, podman.ContainerInfo | None],
     networks: Mapping[str, podman.NetworkInfo | None],
 ) -> None:
-    """Refuse, before changing anything, to take over another lab's containers or networks."""
+    """Refuse, before changing anything, to touch containers or networks that are not a lab's."""
     foreign: dict[str, list[str]] = {}
     for name, info in [*containers.items(), *networks.items()]:
-        if info is not None and (owner := _foreign_owner(info.labels, plan.root)) is not None:
+        if info is not None and (owner := _foreign_owner(info.labels)) is not None:
             foreign.setdefault(owner, []).append(name)
     if foreign:
         raise LabError(
