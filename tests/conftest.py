@@ -15,6 +15,15 @@ FIXTURE_ROLES = FIXTURES / "roles"
 FIXTURE_VAULT_PASSWORD = FIXTURES / "vault-password.txt"
 
 
+# Tests that rebuild lab hosts (repair, recreate) run before everything that converges or
+# audits them; otherwise the order is pytest's own (files as collected, tests as written).
+RUN_FIRST = ("tests/integration/test_lab.py::",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(RUN_FIRST) else 1)
+
+
 def build_inventory(target: Path, overlay: Path | None = None) -> Path:
     """A copy of the good fixture inventory, with an overlay's files replacing or deleting files."""
     shutil.copytree(GOOD_INVENTORY, target)

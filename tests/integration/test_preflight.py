@@ -110,7 +110,7 @@ def test_store_outside_its_window_is_refused_and_left_alone(lab: Inventory, tmp_
     since = time.time()
 
     result = run_playbook(
-        tmp_path, "-e", "storeops_now=2026-11-25T12:00:00+08:00", inventory=inventory
+        PLAYBOOK, tmp_path, "-e", "storeops_now=2026-11-25T12:00:00+08:00", inventory=inventory
     )
 
     assert result.returncode != 0
@@ -131,6 +131,7 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
     inventory = copy_lab_inventory(tmp_path)
     set_window(inventory, "hz01", "22:00", "06:00")
     result = run_playbook(
+        PLAYBOOK,
         tmp_path,
         "-e",
         "storeops_now=2026-11-25T12:00:00+08:00",
