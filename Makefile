@@ -95,7 +95,7 @@ test-molecule: image ## each role's molecule scenario (syntax, create, check, co
 	for role in $(ROLES_WITH_MOLECULE); do (cd roles/$$role && molecule test) || exit 1; done
 
 .PHONY: test
-test: setup test-fast test-lab test-molecule ## make test: everything CI runs
+test: setup test-fast test-molecule test-lab ## make test: everything CI runs (pytest closes the run)
 
 .PHONY: bench
 bench: setup ## measurements into bench/results (see README, Performance)
