@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from storeops.inventory import Inventory, load_valid
-from storeops.lab import LabError, default_ssh_files, status, up
+from storeops.lab import LabError, default_ssh_files, image_ref, status, up
 from storeops.lab.plan import LabHost, make_plan
 from storeops.lab.ssh import known_hosts_text, ssh_login
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
@@ -177,3 +177,74 @@ def test_lab_addresses_never_take_the_default_route(lab: Inventory) -> None:
             check=True,
         ).stdout
         assert " via " not in route, f"{host.address} would be routed through a gateway: {route}"
+
+
+@pytest.mark.lab
+def test_every_host_has_its_own_host_key_and_the_image_has_none(lab: Inventory) -> None:
+    """Host keys are made at first boot, per host; known_hosts holds exactly those."""
+    keys = {}
+    for lab_host in lab_hosts(lab):
+        keys[lab_host.host.name] = subprocess.run(
+            ["podman", "exec", lab_host.name, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.split()[1]
+    assert len(set(keys.values())) == len(keys), "two lab hosts share an SSH host key"
+    known = default_ssh_files().known_hosts.read_text()
+    for name, key in keys.items():
+        assert f"{lab.hosts[name].address} ssh-ed25519 {key}" in known
+    image_keys = subprocess.run(
+        [
+            "podman",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "/bin/sh",
+            image_ref(),
+            "-c",
+            "ls /etc/ssh/ | grep -c '^ssh_host_' || true",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert image_keys == "0", "the lab image carries SSH host keys"
+
+
+@pytest.mark.lab
+def test_host_key_checking_is_on(lab: Inventory, tmp_path: Path) -> None:
+    """With a known_hosts that does not know the host, SSH refuses: checking is not disabled."""
+    files = default_ssh_files()
+    host = lab.hosts["sh01-dms"]
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    refused = subprocess.run(
+        [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            f"UserKnownHostsFile={empty}",
+            "-o",
+            "ConnectTimeout=10",
+            "-i",
+            str(files.key),
+            f"storeops@{host.address}",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "Host key verification failed" in refused.stderr
+    ok, detail = ssh_login(files, host.address)
+    assert ok, detail
