@@ -52,8 +52,11 @@ def load(root: Path | str, passwords: VaultPasswords | None = None) -> dict[str,
     hosts = {}
     for host in inventory.get_hosts():
         host_vars = variables.get_vars(host=host, include_hostvars=False, stage="all")
-        for internal in constants.INTERNAL_STATIC_VARS:
-            host_vars.pop(internal, None)
+        # Facts cached by earlier playbook runs (ansible.cfg's fact cache) are not inventory.
+        fact_cache = variables._fact_cache
+        cached_facts = fact_cache.get(host.name) if fact_cache.contains(host.name) else {}
+        for name in [*constants.INTERNAL_STATIC_VARS, *cached_facts, "ansible_facts"]:
+            host_vars.pop(name, None)
         groups = sorted(group.name for group in host.get_groups() if group.name != "all")
         hosts[host.name] = AnsibleHost(host.name, tuple(groups), _plain(host_vars))
     return hosts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,10 @@ PYINFRA_ONLY_GROUPS = {"inventory"}  # pyinfra names a group after the inventory
 
 def _ansible_inventory(inventory: str) -> dict[str, Any]:
     command = [str(Path(sys.executable).parent / "ansible-inventory"), "-i", inventory, "--list"]
-    output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout
+    env = {**os.environ, "ANSIBLE_CACHE_PLUGIN": "memory"}  # inventory only, no cached facts
+    output = subprocess.run(
+        command, cwd=REPO, env=env, check=True, capture_output=True, text=True
+    ).stdout
     listing: dict[str, Any] = json.loads(output)
     return listing
 
