@@ -319,6 +319,22 @@ class Release(Strict):
     migrations: list[NonEmptyText] = Field(default_factory=list)
 
 
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+
+
+class DmsPortal(Strict):
+    """Where DMS releases are downloaded from, and the key their signatures must verify with."""
+
+    url: HttpUrl
+    signing_key: NonEmptyText  # PEM ed25519 public key; a path relative to the inventory dir
+
+
 class GroupInfo(Strict):
     name: NonEmptyText
     contact: NonEmptyText | None = None
@@ -331,6 +347,7 @@ class GroupWideVars(BaseModel):
 
     storeops_group: GroupInfo
     dms_catalog: Annotated[list[Release], Field(min_length=1)]
+    dms_portal: DmsPortal
     dms_wave_size: Annotated[int, Field(ge=1, strict=True)] = 1
 
 

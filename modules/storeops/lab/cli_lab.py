@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from storeops.inventory import Inventory, InventoryInvalid, load_valid
+from storeops.lab import portal
 from storeops.lab.errors import LabError
 from storeops.lab.image import ImageBuildError, ensure_image
 from storeops.lab.lab import HostStatus, down, status, up
@@ -81,7 +82,9 @@ def _status(inventory: Inventory) -> int:
         f"{healthy}/{len(lab_hosts)} lab hosts healthy"
         + (f", {skipped} skipped (emulated devices)" if skipped else "")
     )
-    return EXIT_OK if healthy == len(lab_hosts) else EXIT_FAILED
+    portal_up = portal.answering()
+    print(f"brand portal {portal.URL}: {'answering' if portal_up else 'NOT answering'}")
+    return EXIT_OK if healthy == len(lab_hosts) and portal_up else EXIT_FAILED
 
 
 def _image(args: argparse.Namespace) -> int:

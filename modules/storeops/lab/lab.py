@@ -36,6 +36,7 @@ from storeops.lab.plan import (
     make_plan,
     owner_labels,
 )
+from storeops.lab.portal import ensure_portal, stop_portal
 from storeops.lab.ssh import (
     SshFiles,
     default_ssh_files,
@@ -377,6 +378,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     check_ownership(plan, containers, networks)
 
     result.actions += fence(network.subnet for network in plan.networks)
+    result.actions += ensure_portal()
     result.actions += ensure_key(files)
     public_key = files.public_key.read_text().strip()
     result.actions += _remove_orphans(plan)
@@ -429,6 +431,7 @@ def down(inventory: Inventory) -> DownResult:
             podman.remove_containers(names)
             if names:
                 result.actions.append(f"removed {len(names)} container(s)")
+            result.actions += stop_portal()
             volumes = podman.remove_volumes([journal_volume(name) for name in names])
             if volumes:
                 result.actions.append(f"removed {len(volumes)} journal volume(s)")

@@ -1,0 +1,117 @@
+"""Release download and verification against a real HTTP portal on 127.0.0.1."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from storeops.artifacts import EXIT_BAD, EXIT_MISSING, VerifyError, fetch_verified
+from storeops.schema import Release
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Release]]:
+    root = tmp_path_factory.mktemp("dms")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "lab/dms/build.py"),
+            "--catalog",
+            "--dist",
+            str(root / "dist"),
+            "--key-dir",
+            str(root / "keys"),
+            "--pubkey",
+            str(root / "signing.pub"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    catalog = [Release.model_validate(e) for e in yaml.safe_load(done.stdout)["dms_catalog"]]
+    return root / "dist", root / "signing.pub", catalog
+
+
+@pytest.fixture
+def portal(built, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTP server on 127.0.0.1 serving a copy of the built releases."""
+    served = tmp_path / "portal"
+    shutil.copytree(built[0], served)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", served
+    server.shutdown()
+
+
+def release(built, version: str) -> Release:
+    return next(r for r in built[2] if r.version == version)
+
+
+def test_download_verify_then_cached(built, portal, tmp_path: Path) -> None:
+    url, _ = portal
+    first = fetch_verified(url, release(built, "3.2.0"), built[1], tmp_path / "cache")
+    assert first.downloaded
+    assert first.sha256 == release(built, "3.2.0").sha256
+    again = fetch_verified(url, release(built, "3.2.0"), built[1], tmp_path / "cache")
+    assert not again.downloaded
+
+
+def test_tampered_artifact_on_the_portal_is_refused(built, portal, tmp_path: Path) -> None:
+    url, served = portal
+    artifact = served / "dms-3.2.0.tar.gz"
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    artifact.write_bytes(bytes(data))
+    with pytest.raises(VerifyError, match="does not match the catalog") as refused:
+        fetch_verified(url, release(built, "3.2.0"), built[1], tmp_path / "cache")
+    assert refused.value.exit_code == EXIT_BAD
+
+
+def test_tampered_artifact_in_the_cache_is_fetched_again_and_verified(
+    built, portal, tmp_path: Path
+) -> None:
+    url, _ = portal
+    cache = tmp_path / "cache"
+    fetch_verified(url, release(built, "3.1.0"), built[1], cache)
+    (cache / "dms-3.1.0.tar.gz").write_bytes(b"not the release")
+    again = fetch_verified(url, release(built, "3.1.0"), built[1], cache)
+    assert again.downloaded
+
+
+def test_resigned_artifact_with_a_matching_catalog_entry_is_refused(
+    built, portal, tmp_path: Path
+) -> None:
+    """A re-signed artifact (someone else's key) fails the signature, even if digests match."""
+    url, served = portal
+    (served / "dms-3.2.0.tar.gz.sig").write_bytes(bytes(64))
+    with pytest.raises(VerifyError, match="BAD SIGNATURE"):
+        fetch_verified(url, release(built, "3.2.0"), built[1], tmp_path / "cache")
+
+
+def test_unsigned_release_is_refused(built, portal, tmp_path: Path) -> None:
+    url, served = portal
+    (served / "dms-4.0.0.tar.gz.sig").unlink()
+    with pytest.raises(VerifyError, match="cannot download") as refused:
+        fetch_verified(url, release(built, "4.0.0"), built[1], tmp_path / "cache")
+    assert refused.value.exit_code == EXIT_MISSING
+    unsigned = release(built, "4.0.0").model_copy(update={"signature": None})
+    with pytest.raises(VerifyError, match="UNSIGNED"):
+        fetch_verified(url, unsigned, built[1], tmp_path / "cache")
+
+
+def test_portal_down_is_a_clear_error(built, tmp_path: Path) -> None:
+    with pytest.raises(VerifyError, match=r"cannot download http://127\.0\.0\.1:9/"):
+        fetch_verified("http://127.0.0.1:9", release(built, "3.1.0"), built[1], tmp_path / "cache")
