@@ -7,15 +7,19 @@ check does see logins.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from storeops.inventory import Inventory
+from storeops.schema import Role
 from tests.conftest import REPO
 from tests.integration.ansible_run import run_playbook
 
@@ -148,3 +152,38 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
         "hz01 BMW Hangzhou Xihu 4S: OVERRIDDEN: brand hotfix DMS-4711 approved by region; hosts reached 4/4"
         in words
     )
+
+
+def test_tampered_release_on_the_portal_is_refused(lab: Inventory, tmp_path: Path) -> None:
+    """A portal serving a modified artifact: every store's target is refused by the preflight."""
+    served = tmp_path / "portal"
+    shutil.copytree(REPO / "lab" / "dms" / "dist", served)
+    artifact = served / "dms-3.1.0.tar.gz"
+    data = bytearray(artifact.read_bytes())
+    data[100] ^= 0x01
+    artifact.write_bytes(bytes(data))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    inventory = copy_lab_inventory(tmp_path)
+    catalog = inventory / "group_vars" / "all" / "dms_catalog.yml"
+    catalog.write_text(
+        catalog.read_text()
+        .replace("http://127.0.0.1:8808", f"http://127.0.0.1:{server.server_address[1]}")
+        .replace("../../lab/dms/signing-key.pub", str(REPO / "lab/dms/signing-key.pub"))
+    )
+    try:
+        result = run_playbook(
+            PLAYBOOK,
+            tmp_path,
+            "-e",
+            f"dms_artifact_cache={tmp_path / 'cache'}",
+            inventory=inventory,
+        )
+    finally:
+        server.shutdown()
+    assert result.returncode != 0
+    assert "release 3.1.0 refused, nothing was stopped: dms-3.1.0.tar.gz: sha256" in result.words
+    assert "does not match the catalog" in result.words
+    for host in lab.hosts_with_role(Role.DMS):
+        assert result.recap[host.name].failed == 1
