@@ -254,15 +254,28 @@ def _fully_vaulted(value: Any) -> bool:
 
 
 def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[Issue]:
-    """A secret-looking variable must be vaulted or a template that points at the vault."""
-    if not SECRET_NAME_RE.search(name) or name.endswith("_file"):
+    """A secret-looking key, at any depth, must be vaulted or a template pointing at the vault."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _check_secret_value(vars_file, f"{name}.{key}", item)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _check_secret_value(vars_file, f"{name}[{index}]", item)
+        return
+    key = name.rsplit(".", 1)[-1]
+    if not SECRET_NAME_RE.search(key) or key.endswith("_file"):
         return
     if isinstance(value, str) and not is_vaulted(value) and not PURE_TEMPLATE_RE.match(value):
+        top = name.split(".")[0].split("[")[0]
         yield Issue(
             vars_file.path,
             name,
-            "secret in plain text: move it to an encrypted vault.yml as vault_"
-            f"{name} and set {name}: '{{{{ vault_{name} }}}}'",
+            "secret in plain text: move it to an encrypted vault.yml as a vault_* variable "
+            f"and reference it here ('{{{{ vault_{top}_... }}}}')"
+            if top != name
+            else f"secret in plain text: move it to an encrypted vault.yml as vault_{name} "
+            f"and set {name}: '{{{{ vault_{name} }}}}'",
         )
 
 

@@ -75,3 +75,8 @@ def run_playbook(
                 timeout=10,
             )
     return PlaybookRun(done.returncode, done.stdout, done.stderr)
+
+
+def changes_per_host(run: PlaybookRun) -> dict[str, int]:
+    """changed= of every managed host in the recap (localhost, the validator, left out)."""
+    return {name: recap.changed for name, recap in run.recap.items() if name != "localhost"}
