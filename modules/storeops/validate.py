@@ -267,7 +267,7 @@ def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[
     if not SECRET_NAME_RE.search(key) or key.endswith("_file"):
         return
     if isinstance(value, str) and not is_vaulted(value) and not PURE_TEMPLATE_RE.match(value):
-        top = name.split(".")[0].split("[")[0]
+        top = name.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
         yield Issue(
             vars_file.path,
             name,
