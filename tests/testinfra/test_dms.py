@@ -104,23 +104,27 @@ def dms(host: Any) -> dict[str, Any]:
     expected.pop("dms_db_password", None)
     expected["storeops_test_writes"] = False
     if host.backend.HAS_RUN_ANSIBLE:
-        # Role defaults that are templates ("{{ store.dms_target_version }}") are rendered
-        # by Ansible with this host's variables, as the role itself would see them.
-        # (Templates that use other role defaults, e.g. dms_artifact, describe the
-        # controller, not the host: left out.)
+        inventory = host.ansible("ansible.builtin.debug", json.dumps({"msg": _DMS_VARS}))["msg"]
+        # Role defaults that are templates ("{{ store.dms_target_version }}") and that the
+        # inventory does not override are rendered by Ansible with this host's variables,
+        # as the role itself sees them. (Templates that use other role defaults, e.g.
+        # dms_artifact, describe the controller, not the host: left out.)
         templated = {
             k: v
             for k, v in expected.items()
-            if isinstance(v, str) and "{{" in v and not re.search(r"(?<![\w.])dms_", v)
+            if isinstance(v, str)
+            and "{{" in v
+            and k not in inventory
+            and not re.search(r"(?<![\w.])dms_", v)
         }
         if templated:
             pairs = ", ".join(f"{k!r}: {_as_expression(v)}" for k, v in templated.items())
             rendered = host.ansible(
                 "ansible.builtin.debug", json.dumps({"msg": f"{{{{ {{{pairs}}} }}}}"})
-            )
-            expected.update(rendered["msg"])
-        result = host.ansible("ansible.builtin.debug", json.dumps({"msg": _DMS_VARS}))
-        expected.update(result["msg"])
+            )["msg"]
+            assert isinstance(rendered, dict), f"cannot render the role defaults: {rendered}"
+            expected.update(rendered)
+        expected.update(inventory)
         writes = host.ansible.get_variables().get("storeops_test_writes", False)
         expected["storeops_test_writes"] = boolean(writes)
     return expected
