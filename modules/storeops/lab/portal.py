@@ -58,12 +58,35 @@ def build_releases() -> list[str]:
     return [f"built the reference DMS releases into {DIST.relative_to(REPO_ROOT)}"]
 
 
-def answering() -> bool:
+def _served(name: str) -> bytes | None:
     try:
-        with urllib.request.urlopen(f"{URL}/catalog.yml", timeout=2) as response:
-            return bool(response.status == 200)
+        with urllib.request.urlopen(f"{URL}/{name}", timeout=2) as response:
+            body: bytes = response.read()
+            return body if response.status == 200 else None
     except (urllib.error.URLError, OSError):
-        return False
+        return None
+
+
+def answering() -> bool:
+    return _served("catalog.yml") is not None
+
+
+def serves_this_checkout() -> bool:
+    """The portal on the port serves this checkout's releases (signatures are per machine
+    key and per checkout: another checkout's portal would fail every signature check)."""
+    signatures = sorted(DIST.glob("*.sig"))
+    return bool(signatures) and all(_served(sig.name) == sig.read_bytes() for sig in signatures)
+
+
+def _portal_processes() -> list[int]:
+    """PIDs of any lab portal serving on PORT (this checkout's or another's)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            words = cmdline.read_bytes().split(b"\0")
+            if b"http.server" in words and str(PORT).encode() in words and HOST.encode() in words:
+                found.append(int(cmdline.parent.name))
+    return found
 
 
 def _start() -> None:
@@ -99,9 +122,14 @@ def _start() -> None:
 def ensure_portal() -> list[str]:
     """Build the releases if needed and make sure the portal answers; return what was done."""
     actions = build_releases()
-    if answering():
+    if serves_this_checkout():
         return actions
     stop_portal()
+    for pid in _portal_processes():  # another checkout's portal holds the port: take over
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            actions.append(f"stopped another checkout's brand portal (pid {pid})")
+    time.sleep(0.5)
     _start()
     return [*actions, f"brand portal started on {URL} (serving {DIST.relative_to(REPO_ROOT)})"]
 
