@@ -108,7 +108,8 @@ def fetch_verified(
     if _sha256_of(target) != release.sha256:
         _download(f"{portal_url}/{release.artifact}", target)
         downloaded = True
-    if downloaded or not signature_path.is_file():
-        _download(f"{portal_url}/{release.signature}", signature_path)
+    # The signature is always fetched again: it is 64 bytes, and a cached one may have been
+    # made with another key (the lab's key is per machine) or replaced on the portal.
+    _download(f"{portal_url}/{release.signature}", signature_path)
     digest = verify(target, signature_path, public_key, release.sha256)
     return VerifiedArtifact(target, digest, downloaded)

@@ -59,8 +59,17 @@ def ssh_logins_since(host: str, since: float) -> list[str]:
 
 
 def copy_lab_inventory(tmp_path: Path) -> Path:
+    """A private copy of the lab inventory; its portal key path still points at the lab's key."""
     target = tmp_path / "inventory"
     shutil.copytree(REPO / "inventory" / "lab", target)
+    catalog = target / "group_vars" / "all" / "dms_catalog.yml"
+    relative_key = "signing_key: ../../lab/dms/signing-key.pub"
+    assert relative_key in catalog.read_text()
+    catalog.write_text(
+        catalog.read_text().replace(
+            relative_key, f"signing_key: {REPO / 'lab' / 'dms' / 'signing-key.pub'}"
+        )
+    )
     return target
 
 

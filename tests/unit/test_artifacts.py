@@ -91,6 +91,19 @@ def test_tampered_artifact_in_the_cache_is_fetched_again_and_verified(
     assert again.downloaded
 
 
+def test_cached_signature_from_another_key_is_replaced_by_the_portals(
+    built, portal, tmp_path: Path
+) -> None:
+    """A cache left by another checkout (its own lab key) must not poison this one."""
+    url, _ = portal
+    cache = tmp_path / "cache"
+    fetch_verified(url, release(built, "3.1.0"), built[1], cache)
+    (cache / "dms-3.1.0.tar.gz.sig").write_bytes(bytes(64))
+    again = fetch_verified(url, release(built, "3.1.0"), built[1], cache)
+    assert not again.downloaded
+    assert again.sha256 == release(built, "3.1.0").sha256
+
+
 def test_resigned_artifact_with_a_matching_catalog_entry_is_refused(
     built, portal, tmp_path: Path
 ) -> None:
