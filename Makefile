@@ -65,7 +65,8 @@ validate: venv ## validate the lab and the example production inventories (offli
 	  --vault-password-file inventory/example-production/EXAMPLE-vault-password.txt
 
 .PHONY: demo
-demo: lab-up validate ## make demo: the lab up, then the DMS upgrade playbook against it
+demo: lab-up validate ## make demo: the lab up on DMS 3.1.0, then the rollout to 3.2.0 (table per store)
+	ansible-playbook playbooks/lab-baseline.yml
 	ansible-playbook playbooks/upgrade-dms.yml
 
 # ------------------------------------------------------------------ tests

@@ -7,25 +7,21 @@ check does see logins.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from storeops.inventory import Inventory
-from storeops.schema import Role
-from tests.conftest import REPO
 from tests.integration.ansible_run import run_playbook
+from tests.integration.lab_inventory import copy_lab_inventory, set_window
 
 pytestmark = pytest.mark.lab
 
 PLAYBOOK = "playbooks/upgrade-dms.yml"
+PREFLIGHT_ONLY = ("--tags", "preflight")
 
 
 def ssh_logins_since(host: str, since: float) -> list[str]:
@@ -58,33 +54,9 @@ def ssh_logins_since(host: str, since: float) -> list[str]:
     ]
 
 
-def copy_lab_inventory(tmp_path: Path) -> Path:
-    """A private copy of the lab inventory; its portal key path still points at the lab's key."""
-    target = tmp_path / "inventory"
-    shutil.copytree(REPO / "inventory" / "lab", target)
-    catalog = target / "group_vars" / "all" / "dms_catalog.yml"
-    relative_key = "signing_key: ../../lab/dms/signing-key.pub"
-    assert relative_key in catalog.read_text()
-    catalog.write_text(
-        catalog.read_text().replace(
-            relative_key, f"signing_key: {REPO / 'lab' / 'dms' / 'signing-key.pub'}"
-        )
-    )
-    return target
-
-
-def set_window(inventory: Path, store: str, start: str, end: str) -> None:
-    path = inventory / "group_vars" / f"store_{store}" / "store.yml"
-    text = path.read_text()
-    text = text.replace('start: "00:00"', f'start: "{start}"').replace(
-        'end: "24:00"', f'end: "{end}"'
-    )
-    path.write_text(text)
-
-
 def test_good_run_reaches_every_host(lab: Inventory, tmp_path: Path) -> None:
     since = time.time()
-    result = run_playbook(PLAYBOOK, tmp_path)
+    result = run_playbook(PLAYBOOK, tmp_path, *PREFLIGHT_ONLY)
     assert result.returncode == 0, result.stdout[-3000:]
     for host in lab.hosts.values():
         assert f"{host.name}" in result.stdout
@@ -100,7 +72,7 @@ def test_bad_inventory_is_refused_before_any_host_is_contacted(
     hosts_file.write_text(hosts_file.read_text().replace("10.77.1.41", "10.77.1.40"))
     since = time.time()
 
-    result = run_playbook(PLAYBOOK, tmp_path, inventory=inventory)
+    result = run_playbook(PLAYBOOK, tmp_path, *PREFLIGHT_ONLY, inventory=inventory)
 
     assert result.returncode != 0
     output = result.words
@@ -123,7 +95,12 @@ def test_store_outside_its_window_is_refused_and_left_alone(lab: Inventory, tmp_
     since = time.time()
 
     result = run_playbook(
-        PLAYBOOK, tmp_path, "-e", "storeops_now=2026-11-25T12:00:00+08:00", inventory=inventory
+        PLAYBOOK,
+        tmp_path,
+        *PREFLIGHT_ONLY,
+        "-e",
+        "storeops_now=2026-11-25T12:00:00+08:00",
+        inventory=inventory,
     )
 
     assert result.returncode != 0
@@ -146,6 +123,7 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
     result = run_playbook(
         PLAYBOOK,
         tmp_path,
+        *PREFLIGHT_ONLY,
         "-e",
         "storeops_now=2026-11-25T12:00:00+08:00",
         "-e",
@@ -161,38 +139,3 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
         "hz01 BMW Hangzhou Xihu 4S: OVERRIDDEN: brand hotfix DMS-4711 approved by region; hosts reached 4/4"
         in words
     )
-
-
-def test_tampered_release_on_the_portal_is_refused(lab: Inventory, tmp_path: Path) -> None:
-    """A portal serving a modified artifact: every store's target is refused by the preflight."""
-    served = tmp_path / "portal"
-    shutil.copytree(REPO / "lab" / "dms" / "dist", served)
-    artifact = served / "dms-3.1.0.tar.gz"
-    data = bytearray(artifact.read_bytes())
-    data[100] ^= 0x01
-    artifact.write_bytes(bytes(data))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    inventory = copy_lab_inventory(tmp_path)
-    catalog = inventory / "group_vars" / "all" / "dms_catalog.yml"
-    catalog.write_text(
-        catalog.read_text()
-        .replace("http://127.0.0.1:8808", f"http://127.0.0.1:{server.server_address[1]}")
-        .replace("../../lab/dms/signing-key.pub", str(REPO / "lab/dms/signing-key.pub"))
-    )
-    try:
-        result = run_playbook(
-            PLAYBOOK,
-            tmp_path,
-            "-e",
-            f"dms_artifact_cache={tmp_path / 'cache'}",
-            inventory=inventory,
-        )
-    finally:
-        server.shutdown()
-    assert result.returncode != 0
-    assert "release 3.1.0 refused, nothing was stopped: dms-3.1.0.tar.gz: sha256" in result.words
-    assert "does not match the catalog" in result.words
-    for host in lab.hosts_with_role(Role.DMS):
-        assert result.recap[host.name].failed == 1

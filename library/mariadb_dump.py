@@ -1,0 +1,340 @@
+#!/usr/bin/python
+"""The one database dump procedure of storeops: dump, prove it restores, restore.
+
+Used by the DMS rollout (the pre-upgrade dump and, if a down migration fails, the
+restore) and by the backup role (the nightly dump). Runs on the database host with the
+MariaDB client tools, as root over the unix socket.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: mariadb_dump
+short_description: Dump a MariaDB database consistently, prove the dump restores, restore it
+description:
+  - C(state=dumped) writes C(mariadb-dump --single-transaction) of I(database) (one
+    consistent snapshot, no table locks on InnoDB tables, so the application keeps running)
+    gzip-compressed to I(path), atomically (a partial dump never has the final name), mode
+    0600, and a manifest I(path).json next to it (sha256, size, time, per-table row count and
+    C(CHECKSUM TABLE) value).
+  - With I(verify) (the default), the dump is restored into the scratch database
+    I(scratch_database) on the same server and every table's row count and checksum are
+    compared with the live database; the scratch database is dropped afterwards whatever
+    happens. The manifest records C(verified=true) only if every table matched. A
+    difference fails the task and names the tables. Compare on a quiet database (a
+    maintenance window): rows written between the dump and the comparison show up as a
+    difference, and the dump is then not trusted.
+  - A dump that is already there, whose sha256 is the manifest's and which is verified,
+    is not taken again (C(changed=false)): a re-run after an interruption reuses it.
+  - C(state=restored) loads a verified dump back into I(database) (tables the dump does not
+    have are dropped first, so later migrations' tables go too), then checks every table
+    against the manifest. When the database already matches the manifest nothing is done.
+author:
+  - storeops developers
+version_added: "0.1.0"
+options:
+  database:
+    description: The database to dump or restore into.
+    type: str
+    required: true
+  path:
+    description: The dump file (gzip-compressed SQL); its manifest is I(path).json.
+    type: path
+    required: true
+  state:
+    description: C(dumped) takes (and verifies) a dump; C(restored) loads it into I(database).
+    type: str
+    choices: [dumped, restored]
+    default: dumped
+  verify:
+    description: Restore the new dump into I(scratch_database) and compare it with the live database.
+    type: bool
+    default: true
+  scratch_database:
+    description: The database the verification restores into (dropped and recreated). Defaults to I(database)_verify.
+    type: str
+    required: false
+  force:
+    description: Take a new dump even if a verified one is already at I(path).
+    type: bool
+    default: false
+  login_unix_socket:
+    description: The server's unix socket (root logs in through it with unix_socket authentication).
+    type: path
+    default: /run/mysqld/mysqld.sock
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether a dump would be taken or a restore done; writes nothing.
+  diff_mode:
+    support: full
+    description: For C(restored), the per-table rows and checksums before and after.
+"""
+
+EXAMPLES = r"""
+- name: Take a verified dump of the DMS database before the upgrade
+  mariadb_dump:
+    database: storedms
+    path: /var/backups/storedms/pre-upgrade-3.1.0-3.2.0.sql.gz
+  register: dump
+
+- name: Put the data back from that dump
+  mariadb_dump:
+    database: storedms
+    path: /var/backups/storedms/pre-upgrade-3.1.0-3.2.0.sql.gz
+    state: restored
+"""
+
+RETURN = r"""
+path:
+  description: The dump file.
+  returned: always
+  type: str
+sha256:
+  description: The dump file's sha256.
+  returned: when a dump exists
+  type: str
+bytes:
+  description: The dump file's size.
+  returned: when a dump exists
+  type: int
+created:
+  description: When the dump was taken (UTC, ISO 8601).
+  returned: when a dump exists
+  type: str
+verified:
+  description: Whether the dump was restored into the scratch database and matched table by table.
+  returned: when a dump exists
+  type: bool
+tables:
+  description: Per table, its row count and CHECKSUM TABLE value at dump time.
+  returned: when a dump exists
+  type: dict
+  sample: {"customers": {"rows": 40, "checksum": 1820346431}}
+"""
+
+import datetime as dt  # noqa: E402
+import gzip  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+DUMP_OPTIONS = (
+    "--single-transaction",
+    "--quick",
+    "--routines",
+    "--triggers",
+    "--events",
+    "--hex-blob",
+    "--default-character-set=utf8mb4",
+)
+CHUNK = 1 << 20
+
+
+class DumpError(Exception):
+    pass
+
+
+class Server:
+    """The MariaDB server on this host, through its command-line clients."""
+
+    def __init__(self, socket: str) -> None:
+        self.login = ["--user=root", f"--socket={socket}"]
+
+    def query(self, sql: str, database: str | None = None) -> list[list[str]]:
+        argv = ["mariadb", *self.login, "--batch", "--skip-column-names", "-e", sql]
+        done = subprocess.run(
+            [*argv, database] if database else argv, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise DumpError(f"mariadb: {done.stderr.strip()}")
+        return [line.split("\t") for line in done.stdout.splitlines()]
+
+    def tables(self, database: str) -> list[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            f"'{database}' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )
+        return [row[0] for row in rows]
+
+    def table_stats(self, database: str) -> dict[str, dict[str, int]]:
+        stats: dict[str, dict[str, int]] = {}
+        for table in self.tables(database):
+            rows = int(self.query(f"SELECT COUNT(*) FROM `{table}`", database)[0][0])
+            checksum = self.query(f"CHECKSUM TABLE `{table}` EXTENDED", database)[0][1]
+            stats[table] = {"rows": rows, "checksum": int(checksum) if checksum != "NULL" else 0}
+        return stats
+
+    def dump_to(self, database: str, destination: str) -> None:
+        argv = ["mariadb-dump", *self.login, *DUMP_OPTIONS, database]
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as dump:
+            assert dump.stdout is not None
+            with gzip.open(destination, "wb", compresslevel=6) as out:
+                shutil.copyfileobj(dump.stdout, out, CHUNK)
+            error = dump.stderr.read().decode() if dump.stderr else ""
+        if dump.returncode != 0:
+            raise DumpError(f"mariadb-dump {database} failed: {error.strip()}")
+
+    def load(self, path: str, database: str) -> None:
+        argv = ["mariadb", *self.login, "--binary-mode", database]
+        with subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as client:
+            assert client.stdin is not None
+            with gzip.open(path, "rb") as dump:
+                shutil.copyfileobj(dump, client.stdin, CHUNK)
+            client.stdin.close()
+            error = client.stderr.read().decode() if client.stderr else ""
+        if client.returncode != 0:
+            raise DumpError(f"loading {path} into {database} failed: {error.strip()}")
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(path: str) -> dict[str, Any] | None:
+    """The manifest of the dump at ``path`` if both exist and the dump is the one described."""
+    try:
+        with open(f"{path}.json", encoding="utf-8") as handle:
+            manifest: dict[str, Any] = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not os.path.isfile(path) or manifest.get("sha256") != sha256_of(path):
+        return None
+    return manifest
+
+
+def write_private(path: str, text: str) -> None:
+    partial = f"{path}.{os.getpid()}.part"
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(text)
+    os.replace(partial, path)
+
+
+def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    names = sorted(set(expected) | set(actual))
+    return [
+        f"{name}: expected {expected.get(name) or 'no table'}, found {actual.get(name) or 'no table'}"
+        for name in names
+        if expected.get(name) != actual.get(name)
+    ]
+
+
+def verify_in_scratch(server: Server, path: str, live: dict[str, Any], scratch: str) -> None:
+    server.query(f"DROP DATABASE IF EXISTS `{scratch}`")
+    server.query(f"CREATE DATABASE `{scratch}` CHARACTER SET utf8mb4")
+    try:
+        server.load(path, scratch)
+        found = server.table_stats(scratch)
+    finally:
+        server.query(f"DROP DATABASE IF EXISTS `{scratch}`")
+    wrong = differences(live, found)
+    if wrong:
+        raise DumpError(
+            f"{path} does not restore to the live data (was the database written meanwhile?): "
+            + "; ".join(wrong)
+        )
+
+
+def take_dump(server: Server, params: dict[str, Any]) -> dict[str, Any]:
+    path, database = params["path"], params["database"]
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    partial = f"{path}.{os.getpid()}.part"
+    old_umask = os.umask(0o077)
+    try:
+        server.dump_to(database, partial)
+    except DumpError:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    finally:
+        os.umask(old_umask)
+    os.replace(partial, path)
+    manifest: dict[str, Any] = {
+        "database": database,
+        "path": path,
+        "sha256": sha256_of(path),
+        "bytes": os.path.getsize(path),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tool": "mariadb-dump " + " ".join(DUMP_OPTIONS),
+        "tables": server.table_stats(database),
+        "verified": False,
+    }
+    write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
+    if params["verify"]:
+        scratch = params["scratch_database"] or f"{database}_verify"
+        verify_in_scratch(server, path, manifest["tables"], scratch)
+        manifest["verified"] = True
+        write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def restore(server: Server, module: AnsibleModule, manifest: dict[str, Any]) -> dict[str, Any]:
+    database, path = module.params["database"], module.params["path"]
+    before = server.table_stats(database)
+    diff = {
+        "before": json.dumps(before, indent=2, sort_keys=True) + "\n",
+        "after": json.dumps(manifest["tables"], indent=2, sort_keys=True) + "\n",
+    }
+    if before == manifest["tables"]:
+        return {"changed": False, "diff": diff}
+    if module.check_mode:
+        return {"changed": True, "diff": diff}
+    extra = [table for table in server.tables(database) if table not in manifest["tables"]]
+    if extra:
+        drops = ", ".join(f"`{table}`" for table in extra)
+        server.query(f"SET FOREIGN_KEY_CHECKS = 0; DROP TABLE {drops}", database)
+    server.load(path, database)
+    wrong = differences(manifest["tables"], server.table_stats(database))
+    if wrong:
+        raise DumpError(f"{database} after restoring {path} differs: " + "; ".join(wrong))
+    return {"changed": True, "diff": diff}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "database": {"type": "str", "required": True},
+            "path": {"type": "path", "required": True},
+            "state": {"type": "str", "choices": ["dumped", "restored"], "default": "dumped"},
+            "verify": {"type": "bool", "default": True},
+            "scratch_database": {"type": "str", "required": False},
+            "force": {"type": "bool", "default": False},
+            "login_unix_socket": {"type": "path", "default": "/run/mysqld/mysqld.sock"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    server = Server(params["login_unix_socket"])
+    manifest = read_manifest(params["path"])
+    try:
+        if params["state"] == "restored":
+            if manifest is None or not manifest.get("verified"):
+                module.fail_json(
+                    msg=f"{params['path']}: no verified dump with a matching manifest: "
+                    "refusing to restore from it",
+                    path=params["path"],
+                )
+            outcome = restore(server, module, manifest)
+            module.exit_json(**{**manifest, **outcome})
+        reusable = manifest is not None and (manifest.get("verified") or not params["verify"])
+        if reusable and not params["force"]:
+            module.exit_json(changed=False, **manifest)
+        if module.check_mode:
+            module.exit_json(changed=True, path=params["path"], msg="a dump would be taken")
+        module.exit_json(changed=True, **take_dump(server, params))
+    except (DumpError, OSError) as error:
+        module.fail_json(msg=str(error), path=params["path"])
+
+
+if __name__ == "__main__":
+    main()
