@@ -95,7 +95,8 @@ def waves(stores: Sequence[Mapping[str, Any]], wave_size: int) -> list[list[str]
     return ([pilots] if pilots else []) + batches
 
 
-ON_TARGET = frozenset({"upgraded", "already on target"})
+# "would upgrade": a check-mode run plans the later waves as if the pilot had gone.
+ON_TARGET = frozenset({"upgraded", "already on target", "would upgrade"})
 FAILED = frozenset({"rolled back", "rollback FAILED"})
 
 
