@@ -24,6 +24,15 @@ from pathlib import Path
 import pytest
 
 from storeops.inventory import Inventory
+from storeops.lab.rehearsal import (
+    AUDIT_LOG,
+    JOURNAL,
+    copy_lab_inventory,
+    reset_dms,
+    set_blackout,
+    set_target,
+    set_window,
+)
 from tests.conftest import REPO
 from tests.integration.ansible_run import (
     ANSIBLE_PLAYBOOK,
@@ -31,19 +40,11 @@ from tests.integration.ansible_run import (
     changes_per_host,
     run_playbook,
 )
-from tests.integration.lab_inventory import (
-    copy_lab_inventory,
-    set_blackout,
-    set_target,
-    set_window,
-)
 
 pytestmark = pytest.mark.lab
 
 PLAYBOOK = "playbooks/upgrade-dms.yml"
 STORES = ("sh01", "hz01")
-JOURNAL = "/var/lib/storedms/rollout.json"
-AUDIT_LOG = "/var/log/storedms/rollouts.jsonl"
 
 
 def on(host: str, *argv: str, check: bool = True) -> str:
@@ -101,19 +102,6 @@ def audit_records(store: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def wipe_dms(store: str) -> None:
-    """Back to a host without a DMS: service stopped, releases, journal, log and DB gone."""
-    on(f"{store}-dms", "systemctl", "stop", "storedms.service", "storedms.socket", check=False)
-    on(f"{store}-dms", "rm", "-rf", "/opt/storedms", JOURNAL, AUDIT_LOG)
-    on(
-        f"{store}-db",
-        "mariadb",
-        "-e",
-        "DROP DATABASE IF EXISTS storedms; CREATE DATABASE storedms CHARACTER SET utf8mb4",
-    )
-    on(f"{store}-db", "rm", "-rf", "/var/backups/storedms/pre-upgrade")
-
-
 def at_baseline(store: str) -> bool:
     try:
         state = health(store)
@@ -150,7 +138,7 @@ def baseline(databases: Inventory, scratch: Path) -> Inventory:
     if all(at_baseline(store) for store in STORES):
         return databases
     for store in STORES:
-        wipe_dms(store)
+        reset_dms(store)
     done = run_playbook("playbooks/lab-baseline.yml", scratch, "--skip-tags", "mariadb")
     assert done.returncode == 0, done.stdout[-4000:]
     for store in STORES:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from storeops.inventory import Inventory
+from storeops.lab.rehearsal import copy_lab_inventory, set_window
 from tests.integration.ansible_run import run_playbook
-from tests.integration.lab_inventory import copy_lab_inventory, set_window
 
 pytestmark = pytest.mark.lab
 

@@ -1,0 +1,90 @@
+"""Rehearsing DMS rollouts on the lab: private copies of its inventory, and a DMS reset.
+
+Lab equipment for the integration tests and the benchmark:
+- ``copy_lab_inventory`` and the ``set_*`` edits give a run its own copy of
+  inventory/lab with another window, blackout date or target release;
+- ``reset_dms`` takes a lab store's DMS back to nothing (service stopped; releases,
+  rollout journal, audit log and pre-upgrade dumps removed; an empty DMS database), so
+  that playbooks/lab-baseline.yml installs the baseline again. Through podman, never
+  over the network, and only on the lab's containers (``storeops-<host>``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from storeops.lab.plan import NAME_PREFIX
+from storeops.lab.podman import exec_in
+from storeops.paths import LAB_INVENTORY, REPO_ROOT
+
+LAB_KEY = "signing_key: ../../lab/dms/signing-key.pub"
+
+
+def copy_lab_inventory(directory: Path) -> Path:
+    """A copy of inventory/lab; its portal key path still points at the lab's key."""
+    target = directory / "inventory"
+    shutil.copytree(LAB_INVENTORY, target)
+    catalog = target / "group_vars" / "all" / "dms_catalog.yml"
+    text = catalog.read_text()
+    if LAB_KEY not in text:
+        raise ValueError(f"{catalog}: no {LAB_KEY!r} to point at the lab's key")
+    catalog.write_text(
+        text.replace(LAB_KEY, f"signing_key: {REPO_ROOT / 'lab' / 'dms' / 'signing-key.pub'}")
+    )
+    return target
+
+
+def _edit_store(inventory: Path, store: str, old: str, new: str) -> None:
+    path = inventory / "group_vars" / f"store_{store}" / "store.yml"
+    text = path.read_text()
+    if old not in text:
+        raise ValueError(f"{path}: no {old!r}")
+    path.write_text(text.replace(old, new))
+
+
+def set_window(inventory: Path, store: str, start: str, end: str) -> None:
+    _edit_store(inventory, store, 'start: "00:00"', f'start: "{start}"')
+    _edit_store(inventory, store, 'end: "24:00"', f'end: "{end}"')
+
+
+def set_blackout(inventory: Path, store: str, day: str) -> None:
+    _edit_store(inventory, store, "blackout_dates: []", f"blackout_dates: [{day}]")
+
+
+def set_target(inventory: Path, store: str, version: str) -> None:
+    path = inventory / "group_vars" / f"store_{store}" / "store.yml"
+    lines = path.read_text().splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if line.strip().startswith("dms_target_version:")]
+    if len(hits) != 1:
+        raise ValueError(f"{path}: dms_target_version not found exactly once")
+    indent = lines[hits[0]][: len(lines[hits[0]]) - len(lines[hits[0]].lstrip())]
+    lines[hits[0]] = f'{indent}dms_target_version: "{version}"\n'
+    path.write_text("".join(lines))
+
+
+JOURNAL = "/var/lib/storedms/rollout.json"
+AUDIT_LOG = "/var/log/storedms/rollouts.jsonl"
+DUMP_DIR = "/var/backups/storedms/pre-upgrade"
+RECREATE_DATABASE = (
+    "DROP DATABASE IF EXISTS storedms; CREATE DATABASE storedms CHARACTER SET utf8mb4"
+)
+
+
+class ResetError(RuntimeError):
+    pass
+
+
+def _run(host: str, *argv: str, check: bool = True) -> None:
+    done = exec_in(f"{NAME_PREFIX}{host}", argv, timeout=120)
+    if check and done.returncode != 0:
+        raise ResetError(f"{host}: {' '.join(argv)}: {done.stderr.strip()}")
+
+
+def reset_dms(store: str) -> None:
+    """Store ``store`` (its ``<store>-dms`` and ``<store>-db`` hosts) without any DMS."""
+    dms, db = f"{store}-dms", f"{store}-db"
+    _run(dms, "systemctl", "stop", "storedms.service", "storedms.socket", check=False)
+    _run(dms, "rm", "-rf", "/opt/storedms", JOURNAL, AUDIT_LOG)
+    _run(db, "mariadb", "-e", RECREATE_DATABASE)
+    _run(db, "rm", "-rf", DUMP_DIR)
