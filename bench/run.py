@@ -11,6 +11,8 @@ Measurements (each a whole-process wall time, the median of several runs):
               Ansible's defaults, alternated, each with cold SSH (fresh control sockets)
   make-test   `make test` in a fresh clone of HEAD on a warm machine (image and pip cache
               present, new venv), as CI runs it
+  dms-rollout a rehearsed DMS rollout on the running lab (bench/dms.py): two-store wall
+              time, no-op re-run, unavailability at 10 Hz side by side vs naive
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -31,6 +33,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -135,6 +139,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "lab-noop": (lab_noop, 5),
     "ping": (ping, 5),
     "make-test": (make_test, 1),
+    "dms-rollout": (dms_rollout, 1),
 }
 
 
@@ -155,7 +160,9 @@ def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
         "make-test": "`make test` from a clean clone, warm machine (image + pip cache)",
     }
     for name, figures in results.items():
-        if name == "ping":
+        if name == "dms-rollout":
+            lines += dms_rows(figures)
+        elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "
                 f"tuned {figures['tuned_s']:.2f} s vs defaults {figures['defaults_s']:.2f} s: "
@@ -166,6 +173,22 @@ def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
                 f"| {described[name]} ({figures['runs']:.0f} runs) | {figures['median_s']:.1f} s |"
             )
     return "\n".join(lines)
+
+
+def dms_rows(f: dict[str, float]) -> list[str]:
+    ratio = f["naive_over_side_by_side"]
+    return [
+        f"| DMS rollout 3.1.0 -> 3.2.0 (migration 0002), both lab stores, wall time | "
+        f"{f['rollout_two_stores_s']:.1f} s |",
+        f"| the same playbook again (no-op re-run) | {f['noop_rerun_s']:.1f} s |",
+        f"| DMS unavailability during that upgrade (10 Hz probes), pilot / second store | "
+        f"{f['unavailable_side_by_side_s']:.1f} s / {f['unavailable_side_by_side_hz01_s']:.1f} s |",
+        f"| same upgrade, naive stop-install-migrate-start | {f['unavailable_naive_s']:.1f} s "
+        f"unavailable: **{ratio:.1f}x** the rollout's |",
+        f"| release switches without a migration (3.2.0 -> 3.2.1 -> rollback) | "
+        f"{f['switch_no_migration_failed_probes']:.0f} failed of "
+        f"{f['switch_no_migration_probes']:.0f} probes |",
+    ]
 
 
 def write_readme(section: str) -> None:

@@ -111,6 +111,7 @@ def at_baseline(store: str) -> bool:
         (state.get("version"), state.get("schema_version"), state.get("db"))
         == ("3.1.0", "0001", "ok")
         and journal_of(store) is None
+        and on(f"{store}-dms", "ls", "-A", "/opt/storedms/releases").split() == ["3.1.0"]
         and sql(store, "SELECT COUNT(*) FROM customers") == [["40"]]
     )
 
@@ -144,6 +145,18 @@ def baseline(databases: Inventory, scratch: Path) -> Inventory:
     for store in STORES:
         assert health(store)["version"] == "3.1.0"
     return databases
+
+
+@pytest.fixture(autouse=True, scope="module")
+def leave_the_lab_on_its_target(lab: Inventory, scratch: Path) -> Iterator[None]:
+    """After the module: every store on the inventory's target, as `make demo` leaves it."""
+    yield
+    for store in STORES:
+        reset_dms(store)
+    done = run_playbook("playbooks/lab-baseline.yml", scratch, "--skip-tags", "mariadb")
+    assert done.returncode == 0, done.stdout[-3000:]
+    done = run_playbook(PLAYBOOK, scratch)
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 class Rollout:
@@ -401,9 +414,44 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
     assert [d for d in dumps if d.endswith(".sql.gz")] == [Path(str(journal["dump"])).name]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def leave_the_lab_on_its_target(lab: Inventory, scratch: Path) -> Iterator[None]:
-    """After the module: every store on the inventory's target, as `make demo` leaves it."""
-    yield
-    done = run_playbook(PLAYBOOK, scratch)
-    assert done.returncode == 0, done.stdout[-3000:]
+# --- rollback of the data: the down migration, and the verified dump when that fails ------
+
+
+def break_the_release_and_resume(rollout: Rollout, *removed: str) -> PlaybookRun:
+    """Killed after the migration; then 3.2.0 on the host loses ``removed``; run again."""
+    run_and_kill_at(rollout, "Note when the switch started")
+    assert health("sh01")["schema_version"] == "0002"
+    for path in removed:
+        on("sh01-dms", "rm", f"/opt/storedms/releases/3.2.0/storedms/{path}")
+    return rollout.run("--limit", "store_sh01,localhost", "-e", "dms_health_retries=5")
+
+
+def test_a_release_that_does_not_start_is_rolled_back_by_its_down_migration(
+    baseline: Inventory, rollout: Rollout
+) -> None:
+    tables = table_checksums("sh01")
+    result = break_the_release_and_resume(rollout, "server.py")
+    assert result.returncode != 0
+    state = health("sh01")
+    assert (state["version"], state["schema_version"], state["db"]) == ("3.1.0", "0001", "ok")
+    assert table_checksums("sh01") == tables
+    record = audit_records("sh01")[-1]
+    assert record["result"] == "rolled back"
+    assert "data kept by the down migrations" in str(record["reason"])
+    assert journal_of("sh01") is None
+
+
+def test_when_the_down_migration_fails_the_verified_dump_is_restored(
+    baseline: Inventory, rollout: Rollout
+) -> None:
+    tables = table_checksums("sh01")
+    result = break_the_release_and_resume(
+        rollout, "server.py", "migrations/0002_split_customer_name.down.sql"
+    )
+    assert result.returncode != 0
+    state = health("sh01")
+    assert (state["version"], state["schema_version"], state["db"]) == ("3.1.0", "0001", "ok")
+    assert table_checksums("sh01") == tables
+    record = audit_records("sh01")[-1]
+    assert record["result"] == "rolled back"
+    assert "data restored from the verified dump" in str(record["reason"])
