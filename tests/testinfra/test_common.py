@@ -21,59 +21,30 @@ chronyd with ``-x``, so there the clock is never synchronised and that test is s
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import testinfra
-import yaml
+import role_host
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from storeops.paths import LAB_INVENTORY, ROLES_DIR
+from storeops.paths import LAB_INVENTORY
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 testinfra_hosts = [f"ansible://stores?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
+target = role_host.target  # fixture: the host to check, reached the fast way
 
-ROLE_DEFAULTS = ROLES_DIR / "common" / "defaults" / "main.yml"
 CHRONY_DROPIN = "/etc/systemd/system/chrony.service.d/storeops.conf"
 SUDOERS_FILE = "/etc/sudoers.d/storeops-admins"
 JOURNALD_DROPIN = "/etc/systemd/journald.conf.d/storeops.conf"
-
-# One debug call returns every common_* variable of the host, templated by Ansible.
-_COMMON_VARS = (
-    "{{ dict(query('ansible.builtin.varnames', '^common_')"
-    " | zip(query('ansible.builtin.vars', *query('ansible.builtin.varnames', '^common_')))) }}"
-)
 
 
 @pytest.fixture(scope="module")
 def common(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    expected: dict[str, Any] = yaml.safe_load(ROLE_DEFAULTS.read_text())
-    if host.backend.HAS_RUN_ANSIBLE:
-        result = host.ansible("ansible.builtin.debug", json.dumps({"msg": _COMMON_VARS}))
-        expected.update(result["msg"])
-    return expected
-
-
-@pytest.fixture(scope="module")
-def target(host: Any) -> Any:
-    """The host to check, reached the fast way where there is one.
-
-    For connection plugins it does not know, such as containers.podman.podman (molecule),
-    testinfra's ansible backend runs every command through ``ansible -m shell`` (about
-    2 s each); ``podman exec`` takes about 0.3 s.
-    """
-    if host.backend.HAS_RUN_ANSIBLE:
-        hostvars = host.ansible.get_variables()
-        if hostvars.get("ansible_connection") in {"containers.podman.podman", "podman"}:
-            user = hostvars.get("ansible_user")
-            name = hostvars.get("ansible_host") or host.backend.host
-            return testinfra.get_host(f"podman://{user}@{name}" if user else f"podman://{name}")
-    return host
+    return role_host.role_variables(host, "common", "^common_")
 
 
 def _run(host: Any, command: str, *args: str) -> str:

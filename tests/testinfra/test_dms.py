@@ -33,27 +33,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import testinfra
-import yaml
+import role_host
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from storeops.paths import LAB_INVENTORY, ROLES_DIR
+from storeops.paths import LAB_INVENTORY
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
 testinfra_hosts = [f"ansible://dms?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if ON_LAB else []
+target = role_host.target  # fixture: the host to check, reached the fast way
 
-ROLE_DEFAULTS = ROLES_DIR / "dms" / "defaults" / "main.yml"
 CONFIG_FILE = "/etc/storedms/storedms.conf"
 
-# One debug call returns every dms_* variable of the host but the password, templated.
+# Every dms_* variable of the host but the password.
 _DMS_VARS_RE = "^dms_(?!db_password$)"
-_DMS_VARS = (
-    f"{{{{ dict(query('ansible.builtin.varnames', '{_DMS_VARS_RE}')"
-    f" | zip(query('ansible.builtin.vars', *query('ansible.builtin.varnames', '{_DMS_VARS_RE}'))))"
-    " }}"
-)
 
 # A made-up customer with a valid GB 11643 ID number and a VIN with a valid check digit.
 TEST_ID_NUMBER = "310115199003071239"
@@ -100,11 +94,11 @@ def _as_expression(template: str) -> str:
 @pytest.fixture(scope="module")
 def dms(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    expected: dict[str, Any] = yaml.safe_load(ROLE_DEFAULTS.read_text())
+    expected = role_host.role_defaults("dms")
     expected.pop("dms_db_password", None)
     expected["storeops_test_writes"] = False
     if host.backend.HAS_RUN_ANSIBLE:
-        inventory = host.ansible("ansible.builtin.debug", json.dumps({"msg": _DMS_VARS}))["msg"]
+        inventory = role_host.variables_matching(host, _DMS_VARS_RE)
         # Role defaults that are templates ("{{ store.dms_target_version }}") and that the
         # inventory does not override are rendered by Ansible with this host's variables,
         # as the role itself sees them. (Templates that use other role defaults, e.g.
@@ -119,27 +113,13 @@ def dms(host: Any) -> dict[str, Any]:
         }
         if templated:
             pairs = ", ".join(f"{k!r}: {_as_expression(v)}" for k, v in templated.items())
-            rendered = host.ansible(
-                "ansible.builtin.debug", json.dumps({"msg": f"{{{{ {{{pairs}}} }}}}"})
-            )["msg"]
-            assert isinstance(rendered, dict), f"cannot render the role defaults: {rendered}"
-            expected.update(rendered)
+            defaults = role_host.rendered(host, f"{{{{ {{{pairs}}} }}}}")
+            assert isinstance(defaults, dict), f"cannot render the role defaults: {defaults}"
+            expected.update(defaults)
         expected.update(inventory)
         writes = host.ansible.get_variables().get("storeops_test_writes", False)
         expected["storeops_test_writes"] = boolean(writes)
     return expected
-
-
-@pytest.fixture(scope="module")
-def target(host: Any) -> Any:
-    """The host to check, reached the fast way where there is one (see test_common.py)."""
-    if host.backend.HAS_RUN_ANSIBLE:
-        hostvars = host.ansible.get_variables()
-        if hostvars.get("ansible_connection") in {"containers.podman.podman", "podman"}:
-            user = hostvars.get("ansible_user")
-            name = hostvars.get("ansible_host") or host.backend.host
-            return testinfra.get_host(f"podman://{user}@{name}" if user else f"podman://{name}")
-    return host
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -247,3 +227,37 @@ def test_journal_has_no_customer_id_numbers(target: Any, dms: dict[str, Any]) ->
     assert TEST_ID_NUMBER not in journal
     leaked = [line for line in journal.splitlines() if ID_NUMBER_RE.search(line)]
     assert leaked == [], f"{len(leaked)} journal line(s) with an ID number"
+
+
+# --- what the rollout (role dms_rollout) leaves on the host -----------------------------
+
+ROLLOUT = role_host.role_defaults("dms_rollout")
+AUDIT_KEYS = {"run_id", "user", "store", "from", "to", "result", "started", "finished"}
+
+
+def _exists(host: Any, path: str) -> bool:
+    """Whether a path exists, seen as root (the rollout's directories are root's only)."""
+    with host.sudo():
+        return bool(host.file(path).exists)
+
+
+def test_no_rollout_is_left_unfinished(target: Any) -> None:
+    journal = ROLLOUT["dms_rollout_journal"]
+    assert not _exists(target, journal), (
+        f"{journal}: an interrupted rollout ({_run(target, 'cat %s', journal).strip()}):"
+        " run playbooks/upgrade-dms.yml again to finish or roll it back"
+    )
+
+
+def test_rollout_audit_log_is_private_and_well_formed(target: Any) -> None:
+    log = ROLLOUT["dms_rollout_audit_log"]
+    if not _exists(target, log):
+        pytest.skip(f"{log}: no rollout has run on this host yet")
+    assert _stat(target, log) == "root root 640 regular file"
+    lines = _run(target, "cat %s", log).splitlines()
+    assert lines, f"{log} is empty"
+    for number, line in enumerate(lines, 1):
+        record = json.loads(line)
+        missing = AUDIT_KEYS - set(record)
+        assert not missing, f"{log}:{number}: no {sorted(missing)}"
+        assert not ID_NUMBER_RE.search(line), f"{log}:{number}: a customer ID number"

@@ -35,25 +35,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import testinfra
-import yaml
+import role_host
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from storeops.paths import LAB_INVENTORY, ROLES_DIR
+from storeops.paths import LAB_INVENTORY
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 testinfra_hosts = [f"ansible://db?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
+target = role_host.target  # fixture: the host to check, reached the fast way
 
-ROLE_DEFAULTS = ROLES_DIR / "mariadb" / "defaults" / "main.yml"
 CONFIG_FILE = "/etc/mysql/mariadb.conf.d/60-storeops.cnf"
 SOCKET_UNITS = ("mariadb.socket", "mariadb-extra.socket")
-
-# One debug call returns every mariadb_* variable of the host, templated by Ansible.
-_MARIADB_VARS = (
-    "{{ dict(query('ansible.builtin.varnames', '^mariadb_')"
-    " | zip(query('ansible.builtin.vars', *query('ansible.builtin.varnames', '^mariadb_')))) }}"
-)
 
 # Logs in with PyMySQL (python3-pymysql, installed by the role) from a given source
 # address; the password comes from the environment, never from the command's arguments.
@@ -92,28 +85,7 @@ class Account:
 @pytest.fixture(scope="module")
 def mariadb(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    expected: dict[str, Any] = yaml.safe_load(ROLE_DEFAULTS.read_text())
-    if host.backend.HAS_RUN_ANSIBLE:
-        result = host.ansible("ansible.builtin.debug", json.dumps({"msg": _MARIADB_VARS}))
-        expected.update(result["msg"])
-    return expected
-
-
-@pytest.fixture(scope="module")
-def target(host: Any) -> Any:
-    """The host to check, reached the fast way where there is one.
-
-    For connection plugins it does not know, such as containers.podman.podman (molecule),
-    testinfra's ansible backend runs every command through ``ansible -m shell`` (about
-    2 s each); ``podman exec`` takes about 0.3 s.
-    """
-    if host.backend.HAS_RUN_ANSIBLE:
-        hostvars = host.ansible.get_variables()
-        if hostvars.get("ansible_connection") in {"containers.podman.podman", "podman"}:
-            user = hostvars.get("ansible_user")
-            name = hostvars.get("ansible_host") or host.backend.host
-            return testinfra.get_host(f"podman://{user}@{name}" if user else f"podman://{name}")
-    return host
+    return role_host.role_variables(host, "mariadb", "^mariadb_")
 
 
 @pytest.fixture(scope="module")

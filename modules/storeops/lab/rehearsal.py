@@ -66,19 +66,28 @@ def set_target(inventory: Path, store: str, version: str) -> None:
 JOURNAL = "/var/lib/storedms/rollout.json"
 AUDIT_LOG = "/var/log/storedms/rollouts.jsonl"
 DUMP_DIR = "/var/backups/storedms/pre-upgrade"
-RECREATE_DATABASE = (
-    "DROP DATABASE IF EXISTS storedms; CREATE DATABASE storedms CHARACTER SET utf8mb4"
-)
+DATABASE = "storedms"
+LIST_TABLES = f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DATABASE}'"
 
 
 class ResetError(RuntimeError):
     pass
 
 
-def _run(host: str, *argv: str, check: bool = True) -> None:
+def _run(host: str, *argv: str, check: bool = True) -> str:
     done = exec_in(f"{NAME_PREFIX}{host}", argv, timeout=120)
     if check and done.returncode != 0:
         raise ResetError(f"{host}: {' '.join(argv)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _empty_database(db_host: str) -> None:
+    """Drop the DMS database's tables; the database itself is the mariadb role's (charset,
+    collation, grants) and stays."""
+    tables = _run(db_host, "mariadb", "--batch", "--skip-column-names", "-e", LIST_TABLES).split()
+    if tables:
+        drops = ", ".join(f"`{table}`" for table in tables)
+        _run(db_host, "mariadb", "-e", f"SET FOREIGN_KEY_CHECKS = 0; DROP TABLE {drops}", DATABASE)
 
 
 def reset_dms(store: str) -> None:
@@ -86,5 +95,5 @@ def reset_dms(store: str) -> None:
     dms, db = f"{store}-dms", f"{store}-db"
     _run(dms, "systemctl", "stop", "storedms.service", "storedms.socket", check=False)
     _run(dms, "rm", "-rf", "/opt/storedms", JOURNAL, AUDIT_LOG)
-    _run(db, "mariadb", "-e", RECREATE_DATABASE)
+    _empty_database(db)
     _run(db, "rm", "-rf", DUMP_DIR)

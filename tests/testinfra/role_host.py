@@ -1,0 +1,70 @@
+"""What the role suites (test_common.py, test_mariadb.py, test_dms.py) share: the ``target``
+fixture, the host to check reached the fast way, and the role's variables for that host.
+
+A suite uses the fixture by naming it at module level (``target = role_host.target``).
+
+Imported as a top-level module (``import role_host``): pytest puts the directory of each
+test file on ``sys.path``, which is ``tests/testinfra`` from the repository root and
+``roles/<role>/molecule/default/tests`` under molecule, where a link to this file stands
+next to the link to the test file (molecule runs only ``test_*.py``, so not this one).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import testinfra
+import yaml
+
+from storeops.paths import ROLES_DIR
+
+PODMAN_CONNECTIONS = frozenset({"containers.podman.podman", "podman"})
+
+
+@pytest.fixture(scope="module")
+def target(host: Any) -> Any:
+    """The host to check, reached the fast way where there is one.
+
+    For connection plugins it does not know, such as containers.podman.podman (molecule),
+    testinfra's ansible backend runs every command through ``ansible -m shell`` (about
+    2 s each); ``podman exec`` takes about 0.3 s.
+    """
+    if host.backend.HAS_RUN_ANSIBLE:
+        hostvars = host.ansible.get_variables()
+        if hostvars.get("ansible_connection") in PODMAN_CONNECTIONS:
+            user = hostvars.get("ansible_user")
+            name = hostvars.get("ansible_host") or host.backend.host
+            return testinfra.get_host(f"podman://{user}@{name}" if user else f"podman://{name}")
+    return host
+
+
+def role_defaults(role: str) -> dict[str, Any]:
+    """``roles/<role>/defaults/main.yml``, as written (templates are not rendered)."""
+    path = ROLES_DIR / role / "defaults" / "main.yml"
+    defaults: dict[str, Any] = yaml.safe_load(path.read_text())
+    return defaults
+
+
+def rendered(host: Any, template: str) -> Any:
+    """A Jinja template rendered by Ansible with the host's variables (one debug call)."""
+    return host.ansible("ansible.builtin.debug", json.dumps({"msg": template}))["msg"]
+
+
+def variables_matching(host: Any, name_pattern: str) -> dict[str, Any]:
+    """Every variable of the host whose name matches the regex, templated by Ansible."""
+    names = f"query('ansible.builtin.varnames', '{name_pattern}')"
+    values: dict[str, Any] = rendered(
+        host, f"{{{{ dict({names} | zip(query('ansible.builtin.vars', *{names}))) }}}}"
+    )
+    return values
+
+
+def role_variables(host: Any, role: str, name_pattern: str) -> dict[str, Any]:
+    """The role's variables for this host: role defaults, overridden by the inventory's
+    variables whose names match (all defaults when the connection is not Ansible)."""
+    expected = role_defaults(role)
+    if host.backend.HAS_RUN_ANSIBLE:
+        expected.update(variables_matching(host, name_pattern))
+    return expected
