@@ -5,7 +5,7 @@ the Ansible plugins, the reports) goes through these models. Each model mirrors 
 kind of file or one block in a file under ``inventory/<name>/``:
 
 * ``hosts.yml``                      -> :class:`HostsFile` (stores and their hosts)
-* ``group_vars/all/*.yml``           -> :class:`GroupWideVars` (catalog, waves)
+* ``group_vars/all/*.yml``           -> :class:`GroupWideVars` (catalog, waves, flows)
 * ``group_vars/store_<code>[/*].yml``-> :class:`StoreVars` (the ``store:`` block)
 
 Field-level rules (formats, ranges, enumerations) live here; rules that need to see
@@ -18,7 +18,10 @@ import datetime as dt
 import ipaddress
 import re
 import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any
 
 from pydantic import (
@@ -26,6 +29,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     model_validator,
 )
 
@@ -335,6 +340,128 @@ class DmsPortal(Strict):
     signing_key: NonEmptyText  # PEM ed25519 public key; a path relative to the inventory dir
 
 
+# ---------------------------------------------------------------------------- flows
+
+
+class Protocol(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+    ICMP = "icmp"
+
+
+# The named services a flow may use instead of proto/port. Kept small on purpose: a name
+# here must mean the same port in every store of every group.
+SERVICE_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "ssh": "tcp/22",
+        "http": "tcp/80",
+        "https": "tcp/443",
+        "mysql": "tcp/3306",
+        "dms": "tcp/8080",
+    }
+)
+PORT_SERVICE_RE = re.compile(r"^(tcp|udp)/([0-9]{1,5})(?:-([0-9]{1,5}))?$")
+MAX_PORT = 65535
+SERVICE_GRAMMAR = "tcp/N, udp/N, tcp/N-M, udp/N-M, icmp, or one of: " + ", ".join(
+    sorted(SERVICE_ALIASES)
+)
+
+
+@dataclass(frozen=True, order=True)
+class Service:
+    """What a flow opens: a TCP or UDP port range, or ICMP (ping: echo requests).
+
+    ``icmp`` has no port. ICMP errors and replies that belong to an allowed connection are
+    established/related traffic, which every host firewall accepts without a flow.
+    """
+
+    protocol: Protocol
+    first_port: int | None = None
+    last_port: int | None = None
+
+    @property
+    def ports(self) -> str | None:
+        """``"22"`` or ``"5000-5010"`` (also nftables' dport syntax); None for ICMP."""
+        if self.first_port is None:
+            return None
+        if self.first_port == self.last_port:
+            return str(self.first_port)
+        return f"{self.first_port}-{self.last_port}"
+
+    @property
+    def port_range(self) -> range:
+        """The ports as a range; empty for ICMP."""
+        if self.first_port is None or self.last_port is None:
+            return range(0)
+        return range(self.first_port, self.last_port + 1)
+
+    def covers(self, other: Service) -> bool:
+        """Whether a rule for this service lets ``other`` through (same protocol, ports within)."""
+        mine, theirs = self.port_range, other.port_range
+        return (
+            self.protocol == other.protocol
+            and mine.start <= theirs.start
+            and theirs.stop <= mine.stop
+        )
+
+    def __str__(self) -> str:
+        """The canonical spelling: ``tcp/22``, ``udp/5000-5010``, ``icmp`` (aliases resolved)."""
+        ports = self.ports
+        return self.protocol.value if ports is None else f"{self.protocol.value}/{ports}"
+
+
+def parse_service(value: Any) -> Service:
+    """``'ssh'`` -> tcp/22; ``'udp/5000-5010'``; ``'icmp'``. Raises ValueError with the grammar."""
+    if isinstance(value, Service):
+        return value
+    text = SERVICE_ALIASES.get(value, value) if isinstance(value, str) else value
+    if text == Protocol.ICMP.value:
+        return Service(Protocol.ICMP)
+    match = PORT_SERVICE_RE.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a service ({SERVICE_GRAMMAR})")
+    first = int(match.group(2))
+    last = int(match.group(3) or first)
+    for port in (first, last):
+        if not 1 <= port <= MAX_PORT:
+            raise ValueError(f"{value!r} is not a service: port {port} is outside 1-{MAX_PORT}")
+    if last < first:
+        raise ValueError(f"{value!r} is not a service: range {first}-{last} ends before it starts")
+    return Service(Protocol(match.group(1)), first, last)
+
+
+def _flow_name(value: Any) -> str:
+    if not isinstance(value, str) or not HOST_NAME_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a flow name (lowercase letters, digits, '-'; at most 63)"
+        )
+    return value
+
+
+ServiceSpec = Annotated[Service, PlainValidator(parse_service), PlainSerializer(str)]
+FlowName = Annotated[str, BeforeValidator(_flow_name)]
+Endpoints = Annotated[list[NonEmptyText], Field(min_length=1)]
+
+ALL_HOSTS = "all"
+
+
+class Flow(Strict):
+    """One allowed flow of ``storeops_flows``, the same in every store: from -> to, services.
+
+    An endpoint is a zone (its subnet), a host role (the hosts that have it, /32 each) or
+    ``all`` (every host of the store). Endpoints resolve inside one store at a time, so a
+    flow never opens traffic between two stores. See :mod:`storeops.zones`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: FlowName
+    from_: Endpoints = Field(alias="from")
+    to: Endpoints
+    services: Annotated[list[ServiceSpec], Field(min_length=1)]
+    description: NonEmptyText | None = None
+
+
 class GroupInfo(Strict):
     name: NonEmptyText
     contact: NonEmptyText | None = None
@@ -349,6 +476,10 @@ class GroupWideVars(BaseModel):
     dms_catalog: Annotated[list[Release], Field(min_length=1)]
     dms_portal: DmsPortal
     dms_wave_size: Annotated[int, Field(ge=1, strict=True)] = 1
+    # Required, and never empty: every host firewall is rendered from it (default drop), so
+    # an inventory without flows would cut every host off, the controller's SSH included.
+    # The default only lets validate.py report a missing list in the file it belongs in.
+    storeops_flows: Annotated[list[Flow], Field(min_length=1)] = Field(default_factory=list)
 
 
 SCHEMA_OWNED_VARS = frozenset(GroupWideVars.model_fields) | frozenset(StoreVars.model_fields)

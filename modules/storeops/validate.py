@@ -22,6 +22,7 @@ from storeops.issues import Issue
 from storeops.paths import ROLES_DIR
 from storeops.schema import SCHEMA_OWNED_VARS, Role
 from storeops.yamlfiles import VaultPasswords, is_vaulted
+from storeops.zones import is_role_or_all
 
 SECRET_NAME_RE = re.compile(
     r"(^|_)(password|passwd|passphrase|secret|token|private_key|psk|community)($|_)"
@@ -29,6 +30,7 @@ SECRET_NAME_RE = re.compile(
 VAULT_REFERENCE_RE = re.compile(r"\bvault_[a-z0-9_]+\b")
 PURE_TEMPLATE_RE = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
 CONNECTION_VAR_PREFIXES = ("ansible_",)
+FLOWS_FILE = "flows.yml"
 
 
 # ---------------------------------------------------------------------------- what roles declare
@@ -186,15 +188,82 @@ def _check_catalog(raw: RawInventory) -> Iterable[Issue]:
         del code
 
 
+def _all_stores_read(raw: RawInventory) -> bool:
+    """Whether every store of hosts.yml was read: only then may a rule say 'no store has X'."""
+    return bool(raw.hosts_readable and raw.stores and len(raw.stores) == len(raw.store_groups))
+
+
 def _check_pilot(raw: RawInventory) -> Iterable[Issue]:
-    complete = raw.hosts_readable and raw.stores and len(raw.stores) == len(raw.store_groups)
-    if complete and not any(store.pilot for store, _ in raw.stores.values()):
+    if _all_stores_read(raw) and not any(store.pilot for store, _ in raw.stores.values()):
         _first, first_path = min(raw.stores.values(), key=lambda item: item[0].code)
         yield Issue(
             first_path,
             "store.pilot",
             "no store is the pilot: set pilot: true on the store that gets changes first",
         )
+
+
+def _check_flows_declared(raw: RawInventory) -> Iterable[Issue]:
+    """``storeops_flows`` is required; reported in the file it belongs in, not another one."""
+    unknown = not raw.root.is_dir() or "all" in raw.unreadable_owners  # reported already
+    if unknown or _defines(raw, "all", "storeops_flows"):
+        return
+    yield Issue(
+        raw.root / "group_vars" / "all" / FLOWS_FILE,
+        "storeops_flows",
+        "missing: the flows allowed inside each store (without them every host "
+        "firewall drops everything, the controller's SSH included)",
+    )
+
+
+def _check_flow_names(raw: RawInventory) -> Iterable[Issue]:
+    if raw.group_wide is None:
+        return
+    flows_file = _file_defining(raw, "all", "storeops_flows")
+    names = [flow.name for flow in raw.group_wide.storeops_flows]
+    for index, name in enumerate(names):
+        first = names.index(name)
+        if first != index:
+            yield Issue(
+                flows_file,
+                f"storeops_flows[{index}].name",
+                f"{name!r} is already the name of storeops_flows[{first}]",
+            )
+
+
+def _check_flow_endpoints(raw: RawInventory) -> Iterable[Issue]:
+    """Every endpoint is ``all``, a host role, or a zone of at least one store.
+
+    A zone need not exist in every store (a store without it gets no rule from the flow).
+    Checked only once every store could be read: an unreadable store's zones are unknown.
+    """
+    if raw.group_wide is None or not _all_stores_read(raw):
+        return
+    flows_file = _file_defining(raw, "all", "storeops_flows")
+    zones = sorted({zone for store, _ in raw.stores.values() for zone in store.zones})
+    for index, flow in enumerate(raw.group_wide.storeops_flows):
+        for side, endpoints in (("from", flow.from_), ("to", flow.to)):
+            for position, endpoint in enumerate(endpoints):
+                if is_role_or_all(endpoint) or endpoint in zones:
+                    continue
+                yield Issue(
+                    flows_file,
+                    f"storeops_flows[{index}].{side}[{position}]",
+                    _unknown_endpoint_message(raw, endpoint, zones),
+                )
+
+
+def _unknown_endpoint_message(raw: RawInventory, endpoint: str, zones: list[str]) -> str:
+    if endpoint in raw.host_entries:
+        return (
+            f"{endpoint!r} is a host: flows name zones, host roles or all, "
+            "so that they mean the same in every store"
+        )
+    roles = ", ".join(role.value for role in Role)
+    return (
+        f"{endpoint!r} is not a zone or a host role of any store "
+        f"(zones: {', '.join(zones)}; roles: {roles}; or all)"
+    )
 
 
 def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
@@ -314,6 +383,12 @@ def _file_defining(raw: RawInventory, owner: str, variable: str) -> Path:
     return raw.root / "group_vars" / owner
 
 
+def _defines(raw: RawInventory, owner: str, variable: str) -> bool:
+    return any(
+        vars_file.owner == owner and variable in vars_file.variables for vars_file in raw.vars_files
+    )
+
+
 def validate(
     root: Path | str, passwords: VaultPasswords | None = None, roles_dir: Path | None = None
 ) -> RawInventory:
@@ -326,6 +401,9 @@ def validate(
         _check_store_roles(raw),
         _check_catalog(raw),
         _check_pilot(raw),
+        _check_flows_declared(raw),
+        _check_flow_names(raw),
+        _check_flow_endpoints(raw),
         _check_groups_and_hosts(raw),
         _check_variables(raw, roles),
         _check_required_secrets(raw, roles),
