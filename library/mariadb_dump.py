@@ -23,10 +23,10 @@ description:
     compared with the live database; the scratch database is dropped afterwards whatever
     happens. The manifest records C(verified=true) only if every table matched. A
     difference fails the task and names the tables. Compare on a quiet database (a
-    maintenance window): rows written between the dump and the comparison show up as a
+    maintenance window), because rows written between the dump and the comparison show up as a
     difference, and the dump is then not trusted.
   - A dump that is already there, whose sha256 is the manifest's and which is verified,
-    is not taken again (C(changed=false)): a re-run after an interruption reuses it.
+    is not taken again (C(changed=false)), so a re-run after an interruption reuses it.
   - C(state=restored) loads a verified dump back into I(database) (tables the dump does not
     have are dropped first, so later migrations' tables go too), then checks every table
     against the manifest. When the database already matches the manifest nothing is done.

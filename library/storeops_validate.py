@@ -50,7 +50,7 @@ summaries:
   type: list
   elements: str
 errors:
-  description: Every problem found, as C(file: field: message).
+  description: "Every problem found, as C(file: field: message)."
   returned: always
   type: list
   elements: str
