@@ -74,7 +74,7 @@ demo: lab-up validate ## make demo: the lab up on DMS 3.1.0, then the rollout to
 .PHONY: lint
 lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy, shellcheck
 	yamllint --strict .
-	shellcheck .ci/run lab/host-setup.sh lab/image/build.sh
+	shellcheck .ci/run .ci/molecule-all lab/host-setup.sh lab/image/build.sh
 	ansible-lint
 	ruff check .
 	ruff format --check .
@@ -102,11 +102,11 @@ test-fast: lint unit ## the inner loop: lint + unit tests, no lab
 
 .PHONY: test-lab
 test-lab: setup ## integration and testinfra suites against the lab (starts it if needed)
-	$(PYTEST) tests/integration tests/testinfra -p no:cacheprovider
+	$(PYTEST) tests/integration tests/testinfra -p no:cacheprovider --durations=15
 
 .PHONY: test-molecule
 test-molecule: image ## each role's molecule scenario (syntax, create, check, converge, idempotence, verify)
-	for role in $(ROLES_WITH_MOLECULE); do (cd roles/$$role && molecule test) || exit 1; done
+	.ci/molecule-all $(ROLES_WITH_MOLECULE)
 
 .PHONY: test
 test: setup test-fast test-molecule test-lab ## make test: everything CI runs (pytest closes the run)
