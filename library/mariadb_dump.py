@@ -267,14 +267,13 @@ def take_dump(server: Server, params: dict[str, Any]) -> dict[str, Any]:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tool": "mariadb-dump " + " ".join(DUMP_OPTIONS),
         "tables": server.table_stats(database),
-        "verified": False,
+        "verified": bool(params["verify"]),
     }
-    write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
+    # A dump that fails its verification gets no manifest: it is never reused or restored.
     if params["verify"]:
         scratch = params["scratch_database"] or f"{database}_verify"
         verify_in_scratch(server, path, manifest["tables"], scratch)
-        manifest["verified"] = True
-        write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
+    write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
 
 
