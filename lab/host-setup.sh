@@ -18,7 +18,7 @@ BACKUP="$CONF.storeops-backup"
 PACKAGES=(
   podman runc conmon netavark aardvark-dns fuse-overlayfs slirp4netns uidmap
   debootstrap debian-archive-keyring gpgv wget
-  nftables iptables iproute2 curl openssh-client git ca-certificates python3 python3-venv
+  nftables iptables iproute2 iputils-ping curl openssh-client git ca-certificates python3 python3-venv
   shellcheck make
 )
 
