@@ -65,8 +65,9 @@ validate: venv ## validate the lab and the example production inventories (offli
 	  --vault-password-file inventory/example-production/EXAMPLE-vault-password.txt
 
 .PHONY: demo
-demo: lab-up validate ## make demo: the lab up on DMS 3.1.0, then the rollout to 3.2.0 (table per store)
+demo: lab-up validate ## make demo: the lab up on DMS 3.1.0 behind its firewalls, then the rollout to 3.2.0
 	ansible-playbook playbooks/lab-baseline.yml
+	ansible-playbook playbooks/firewall.yml
 	ansible-playbook playbooks/upgrade-dms.yml
 
 # ------------------------------------------------------------------ tests

@@ -13,6 +13,9 @@ Measurements (each a whole-process wall time, the median of several runs):
               present, new venv), as CI runs it
   dms-rollout a rehearsed DMS rollout on the running lab (bench/dms.py): two-store wall
               time, no-op re-run, unavailability at 10 Hz side by side vs naive
+  firewall    host firewalls (bench/firewall.py): rules and ruleset size per host for 1-50
+              stores (render only); a changed ruleset on every lab host vs a no-op run;
+              lock-out to automatic revert
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
+from firewall import STORE_COUNTS, firewall  # bench/firewall.py
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -140,6 +144,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "ping": (ping, 5),
     "make-test": (make_test, 1),
     "dms-rollout": (dms_rollout, 1),
+    "firewall": (firewall, 1),
 }
 
 
@@ -162,6 +167,8 @@ def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
     for name, figures in results.items():
         if name == "dms-rollout":
             lines += dms_rows(figures)
+        elif name == "firewall":
+            lines += firewall_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "
@@ -188,6 +195,21 @@ def dms_rows(f: dict[str, float]) -> list[str]:
         f"| release switches without a migration (3.2.0 -> 3.2.1 -> rollback) | "
         f"{f['switch_no_migration_failed_probes']:.0f} failed of "
         f"{f['switch_no_migration_probes']:.0f} probes |",
+    ]
+
+
+def firewall_rows(f: dict[str, float]) -> list[str]:
+    sizes = ", ".join(
+        f"{n} stores ({f[f'hosts_{n}']:.0f} hosts): {f[f'max_rules_{n}']:.0f} rules, "
+        f"{f[f'max_bytes_{n}']:.0f} B, inventory load {f[f'load_s_{n}']:.2f} s"
+        for n in STORE_COUNTS
+    )
+    return [
+        f"| host firewall ruleset, largest per host (render only) | {sizes} |",
+        f"| `firewall.yml`, every lab host's ruleset changed / no change | "
+        f"{f['apply_changed_s']:.1f} s / {f['apply_noop_s']:.1f} s |",
+        f"| controller locked out -> host reverts by itself (confirm timeout "
+        f"{f['revert_confirm_timeout_s']:.0f} s) | {f['revert_after_s']:.1f} s |",
     ]
 
 

@@ -26,19 +26,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from storeops.inventory import Inventory, load_valid
 from storeops.lab import podman, traffic
 from storeops.lab.plan import NAME_PREFIX, StoreNetwork
 from storeops.lab.probe import ANSWERED, SILENT
 from storeops.paths import LAB_INVENTORY
-from tests.conftest import REPO
+from tests.conftest import role_defaults
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab
 
-DEFAULTS = yaml.safe_load((REPO / "roles/firewall/defaults/main.yml").read_text(encoding="utf-8"))
+DEFAULTS = role_defaults("firewall")
 TABLE = DEFAULTS["firewall_table"]
 COUNTER = DEFAULTS["firewall_drop_counter"]
 STORES = sorted(load_valid(LAB_INVENTORY).stores)

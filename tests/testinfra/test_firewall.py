@@ -10,9 +10,10 @@ Where the hosts come from:
 
   Run it from the repository root, as ansible: the inventory's paths are relative to it.
 
-What is expected comes from each host's own Ansible variables (``firewall_inbound_rules``,
-computed by the inventory from the zone model, and the other ``firewall_*``), with the role
-defaults for anything the inventory does not set. The live table is read as nft's JSON
+What is expected comes from each host's own Ansible variables (``firewall_*``), with the
+role defaults for anything the inventory does not set; the inbound rules, unless the host
+sets ``firewall_inbound_rules`` itself (molecule does), from the zone model of the host's
+storeops inventory (``storeops.zones.inbound_rules``, what playbooks/firewall.yml loads). The live table is read as nft's JSON
 (``nft -j list table inet <table>``), never as rule text. These checks say what the kernel
 holds; that the rules let the right packets through is proven by packets, elsewhere.
 
@@ -22,6 +23,7 @@ playbook puts it there); on any other inventory it fails.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -32,7 +34,9 @@ from typing import Any
 import pytest
 import role_host
 
+from storeops.inventory import Inventory, load_valid
 from storeops.paths import LAB_INVENTORY
+from storeops.zones import inbound_rules
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
@@ -133,12 +137,26 @@ def test_replies_and_loopback_pass_and_invalid_is_dropped(
     assert _matches(loopback) == {"meta iif": "lo"} and _statements(loopback) == ["accept"]
 
 
+def _zone_model_rules(host: Any) -> list[dict[str, Any]] | None:
+    """The host's inbound rules from the zone model, if it is a host of a storeops inventory."""
+    if not host.backend.HAS_RUN_ANSIBLE:
+        return None
+    inventory = _storeops_inventory()
+    found = inventory.hosts.get(host.backend.host)
+    return None if found is None else [rule.as_vars() for rule in inbound_rules(inventory, found)]
+
+
+@functools.cache
+def _storeops_inventory() -> Inventory:
+    return load_valid(INVENTORY)
+
+
 def test_one_counted_accept_per_inbound_rule(
-    table: dict[str, Any], firewall: dict[str, Any]
+    host: Any, table: dict[str, Any], firewall: dict[str, Any]
 ) -> None:
-    wanted = firewall.get("firewall_inbound_rules")
+    wanted = firewall.get("firewall_inbound_rules") or _zone_model_rules(host)
     if wanted is None:
-        pytest.skip("firewall_inbound_rules is not set for this host")
+        pytest.skip("no firewall_inbound_rules and not a host of a storeops inventory")
     found = _flow_rules(table)
     assert [rule["comment"] for rule in found] == [f"flow {rule['flow']}" for rule in wanted]
     for rule, expected in zip(found, wanted, strict=True):

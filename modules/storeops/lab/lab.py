@@ -249,6 +249,7 @@ class HostOutcome:
     warnings: list[str] = field(default_factory=list)
     problem: str | None = None
     host_key: str | None = None
+    recreated: bool = False
 
 
 def _forget_old_mac(address: ipaddress.IPv4Address) -> None:
@@ -263,6 +264,23 @@ def _forget_old_mac(address: ipaddress.IPv4Address) -> None:
         timeout=10,
         check=False,
     )
+
+
+def _peers_forget_old_mac(plan: LabPlan, outcomes: Sequence[HostOutcome]) -> None:
+    """The other lab hosts of a recreated container's network drop their ARP entry for it.
+
+    Same reason as the controller's (:func:`_forget_old_mac`), seen between lab hosts: after
+    the db container of a store was replaced, its DMS host's connections to the database
+    went to the old MAC and failed until the entry expired.
+    """
+    flushes = [
+        (peer.name, ["ip", "neigh", "flush", "to", str(outcome.lab_host.host.address)])
+        for outcome in outcomes
+        if outcome.recreated
+        for peer in plan.hosts
+        if peer.network == outcome.lab_host.network and peer.name != outcome.lab_host.name
+    ]
+    _in_parallel(lambda flush: podman.exec_in(flush[0], flush[1], timeout=15), flushes)
 
 
 def _recreate(lab_host: LabHost, exists: bool) -> None:
@@ -286,6 +304,7 @@ def _converge_host(
         reason = f"not answering; podman says {info.status}"
     if reason is not None:
         _recreate(lab_host, exists=info is not None)
+        outcome.recreated = True
         outcome.actions.append(f"{lab_host.name}: created ({reason})")
         say(f"  {lab_host.host.name}: container created ({reason})")
     if found is None or not found.ready:
@@ -394,6 +413,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     for outcome in outcomes:
         result.actions += outcome.actions
         result.warnings += outcome.warnings
+    _peers_forget_old_mac(plan, outcomes)
     result.actions += _record_host_keys(plan, outcomes, files)
     problems = [f"{o.lab_host.host.name}: {o.problem}" for o in outcomes if o.problem]
     problems += _wait_for_logins(files, outcomes)

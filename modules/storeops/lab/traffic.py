@@ -35,7 +35,7 @@ from storeops import zones
 from storeops.inventory import Host, Inventory
 from storeops.lab import podman, probe
 from storeops.lab.image import image_ref
-from storeops.lab.plan import LabHost, StoreNetwork, make_plan, owner_labels
+from storeops.lab.plan import NAME_PREFIX, StoreNetwork, owner_labels, runs_in_lab
 from storeops.schema import Protocol, Service
 
 PROBE_SOURCE = Path(probe.__file__).read_text(encoding="utf-8")
@@ -93,9 +93,13 @@ class Equipment:
 # ---------------------------------------------------------------------------- who sends
 
 
-def _lab_hosts(inventory: Inventory, store: str) -> list[LabHost]:
-    plan = make_plan(inventory, image_ref())
-    return [lab_host for lab_host in plan.hosts if lab_host.host.store == store]
+def lab_hosts(inventory: Inventory, store: str) -> list[Host]:
+    """The store's hosts that the lab runs as containers, by name."""
+    return sorted((h for h in inventory.hosts_of(store) if runs_in_lab(h)), key=lambda h: h.name)
+
+
+def container_of(host: Host) -> str:
+    return NAME_PREFIX + host.name
 
 
 def _store_network(inventory: Inventory, store: str) -> StoreNetwork:
@@ -127,7 +131,7 @@ def _free_address(
 def equipment_for(inventory: Inventory, store: str) -> list[Equipment]:
     """Test equipment a store needs: one per zone nothing else sends from, one for the WAN."""
     network = _store_network(inventory, store)
-    present = {lab_host.host.zone for lab_host in _lab_hosts(inventory, store)}
+    present = {host.zone for host in lab_hosts(inventory, store)}
     controller_zone = _zone_of(inventory, store, network.gateway)
     pieces = [
         Equipment(
@@ -139,10 +143,10 @@ def equipment_for(inventory: Inventory, store: str) -> list[Equipment]:
         if name not in present and name != controller_zone
     ]
     foreign = tuple(
-        lab_host.host.address
+        host.address
         for other in sorted(inventory.stores)
         if other != store
-        for lab_host in _lab_hosts(inventory, other)
+        for host in lab_hosts(inventory, other)
     )
     if foreign:
         address = _free_address(inventory, network, None)
@@ -157,8 +161,8 @@ def clients_of(inventory: Inventory, store: str, equipment: Sequence[Equipment])
         Client(f"controller ({_zone_of(inventory, store, network.gateway)})", network.gateway, None)
     ]
     clients += [
-        Client(f"{lab_host.host.name} ({lab_host.host.zone})", lab_host.host.address, lab_host.name)
-        for lab_host in _lab_hosts(inventory, store)
+        Client(f"{host.name} ({host.zone})", host.address, container_of(host))
+        for host in lab_hosts(inventory, store)
     ]
     for piece in equipment:
         if piece.extra_addresses:
@@ -219,13 +223,13 @@ def matrix(inventory: Inventory, store: str, clients: Sequence[Client]) -> list[
     return [
         Probe(
             client,
-            lab_host.host,
+            host,
             service,
-            zones.is_allowed(inventory, client.address, lab_host.host, service),
+            zones.is_allowed(inventory, client.address, host, service),
         )
-        for lab_host in _lab_hosts(inventory, store)
+        for host in lab_hosts(inventory, store)
         for client in clients
-        if client.address != lab_host.host.address
+        if client.address != host.address
         for service in services
     ]
 
@@ -283,25 +287,26 @@ def _listening_ports(container: str, address: ipaddress.IPv4Address) -> set[int]
     return ports
 
 
-def ensure_listeners(lab_host: LabHost, ports: set[int]) -> list[int]:
+def ensure_listeners(host: Host, ports: set[int]) -> list[int]:
     """Start a stand-in server for every port in ``ports`` that nothing serves; return those."""
-    missing = sorted(ports - _listening_ports(lab_host.name, lab_host.host.address))
+    name = container_of(host)
+    missing = sorted(ports - _listening_ports(name, host.address))
     if missing:
         argv = ["python3", "-c", PROBE_SOURCE, "listen", str(LISTEN_SECONDS)]
-        argv += [str(lab_host.host.address), *map(str, missing)]
-        podman.run(["exec", "--detach", lab_host.name, *argv], timeout=30)
+        argv += [str(host.address), *map(str, missing)]
+        podman.run(["exec", "--detach", name, *argv], timeout=30)
         for _ in range(50):
-            if set(missing) <= _listening_ports(lab_host.name, lab_host.host.address):
+            if set(missing) <= _listening_ports(name, host.address):
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError(f"{lab_host.name}: stand-in servers on {missing} did not start")
+            raise RuntimeError(f"{name}: stand-in servers on {missing} did not start")
     return missing
 
 
-def stop_listeners(lab_host: LabHost) -> None:
+def stop_listeners(host: Host) -> None:
     """End the stand-in servers: probe.py's text, tag included, is their command line."""
-    podman.exec_in(lab_host.name, ["pkill", "--full", probe.LISTENER_TAG], timeout=30)
+    podman.exec_in(container_of(host), ["pkill", "--full", probe.LISTENER_TAG], timeout=30)
 
 
 @contextmanager
@@ -309,12 +314,12 @@ def listeners(inventory: Inventory, store: str) -> Iterator[dict[str, list[int]]
     """Every probed TCP port of every lab host of the store accepts connections (real
     service or stand-in), so that only a firewall can make a probe go unanswered."""
     ports = {s.first_port for s in probed_services(inventory) if s.first_port is not None}
-    hosts = _lab_hosts(inventory, store)
+    hosts = lab_hosts(inventory, store)
     try:
-        yield {lab_host.host.name: ensure_listeners(lab_host, ports) for lab_host in hosts}
+        yield {host.name: ensure_listeners(host, ports) for host in hosts}
     finally:
-        for lab_host in hosts:
-            stop_listeners(lab_host)
+        for host in hosts:
+            stop_listeners(host)
 
 
 def drop_counter(container: str, table: str, counter: str) -> int:
