@@ -60,11 +60,17 @@ class Host:
 
     name: str
     store: str
-    address: ipaddress.IPv4Address
+    address: ipaddress.IPv4Address  # in the store's network: what the zone model uses
     roles: tuple[Role, ...]
     zone: str
     port: int | None = None
     user: str | None = None
+    connect_to: ipaddress.IPv4Address | None = None  # ansible_host, when it is not ``address``
+
+    @property
+    def endpoint(self) -> tuple[ipaddress.IPv4Address, int | None]:
+        """Where Ansible (or netmiko) connects: address and port (None: the default)."""
+        return (self.connect_to or self.address, self.port)
 
 
 @dataclass(frozen=True)
@@ -270,11 +276,12 @@ def typed_view(raw: RawInventory) -> Inventory:
         name: Host(
             name=name,
             store=raw.store_code_of_group(group),
-            address=entry.ansible_host,
+            address=entry.address,
             roles=tuple(entry.storeops_roles),
             zone=entry.storeops_zone,
             port=entry.ansible_port,
             user=entry.ansible_user,
+            connect_to=entry.ansible_host if entry.storeops_address is not None else None,
         )
         for name, (group, entry) in raw.host_entries.items()
     }

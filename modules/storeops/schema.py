@@ -165,7 +165,14 @@ def minutes_of(time_of_day: str) -> int:
 
 
 class HostEntry(Strict):
-    """One host under ``all.children.stores.children.store_<code>.hosts``."""
+    """One host under ``all.children.stores.children.store_<code>.hosts``.
+
+    ``ansible_host`` (and ``ansible_port``) is where Ansible or netmiko connects. It is also
+    the host's address in its store's network, unless ``storeops_address`` says otherwise:
+    for a host reached through another address (a NAT or a jump address, or the lab's
+    network-device emulators on 127.0.0.1 ports), ``storeops_address`` is the address the
+    zone model, the validator and the firewalls use.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -174,6 +181,17 @@ class HostEntry(Strict):
     storeops_zone: NonEmptyText
     ansible_port: Annotated[int, Field(ge=1, le=65535, strict=True)] | None = None
     ansible_user: NonEmptyText | None = None
+    storeops_address: IPv4Address | None = None
+
+    @property
+    def address(self) -> IPv4Address:
+        """The host's address in its store's network."""
+        return self.storeops_address or self.ansible_host
+
+    @property
+    def address_key(self) -> str:
+        """The key that sets :attr:`address`, for error messages."""
+        return "storeops_address" if self.storeops_address is not None else "ansible_host"
 
     @model_validator(mode="after")
     def _roles_unique(self) -> HostEntry:

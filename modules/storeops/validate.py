@@ -70,15 +70,36 @@ def _argument_spec_options(path: Path) -> set[str]:
 # ---------------------------------------------------------------------------- rules
 
 
+def _check_endpoints(raw: RawInventory) -> Iterable[Issue]:
+    """Two hosts reached at one address and port would be one host."""
+    seen: dict[tuple[ipaddress.IPv4Address, int | None], str] = {}
+    for name, (group, entry) in raw.host_entries.items():
+        if entry.storeops_address is None:
+            continue  # its address is checked for duplicates with the store addresses
+        endpoint = (entry.ansible_host, entry.ansible_port)
+        if endpoint in seen:
+            location = f"all.children.stores.children.{group}.hosts.{name}"
+            where = f"{entry.ansible_host}" + (
+                f" port {entry.ansible_port}" if entry.ansible_port else ""
+            )
+            yield Issue(
+                raw.hosts_path,
+                f"{location}.ansible_port" if entry.ansible_port else f"{location}.ansible_host",
+                f"duplicate connection {where}: already used by {seen[endpoint]}",
+            )
+        else:
+            seen[endpoint] = name
+
+
 def _check_addresses(raw: RawInventory) -> Iterable[Issue]:
     seen: dict[ipaddress.IPv4Address, str] = {}
     for name, (group, entry) in raw.host_entries.items():
         location = f"all.children.stores.children.{group}.hosts.{name}"
-        address = entry.ansible_host
+        address, key = entry.address, entry.address_key
         if address in seen:
             yield Issue(
                 raw.hosts_path,
-                f"{location}.ansible_host",
+                f"{location}.{key}",
                 f"duplicate address {address}: already used by {seen[address]}",
             )
         else:
@@ -98,13 +119,13 @@ def _check_addresses(raw: RawInventory) -> Iterable[Issue]:
         if address not in store.network:
             yield Issue(
                 raw.hosts_path,
-                f"{location}.ansible_host",
+                f"{location}.{key}",
                 f"{address} is outside store {store.code}'s network {store.network}",
             )
         elif zone is not None and address not in zone.subnet:
             yield Issue(
                 raw.hosts_path,
-                f"{location}.ansible_host",
+                f"{location}.{key}",
                 f"{address} is outside zone {entry.storeops_zone} ({zone.subnet})",
             )
 
@@ -397,6 +418,7 @@ def validate(
     roles = RoleKnowledge.scan(roles_dir or ROLES_DIR)
     for rule in (
         _check_addresses(raw),
+        _check_endpoints(raw),
         _check_subnets(raw),
         _check_store_roles(raw),
         _check_catalog(raw),
