@@ -13,9 +13,10 @@ Where the hosts come from:
 What is expected comes from each host's own Ansible variables (``firewall_*``), with the
 role defaults for anything the inventory does not set; the inbound rules, unless the host
 sets ``firewall_inbound_rules`` itself (molecule does), from the zone model of the host's
-storeops inventory (``storeops.zones.inbound_rules``, what playbooks/firewall.yml loads). The live table is read as nft's JSON
-(``nft -j list table inet <table>``), never as rule text. These checks say what the kernel
-holds; that the rules let the right packets through is proven by packets, elsewhere.
+storeops inventory (``storeops.zones.inbound_rules``, what playbooks/firewall.yml loads).
+The live table is read as nft's JSON (``nft -j list table inet <table>``), never as rule
+text. These checks say what the kernel holds; that the rules let the right packets
+through is proven by packets, elsewhere (tests/integration/test_firewall_traffic.py).
 
 On the lab inventory a host without the table is skipped with a reason (the firewall
 playbook puts it there); on any other inventory it fails.
