@@ -49,14 +49,14 @@ from enum import StrEnum
 import jinja2
 
 from storeops.inventory import Host, Inventory
-from storeops.schema import Protocol, Role, Service, Zone
+from storeops.schema import NetworkPlatform, Protocol, Role, Service, Zone
 from storeops.zones import AllowedFlow, endpoint_hosts, flow_matrix
 
 Network = ipaddress.IPv4Network
 PortRange = tuple[int, int]
 
 ANY = ipaddress.IPv4Network("0.0.0.0/0")
-PLATFORMS = ("cisco_ios", "huawei_vrp")
+PLATFORMS = tuple(platform.value for platform in NetworkPlatform)
 TEMPLATES_DIR = "network_templates"
 TEMPLATE_NAME = "acl.j2"
 

@@ -34,6 +34,7 @@ from storeops.schema import (
     GroupWideVars,
     HostEntry,
     HostsFile,
+    NetworkPlatform,
     Role,
     Store,
     StoreVars,
@@ -66,6 +67,7 @@ class Host:
     port: int | None = None
     user: str | None = None
     connect_to: ipaddress.IPv4Address | None = None  # ansible_host, when it is not ``address``
+    platform: NetworkPlatform | None = None  # a switch's or firewall's operating system
 
     @property
     def endpoint(self) -> tuple[ipaddress.IPv4Address, int | None]:
@@ -282,6 +284,7 @@ def typed_view(raw: RawInventory) -> Inventory:
             port=entry.ansible_port,
             user=entry.ansible_user,
             connect_to=entry.ansible_host if entry.storeops_address is not None else None,
+            platform=entry.storeops_platform,
         )
         for name, (group, entry) in raw.host_entries.items()
     }

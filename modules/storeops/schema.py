@@ -60,6 +60,16 @@ class Role(StrEnum):
     FIREWALL = "firewall"
 
 
+DEVICE_ROLES = frozenset({Role.SWITCH, Role.FIREWALL})
+
+
+class NetworkPlatform(StrEnum):
+    """The network operating systems storeops renders configuration for and the lab emulates."""
+
+    CISCO_IOS = "cisco_ios"
+    HUAWEI_VRP = "huawei_vrp"
+
+
 class Weekday(StrEnum):
     MON = "mon"
     TUE = "tue"
@@ -182,6 +192,7 @@ class HostEntry(Strict):
     ansible_port: Annotated[int, Field(ge=1, le=65535, strict=True)] | None = None
     ansible_user: NonEmptyText | None = None
     storeops_address: IPv4Address | None = None
+    storeops_platform: NetworkPlatform | None = None  # switches and firewalls only
 
     @property
     def address(self) -> IPv4Address:

@@ -20,7 +20,7 @@ from storeops import catalog
 from storeops.inventory import HOSTS_FILE, RawInventory, VarsFile, read
 from storeops.issues import Issue
 from storeops.paths import ROLES_DIR
-from storeops.schema import SCHEMA_OWNED_VARS, Role
+from storeops.schema import DEVICE_ROLES, SCHEMA_OWNED_VARS, NetworkPlatform, Role
 from storeops.yamlfiles import VaultPasswords, is_vaulted
 from storeops.zones import is_role_or_all
 
@@ -89,6 +89,22 @@ def _check_endpoints(raw: RawInventory) -> Iterable[Issue]:
             )
         else:
             seen[endpoint] = name
+
+
+def _check_platforms(raw: RawInventory) -> Iterable[Issue]:
+    """Switches and firewalls name their operating system; other hosts have none."""
+    choices = ", ".join(platform.value for platform in NetworkPlatform)
+    for name, (group, entry) in raw.host_entries.items():
+        location = f"all.children.stores.children.{group}.hosts.{name}.storeops_platform"
+        is_device = bool(DEVICE_ROLES.intersection(entry.storeops_roles))
+        if is_device and entry.storeops_platform is None:
+            yield Issue(
+                raw.hosts_path, location, f"missing: a switch or firewall needs one of {choices}"
+            )
+        elif not is_device and entry.storeops_platform is not None:
+            yield Issue(
+                raw.hosts_path, location, "only a switch or a firewall has a network platform"
+            )
 
 
 def _check_addresses(raw: RawInventory) -> Iterable[Issue]:
@@ -419,6 +435,7 @@ def validate(
     for rule in (
         _check_addresses(raw),
         _check_endpoints(raw),
+        _check_platforms(raw),
         _check_subnets(raw),
         _check_store_roles(raw),
         _check_catalog(raw),
