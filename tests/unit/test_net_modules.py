@@ -1,0 +1,317 @@
+"""net_backup and net_config (library/) against the lab's emulated devices, through Ansible.
+
+Every test starts its own emulated devices (storeops.lab.devices) on free 127.0.0.1 ports with
+a fresh state directory and runs the real modules with ``ansible-playbook`` from the repository
+root (so ansible.cfg's library and module_utils paths apply), one host per device, all with
+``ansible_connection=local``; the results come back through the ``ansible.posix.json`` stdout
+callback. Both platforms run in parallel in one playbook (forks), because netmiko's ``huawei``
+driver spends 2 s waiting for silence on each configuration-mode check and disconnect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from netmiko import ConnectHandler
+
+from storeops.lab.devices import DeviceHandle, start_device
+from tests.conftest import REPO
+
+USER = "admin"
+PASSWORD = "Lab-Passw0rd-7431"
+WRONG_PASSWORD = "Not-The-Passw0rd-9265"
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+SHOW = {"cisco_ios": "show running-config", "huawei_vrp": "display current-configuration"}
+Start = Callable[..., DeviceHandle]
+Results = dict[str, dict[str, dict[str, Any]]]  # task name -> host -> result
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    handles: list[DeviceHandle] = []
+
+    def _start(platform: str, name: str) -> DeviceHandle:
+        handle = start_device(name, platform, 0, USER, PASSWORD, tmp_path / "state")
+        handles.append(handle)
+        return handle
+
+    yield _start
+    for handle in handles:
+        handle.stop()
+
+
+def host_vars(handle: DeviceHandle, password: str = PASSWORD) -> dict[str, Any]:
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "net_name": handle.name,
+        "net_host": handle.host,
+        "net_port": handle.port,
+        "net_platform": handle.platform,
+        "net_password": password,
+    }
+
+
+LOGIN = {
+    "host": "{{ net_host }}",
+    "port": "{{ net_port }}",
+    "platform": "{{ net_platform }}",
+    "username": USER,
+    "password": "{{ net_password }}",
+    "timeout": 10,
+}
+
+
+def play(
+    tmp_path: Path, hosts: dict[str, dict[str, Any]], tasks: list[dict[str, Any]], *args: str
+) -> tuple[Results, str]:
+    """Run ``tasks`` on ``hosts`` with ansible-playbook; per-task results and all output."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        yaml.safe_dump([{"name": "net", "hosts": "all", "gather_facts": False, "tasks": tasks}])
+    )
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")},
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks (text output)
+        "ANSIBLE_NOCOLOR": "true",
+        "USER": "tester",
+    }
+    done = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        pytest.fail(f"ansible-playbook gave no JSON: {done.stdout}\n{done.stderr}")
+    results = {task["task"]["name"]: task["hosts"] for p in report["plays"] for task in p["tasks"]}
+    return results, done.stdout + done.stderr
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def backup_task(repo: Path) -> dict[str, Any]:
+    return {
+        "name": "backup",
+        "net_backup": {**LOGIN, "name": "{{ net_name }}", "repo": str(repo)},
+    }
+
+
+def test_backup_creates_history_and_detects_out_of_band_changes(
+    start: Start, tmp_path: Path
+) -> None:
+    devices = {"ios": start("cisco_ios", "sh01-sw1"), "vrp": start("huawei_vrp", "sh01-fw1")}
+    hosts = {name: host_vars(handle) for name, handle in devices.items()}
+    repo = tmp_path / "backups"
+
+    first, _ = play(tmp_path, hosts, [backup_task(repo)])
+    for name, handle in devices.items():
+        result = first["backup"][name]
+        assert result["changed"] is True, result
+        assert result["path"] == str(repo / f"{handle.name}.cfg")
+        assert result["commit"] and result["lines"] > 40
+        text = (repo / f"{handle.name}.cfg").read_text()
+        assert "Last configuration" not in text and "Current configuration" not in text
+        assert "Building configuration" not in text and "Software Version" not in text
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "sh01-fw1.cfg", "sh01-sw1.cfg"]
+    log = git(repo, "log", "--format=%an|%s")
+    assert len(log.splitlines()) == 2
+    assert "tester|sh01-sw1: running configuration backed up by tester" in log
+
+    second, _ = play(tmp_path, hosts, [backup_task(repo)])
+    assert all(not r["changed"] and r["commit"] is None for r in second["backup"].values())
+    assert len(git(repo, "log", "--oneline").splitlines()) == 2
+
+    # An out-of-band change, typed on the IOS switch with netmiko.
+    ios = devices["ios"]
+    conn = ConnectHandler(**ios.netmiko_params(), password=PASSWORD)
+    try:
+        conn.enable()
+        conn.send_config_set(["logging host 192.0.2.99"])
+    finally:
+        conn.disconnect()
+    third, _ = play(tmp_path, hosts, [backup_task(repo)], "--diff")
+    changed = third["backup"]["ios"]
+    assert changed["changed"] is True and changed["commit"]
+    assert "logging host 192.0.2.99" in changed["diff"]["after"]
+    assert "logging host 192.0.2.99" not in changed["diff"]["before"]
+    assert third["backup"]["vrp"]["changed"] is False
+    patch = git(repo, "show", changed["commit"], "--format=%s", "--", "sh01-sw1.cfg")
+    assert "+logging host 192.0.2.99" in patch
+    assert len(git(repo, "log", "--oneline").splitlines()) == 3
+
+
+def running(handle: DeviceHandle) -> str:
+    """The running configuration, read on a CLI session of the device (no SSH, no netmiko)."""
+    session = handle.device.open_session(USER)
+    if handle.platform == "cisco_ios":
+        session.execute("enable", lambda question, echo: "")
+    return session.execute(SHOW[handle.platform], lambda question, echo: "").output
+
+
+EDITS = {
+    "cisco_ios": [
+        ("ntp server 192.0.2.10", "ntp server 192.0.2.11"),
+        ("logging host 192.0.2.20\n", ""),
+        ("vlan 40\n name OFFICE\n", "vlan 40\n name OFFICE-LAN\n!\nvlan 50\n name WORKSHOP\n"),
+    ],
+    "huawei_vrp": [
+        ("ntp-service unicast-server 192.0.2.10", "ntp-service unicast-server 192.0.2.11"),
+        ("info-center loghost 192.0.2.20\n", ""),
+        ("vlan batch 10 20 40", "vlan batch 10 20 40 50"),
+        ("interface Vlanif10\n description management", "interface Vlanif10\n description mgmt"),
+    ],
+}
+EXPECTED = {  # hier_config's remediation, as sent (sections closed with exit / quit)
+    "cisco_ios": [
+        "no logging host 192.0.2.20",
+        "no ntp server 192.0.2.10",
+        "vlan 40",
+        "  name OFFICE-LAN",
+        "  exit",
+        "vlan 50",
+        "  name WORKSHOP",
+        "  exit",
+        "ntp server 192.0.2.11",
+    ],
+    "huawei_vrp": [
+        "undo ntp-service unicast-server 192.0.2.10",
+        "undo info-center loghost 192.0.2.20",
+        "vlan batch 10 20 40 50",  # the new list only: no "undo vlan batch 10 20 40" first
+        "ntp-service unicast-server 192.0.2.11",
+        "interface Vlanif10",
+        "  undo description",
+        "  description mgmt",
+        "  quit",
+    ],
+}
+
+
+def intended_for(handle: DeviceHandle) -> str:
+    text = running(handle)
+    for old, new in EDITS[handle.platform]:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def test_config_check_mode_first_run_and_second_run(start: Start, tmp_path: Path) -> None:
+    devices = {"ios": start("cisco_ios", "sh01-sw1"), "vrp": start("huawei_vrp", "sh01-fw1")}
+    hosts = {
+        name: {**host_vars(handle), "net_intended": intended_for(handle)}
+        for name, handle in devices.items()
+    }
+    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+
+    check, _ = play(tmp_path, hosts, [{"name": "check", **task}], "--check", "--diff")
+    for name, handle in devices.items():
+        result = check["check"][name]
+        assert result["changed"] is True, result
+        assert result["remediation"] == EXPECTED[handle.platform]
+        assert not handle.device.config_commands()  # check mode sent no configuration command
+        assert "192.0.2.11" in result["diff"]["after"]
+
+    runs, _ = play(tmp_path, hosts, [{"name": "first", **task}, {"name": "second", **task}])
+    for name, handle in devices.items():
+        first, second = runs["first"][name], runs["second"][name]
+        assert first["changed"] is True, first
+        assert first["remediation"] == EXPECTED[handle.platform]
+        assert first["passes"] == 1
+        sent = [r.command for r in handle.device.config_commands()]
+        assert sent[1:-1] == EXPECTED[handle.platform]  # between entering and leaving
+        assert second["changed"] is False and second["remediation"] == [], second
+        assert "192.0.2.11" in (handle.device.saved_config() or "")
+    assert len(devices["ios"].device.config_commands()) == len(EXPECTED["cisco_ios"]) + 2
+
+
+def test_failures_are_clear_and_never_show_the_password(start: Start, tmp_path: Path) -> None:
+    good = start("cisco_ios", "sh01-sw1")
+    wrong = start("cisco_ios", "sh02-sw1")
+    down = start("cisco_ios", "sh03-sw1")
+    down.stop()
+    hosts = {
+        "good": host_vars(good),
+        "wrong": host_vars(wrong, password=WRONG_PASSWORD),
+        "down": host_vars(down),
+    }
+    repo = tmp_path / "backups"
+    tasks = [
+        {**backup_task(repo), "ignore_errors": True},
+        {
+            "name": "config",
+            "net_config": {**LOGIN, "intended": running(good)},
+            "ignore_errors": True,
+        },
+    ]
+    results, output = play(tmp_path, hosts, tasks)
+    for task in ("backup", "config"):
+        assert not results[task]["good"].get("failed"), results[task]["good"]
+        bad = results[task]["wrong"]
+        assert bad["failed"] is True
+        assert bad["msg"] == (
+            f"127.0.0.1:{wrong.port}: authentication failed for user 'admin' "
+            "(wrong username or password)"
+        )
+        gone = results[task]["down"]
+        assert gone["failed"] is True
+        assert gone["msg"].startswith(f"127.0.0.1:{down.port}: device unreachable")
+    assert results["config"]["good"]["changed"] is False
+    assert WRONG_PASSWORD not in output
+    assert PASSWORD not in output
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "sh01-sw1.cfg"]
+
+
+ACL = (
+    "acl name STOREOPS-IN-OFFICE 3999\n"
+    " rule 5 permit tcp destination 10.77.1.40 0 destination-port eq www\n"
+    " rule 5 description dms-web\n"
+    "#\n"
+)
+
+
+def test_vrp_changed_acl_rule_takes_the_documented_second_pass(
+    start: Start, tmp_path: Path
+) -> None:
+    """VRP's ``undo rule 5`` also drops ``rule 5 description``: a second pass puts it back."""
+    vrp = start("huawei_vrp", "sh01-fw1")
+    cli = vrp.device.open_session(USER)
+    answers = [cli.execute(line, lambda question, echo: "").output
+               for line in ("system-view", *ACL.splitlines()[:-1], "return")]  # fmt: skip
+    assert "Error" not in "".join(answers)  # typed on the console, as a person would
+    changed_acl = running(vrp).replace("10.77.1.40 0", "10.77.1.41 0")
+    hosts = {"vrp": {**host_vars(vrp), "net_intended": changed_acl}}
+    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+    results, _ = play(tmp_path, hosts, [{"name": "change", **task}, {"name": "again", **task}])
+    changed, again = results["change"]["vrp"], results["again"]["vrp"]
+    assert changed["changed"] is True and changed["passes"] == 2, changed
+    assert changed["remediation"] == [
+        "acl name STOREOPS-IN-OFFICE 3999",
+        "  undo rule 5 permit tcp destination 10.77.1.40 0 destination-port eq www",
+        "  rule 5 permit tcp destination 10.77.1.41 0 destination-port eq www",
+        "  quit",
+        "acl name STOREOPS-IN-OFFICE 3999",
+        "  rule 5 description dms-web",
+        "  quit",
+    ]
+    assert again["changed"] is False, again
+    assert " rule 5 description dms-web" in (vrp.device.saved_config() or "")
