@@ -29,15 +29,16 @@ import yaml
 from ansible.plugins.filter.core import regex_replace
 
 from storeops.inventory import Inventory, load_valid
-from storeops.lab.plan import NAME_PREFIX
 from storeops.lab.rehearsal import copy_lab_inventory
+from storeops.lab.traffic import live_table, lockout_vars
 from storeops.paths import LAB_INVENTORY
+from storeops.roles import role_defaults
 from storeops.zones import inbound_rules
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ROLE = REPO / "roles" / "firewall"
-DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
+DEFAULTS = role_defaults("firewall")
 TEMPLATE = "etc/nftables.conf.j2"
 STORE_COUNTS = (1, 10, 50)
 TEMPLATE_STORE = "sh01"
@@ -158,31 +159,18 @@ def apply_times() -> dict[str, float]:
     return {"apply_changed_s": changed, "apply_noop_s": noop, "apply_restore_s": restored}
 
 
-def live_table(host: str) -> str:
-    table = DEFAULTS["firewall_table"]
-    return subprocess.run(
-        ["podman", "exec", NAME_PREFIX + host, "nft", "-s", "list", "table", "inet", table],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-
-
 def revert_time() -> dict[str, float]:
     """Seconds from the lock-out ruleset going live to the host's own revert."""
-    confirmed = live_table(CUT_HOST)
-    extra = {
-        "firewall_inbound_rules": [
-            {"flow": "cut", "sources": ["10.77.1.30/32"], "protocol": "tcp", "ports": "22"}
-        ],
-        "firewall_confirm_timeout": CUT_TIMEOUT,
-    }
+    lab = load_valid(LAB_INVENTORY)
+    host, table = lab.hosts[CUT_HOST], DEFAULTS["firewall_table"]
+    confirmed = live_table(host, table)
+    extra = lockout_vars(lab, host, CUT_TIMEOUT)
     seen: dict[str, float] = {}
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.is_set():
-            current = live_table(CUT_HOST)
+            current = live_table(host, table)
             now = time.monotonic()
             if current != confirmed and "cut" not in seen:
                 seen["cut"] = now

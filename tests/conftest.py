@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 GOOD_INVENTORY = FIXTURES / "inventories" / "good"
 BAD_INVENTORIES = FIXTURES / "inventories" / "bad"
 FIXTURE_ROLES = FIXTURES / "roles"
-
-
-def role_defaults(role: str) -> dict[str, Any]:
-    """``roles/<role>/defaults/main.yml`` as written (the testinfra suites have their own,
-    in role_host.py: molecule runs them without this package on the path)."""
-    defaults: dict[str, Any] = yaml.safe_load(
-        (REPO / "roles" / role / "defaults" / "main.yml").read_text(encoding="utf-8")
-    )
-    return defaults
 
 
 FIXTURE_VAULT_PASSWORD = FIXTURES / "vault-password.txt"

@@ -23,16 +23,15 @@ import collections
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from storeops.inventory import Inventory, load_valid
 from storeops.lab import podman, traffic
-from storeops.lab.plan import NAME_PREFIX, StoreNetwork
+from storeops.lab.plan import NAME_PREFIX
 from storeops.lab.probe import ANSWERED, SILENT
 from storeops.paths import LAB_INVENTORY
-from tests.conftest import role_defaults
+from storeops.roles import role_defaults
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab
@@ -127,12 +126,10 @@ def test_allowed_flows_connect_and_everything_else_is_dropped_and_counted(
 # ---------------------------------------------------------------------------- commit-confirm
 
 
-def _live_table(host: str) -> str:
-    done = podman.exec_in(
-        NAME_PREFIX + host, ["nft", "--stateless", "list", "table", "inet", TABLE]
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def _live_table(lab: Inventory) -> str:
+    table = traffic.live_table(lab.hosts[CUT_HOST], TABLE)
+    assert table, f"{CUT_HOST} has no table inet {TABLE}"
+    return table
 
 
 def _boot_file(host: str) -> str:
@@ -140,22 +137,12 @@ def _boot_file(host: str) -> str:
     return done.stdout
 
 
-def _cutting_vars(lab: Inventory) -> dict[str, Any]:
-    """Rules that let SSH in from one mgmt address that is not the controller's."""
-    code = lab.hosts[CUT_HOST].store
-    store = lab.stores[code]
-    controller = StoreNetwork(code, store.network).gateway
-    stranger = next(a for a in store.zones["mgmt"].subnet.hosts() if a != controller)
-    rule = {"flow": "cut-test", "sources": [f"{stranger}/32"], "protocol": "tcp", "ports": "22"}
-    return {"firewall_inbound_rules": [rule], "firewall_confirm_timeout": CUT_CONFIRM_TIMEOUT}
-
-
 def test_a_ruleset_that_locks_the_controller_out_is_reverted_by_the_host(
     lab: Inventory, firewalled: list[PlaybookRun], tmp_path: Path
 ) -> None:
     assert firewalled[0].returncode == 0, "the firewall playbook failed: see the first test"
-    confirmed, booted = _live_table(CUT_HOST), _boot_file(CUT_HOST)
-    extra = json.dumps(_cutting_vars(lab))
+    confirmed, booted = _live_table(lab), _boot_file(CUT_HOST)
+    extra = json.dumps(traffic.lockout_vars(lab, lab.hosts[CUT_HOST], CUT_CONFIRM_TIMEOUT))
 
     started = time.monotonic()
     cut = run_playbook("playbooks/firewall.yml", tmp_path, "--limit", CUT_HOST, "-e", extra)
@@ -166,13 +153,13 @@ def test_a_ruleset_that_locks_the_controller_out_is_reverted_by_the_host(
     print(f"\nlocked-out run ended after {took:.1f} s (confirm timeout {CUT_CONFIRM_TIMEOUT} s)")
 
     deadline = started + CUT_CONFIRM_TIMEOUT + 60
-    while _live_table(CUT_HOST) != confirmed and time.monotonic() < deadline:
+    while _live_table(lab) != confirmed and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _live_table(CUT_HOST) == confirmed, "the host did not put the confirmed table back"
+    assert _live_table(lab) == confirmed, "the host did not put the confirmed table back"
     assert _boot_file(CUT_HOST) == booted, "an unconfirmed ruleset reached the boot file"
 
     # The next run reaches the host again. It reloads the table (nft_ruleset counts a table
     # put back by a revert as a change) and rewrites the candidate file the cut left.
     again = run_playbook("playbooks/firewall.yml", tmp_path, "--limit", CUT_HOST)
     assert again.returncode == 0, again.stdout[-3000:]
-    assert _live_table(CUT_HOST) == confirmed and _boot_file(CUT_HOST) == booted
+    assert _live_table(lab) == confirmed and _boot_file(CUT_HOST) == booted

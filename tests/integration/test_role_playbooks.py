@@ -17,8 +17,8 @@ import pytest
 
 from storeops.ansible_view import load
 from storeops.inventory import Inventory
+from storeops.roles import role_defaults
 from storeops.zones import is_allowed
-from tests.conftest import role_defaults
 from tests.integration.ansible_run import changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab

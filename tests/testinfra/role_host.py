@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 import testinfra
-import yaml
 
-from storeops.paths import ROLES_DIR
+from storeops.roles import role_defaults
 
 PODMAN_CONNECTIONS = frozenset({"containers.podman.podman", "podman"})
 
@@ -38,13 +37,6 @@ def target(host: Any) -> Any:
             name = hostvars.get("ansible_host") or host.backend.host
             return testinfra.get_host(f"podman://{user}@{name}" if user else f"podman://{name}")
     return host
-
-
-def role_defaults(role: str) -> dict[str, Any]:
-    """``roles/<role>/defaults/main.yml``, as written (templates are not rendered)."""
-    path = ROLES_DIR / role / "defaults" / "main.yml"
-    defaults: dict[str, Any] = yaml.safe_load(path.read_text())
-    return defaults
 
 
 def rendered(host: Any, template: str) -> Any:

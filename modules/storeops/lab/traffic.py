@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from storeops import zones
 from storeops.inventory import Host, Inventory
@@ -188,10 +189,11 @@ def equipment_running(inventory: Inventory, store: str) -> Iterator[list[Client]
     pieces = equipment_for(inventory, store)
     labels = {**owner_labels(inventory.root), LABEL_EQUIPMENT: "1"}
     names = [piece.name for piece in pieces]
+    image = image_ref()
     podman.remove_containers(names)
     try:
         for piece in pieces:
-            podman.run(piece.run_args(image_ref(), labels), timeout=60)
+            podman.run(piece.run_args(image, labels), timeout=60)
             for address in piece.extra_addresses:
                 _exec(piece.name, ["ip", "address", "add", f"{address}/32", "dev", "eth0"])
         yield clients_of(inventory, store, pieces)
@@ -330,3 +332,24 @@ def drop_counter(container: str, table: str, counter: str) -> int:
     return next(
         int(item["counter"]["packets"]) for item in listing["nftables"] if "counter" in item
     )
+
+
+# ---------------------------------------------------------------------------- commit-confirm
+
+
+def live_table(host: Host, table: str) -> str:
+    """The host's firewall table as ``nft --stateless`` lists it ("" if it has none)."""
+    done = podman.exec_in(
+        container_of(host), ["nft", "--stateless", "list", "table", "inet", table]
+    )
+    return done.stdout if done.returncode == 0 else ""
+
+
+def lockout_vars(inventory: Inventory, host: Host, confirm_timeout: int) -> dict[str, Any]:
+    """Extra vars for playbooks/firewall.yml that lock the controller out of ``host``: SSH
+    only from another address of the controller's zone, confirmed within the timeout."""
+    network = _store_network(inventory, host.store)
+    zone = inventory.stores[host.store].zones[str(_zone_of(inventory, host.store, network.gateway))]
+    stranger = next(a for a in zone.subnet.hosts() if a != network.gateway)
+    rule = {"flow": "lockout", "sources": [f"{stranger}/32"], "protocol": "tcp", "ports": "22"}
+    return {"firewall_inbound_rules": [rule], "firewall_confirm_timeout": confirm_timeout}
