@@ -16,6 +16,10 @@ Measurements (each a whole-process wall time, the median of several runs):
   firewall    host firewalls (bench/firewall.py): rules and ruleset size per host for 1-50
               stores (render only); a changed ruleset on every lab host vs a no-op run;
               lock-out to automatic revert
+  network     network devices on the lab's emulators (bench/network.py): net_backup of 2,
+              20 and 100 devices through ansible-playbook, first run and no-op re-run;
+              hier_config remediation of a 2,500-line IOS configuration alone and through
+              net_config; lines sent by the remediation vs a full replace
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -39,6 +43,7 @@ from pathlib import Path
 
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 from firewall import STORE_COUNTS, firewall  # bench/firewall.py
+from network import DEVICE_COUNTS, network  # bench/network.py
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -104,7 +109,7 @@ def lab_noop(runs: int) -> dict[str, float]:
 def _ping(config: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="storeops-bench-cp-") as control:
         env = {**os.environ, "ANSIBLE_CONFIG": str(config), "ANSIBLE_SSH_CONTROL_PATH_DIR": control}
-        return timed([str(BIN / "ansible"), "all", "-m", "ansible.builtin.ping"], env)
+        return timed([str(BIN / "ansible"), "linux", "-m", "ansible.builtin.ping"], env)
 
 
 def ping(runs: int) -> dict[str, float]:
@@ -145,6 +150,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "make-test": (make_test, 1),
     "dms-rollout": (dms_rollout, 1),
     "firewall": (firewall, 1),
+    "network": (network, 3),
 }
 
 
@@ -169,6 +175,8 @@ def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
             lines += dms_rows(figures)
         elif name == "firewall":
             lines += firewall_rows(figures)
+        elif name == "network":
+            lines += network_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "
@@ -210,6 +218,29 @@ def firewall_rows(f: dict[str, float]) -> list[str]:
         f"{f['apply_changed_s']:.1f} s / {f['apply_noop_s']:.1f} s |",
         f"| controller locked out -> host reverts by itself (confirm timeout "
         f"{f['revert_confirm_timeout_s']:.0f} s) | {f['revert_after_s']:.1f} s |",
+    ]
+
+
+def network_rows(f: dict[str, float]) -> list[str]:
+    runs = f"{f['backup_runs']:.0f} runs"
+    rows = [
+        f"| `net_backup` of {n} emulated devices (IOS + VRP), ansible-playbook, "
+        f"{f['forks']:.0f} forks: first run (commits) / no-op re-run ({runs}) | "
+        f"{f[f'backup_first_s_{n}']:.1f} s / {f[f'backup_noop_s_{n}']:.1f} s "
+        f"({f[f'backup_first_per_s_{n}']:.1f} / {f[f'backup_noop_per_s_{n}']:.1f} devices/s) |"
+        for n in DEVICE_COUNTS
+    ]
+    return [
+        *rows,
+        f"| hier_config remediation alone, IOS configuration of {f['large_config_lines']:,.0f} "
+        f"lines (1,000 VLANs, 500-entry ACL), {f['large_differing_lines']:.0f} lines "
+        f"added/removed | {f['remediation_alone_s'] * 1000:.0f} ms |",
+        f"| `net_config` on that emulated switch: push + save + verify / no-op re-run "
+        f"({f['net_config_runs']:.0f} runs) | "
+        f"{f['net_config_push_s']:.1f} s / {f['net_config_noop_s']:.1f} s |",
+        f"| lines sent to the device for that change: remediation vs full replace | "
+        f"{f['remediation_lines_sent']:.0f} vs {f['full_replace_lines']:,.0f}: "
+        f"**{f['full_replace_over_remediation']:.0f}x** fewer |",
     ]
 
 

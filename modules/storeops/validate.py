@@ -30,6 +30,8 @@ SECRET_NAME_RE = re.compile(
 VAULT_REFERENCE_RE = re.compile(r"\bvault_[a-z0-9_]+\b")
 PURE_TEMPLATE_RE = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
 CONNECTION_VAR_PREFIXES = ("ansible_",)
+# Built by roles.yml beside the role groups: servers and workstations, switches and firewalls.
+MANAGEMENT_GROUPS = ("linux", "network")
 FLOWS_FILE = "flows.yml"
 
 
@@ -306,7 +308,8 @@ def _unknown_endpoint_message(raw: RawInventory, endpoint: str, zones: list[str]
 def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
     if not raw.hosts_readable:
         return  # hosts.yml itself is reported; its groups and hosts are unknown
-    known_groups = {"all", "stores", *raw.store_groups, *(role.value for role in Role)}
+    roles = (role.value for role in Role)
+    known_groups = {"all", "stores", *MANAGEMENT_GROUPS, *raw.store_groups, *roles}
     for vars_file in raw.vars_files:
         if vars_file.owner_is_host and vars_file.owner not in raw.host_entries:
             yield Issue(
@@ -319,7 +322,8 @@ def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
                 vars_file.path,
                 "",
                 f"group_vars for unknown group {vars_file.owner!r} "
-                "(groups: all, stores, store_<code> from hosts.yml, and the host roles)",
+                "(groups: all, stores, store_<code> from hosts.yml, the host roles, "
+                "linux, network)",
             )
 
 

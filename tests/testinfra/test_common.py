@@ -32,7 +32,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from storeops.paths import LAB_INVENTORY
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
-testinfra_hosts = [f"ansible://stores?ansible_inventory={INVENTORY}"]  # unless --hosts
+testinfra_hosts = [f"ansible://linux?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
 target = role_host.target  # fixture: the host to check, reached the fast way
 

@@ -41,7 +41,7 @@ from storeops.zones import inbound_rules
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
-testinfra_hosts = [f"ansible://stores?ansible_inventory={INVENTORY}"]  # unless --hosts
+testinfra_hosts = [f"ansible://linux?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if ON_LAB else []
 target = role_host.target  # fixture: the host to check, reached the fast way
 

@@ -2,11 +2,17 @@
 
 ansible-inventory --list is the reference; pyinfra loads deploys/inventory.py as its CLI
 does. Nothing is contacted.
+
+Both run in child processes. pyinfra's CLI package patches the standard library for gevent
+when it is imported (``pyinfra_cli/__init__.py``: ``gevent.monkey.patch_all()``); imported
+into pytest's process, that patch would swap threads, locks and sockets for every other test
+(the device emulators' servers) and breaks pytest-xdist's workers, whose execnet threads then
+die with gevent's ``LoopExit: This operation would block forever`` (an INTERNALERROR). So
+pyinfra is never imported here: a child loads the inventory and prints it as JSON.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -15,9 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra.api import State
-from pyinfra.context import ctx_state
-from pyinfra_cli.inventory import make_inventory
 
 from tests.conftest import REPO
 
@@ -49,11 +52,47 @@ def _ansible_groups(listing: dict[str, Any]) -> dict[str, set[str]]:
     return {name: members(name) for name in names if members(name)}
 
 
-def _pyinfra_inventory(inventory: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("STOREOPS_INVENTORY", inventory)
-    monkeypatch.chdir(REPO)
-    with ctx_state.use(State()):
-        return make_inventory("deploys/inventory.py")
+# Run by the child: pyinfra's CLI loader on deploys/inventory.py (STOREOPS_INVENTORY picks the
+# inventory), then every host's data and every group's hosts as JSON (dates as ISO strings,
+# as ansible-inventory prints them).
+_PYINFRA_DUMP = """
+import datetime, json, sys
+from pyinfra.api import State
+from pyinfra.context import ctx_state
+from pyinfra_cli.inventory import make_inventory
+
+def iso(value):
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+with ctx_state.use(State()):
+    inventory = make_inventory("deploys/inventory.py")
+json.dump(
+    {
+        "hosts": {host.name: host.data.dict() for host in inventory},
+        "groups": {name: [host.name for host in inventory.get_group(name)] for name in inventory.groups},
+    },
+    sys.stdout,
+    default=iso,
+)
+"""
+
+
+def _pyinfra_inventory(inventory: str) -> dict[str, Any]:
+    """{"hosts": host -> data, "groups": group -> host names}, as pyinfra's CLI loads them."""
+    env = {**os.environ, "STOREOPS_INVENTORY": inventory}
+    done = subprocess.run(
+        [sys.executable, "-c", _PYINFRA_DUMP],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, Any] = json.loads(done.stdout)
+    return loaded
 
 
 def _comparable(value: Any) -> Any:
@@ -64,8 +103,6 @@ def _comparable(value: Any) -> Any:
         return {key: _comparable(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_comparable(item) for item in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()  # JSON (ansible-inventory) prints dates as ISO strings
     return value
 
 
@@ -77,34 +114,35 @@ def test_same_hosts_groups_and_variables(inventory: str, monkeypatch: pytest.Mon
             str(REPO / "inventory/example-production/EXAMPLE-vault-password.txt"),
         )
     listing = _ansible_inventory(inventory)
-    pyinfra = _pyinfra_inventory(inventory, monkeypatch)
+    pyinfra = _pyinfra_inventory(inventory)
 
     ansible_hostvars = listing["_meta"]["hostvars"]
-    assert {host.name for host in pyinfra} == set(ansible_hostvars)
+    assert set(pyinfra["hosts"]) == set(ansible_hostvars)
 
     pyinfra_groups = {
-        name: {host.name for host in pyinfra.get_group(name)}
-        for name in set(pyinfra.groups) - PYINFRA_ONLY_GROUPS
+        name: set(hosts)
+        for name, hosts in pyinfra["groups"].items()
+        if name not in PYINFRA_ONLY_GROUPS
     }
     assert pyinfra_groups == _ansible_groups(listing)
 
     for name, ansible_vars in ansible_hostvars.items():
-        data = pyinfra.get_host(name).data.dict()
+        data = pyinfra["hosts"][name]
         for key, value in ansible_vars.items():
-            if key.startswith("vault_"):
-                assert isinstance(data[key], str)
+            if key.startswith("vault_"):  # decrypted: a value (or a mapping of them), no vault text
+                assert isinstance(data[key], str | dict)
                 assert data[key]
-                assert "ANSIBLE_VAULT" not in data[key]
+                assert "ANSIBLE_VAULT" not in json.dumps(data[key])
                 continue
             assert _comparable(value) == _comparable(data[key]), f"{name}: {key}"
         assert data["ssh_hostname"] == ansible_vars["ansible_host"]
 
 
-def test_connection_settings_follow_ansible(monkeypatch: pytest.MonkeyPatch) -> None:
-    host = _pyinfra_inventory("inventory/lab", monkeypatch).get_host("sh01-db")
-    assert host.data.ssh_hostname == "10.77.1.41"
-    assert host.data.ssh_user == "storeops"
-    assert host.data.ssh_key == "lab/.state/ssh/id_ed25519"
-    assert host.data.ssh_known_hosts_file == "lab/.state/ssh/known_hosts"
-    assert host.data.ssh_strict_host_key_checking == "yes"
-    assert host.data._sudo is True
+def test_connection_settings_follow_ansible() -> None:
+    data = _pyinfra_inventory("inventory/lab")["hosts"]["sh01-db"]
+    assert data["ssh_hostname"] == "10.77.1.41"
+    assert data["ssh_user"] == "storeops"
+    assert data["ssh_key"] == "lab/.state/ssh/id_ed25519"
+    assert data["ssh_known_hosts_file"] == "lab/.state/ssh/known_hosts"
+    assert data["ssh_strict_host_key_checking"] == "yes"
+    assert data["_sudo"] is True

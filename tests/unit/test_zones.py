@@ -155,11 +155,13 @@ def test_role_endpoint_is_the_store_hosts_with_that_role(lab: Inventory) -> None
     assert endpoint_networks(lab, "sh01", "dms") == [net("10.77.1.40/32")]
     assert endpoint_networks(lab, "hz01", "db") == [net("10.77.2.41/32")]
     assert [h.name for h in endpoint_hosts(lab, "hz01", "workstation")] == ["hz01-ws01"]
-    assert endpoint_networks(lab, "sh01", "switch") == []
+    assert endpoint_networks(lab, "sh01", "switch") == [net("10.77.1.3/32")]  # storeops_address
 
 
 def test_all_is_every_host_of_the_store_only(lab: Inventory) -> None:
     assert endpoint_networks(lab, "sh01", "all") == [
+        net("10.77.1.2/32"),  # the firewall and the switch, at their storeops_address
+        net("10.77.1.3/32"),
         net("10.77.1.40/32"),
         net("10.77.1.41/32"),
         net("10.77.1.70/32"),
@@ -298,8 +300,9 @@ def test_flow_matrix_lists_every_allowed_connection_of_a_store(lab: Inventory) -
         in matrix
     )
     assert {entry.destination.store for entry in matrix} == {"sh01"}
-    # 4 hosts x (mgmt-ssh + mgmt-ping), 3 flows to the DMS, 1 to the db, 2 sources of backup-push
-    assert len(matrix) == 4 * 2 + 3 + 1 + 2
+    # 4 hosts and 2 devices x (mgmt-ssh + mgmt-ping), 3 flows to the DMS, 1 to the db,
+    # 2 sources of backup-push
+    assert len(matrix) == (4 + 2) * 2 + 3 + 1 + 2
 
 
 def test_flow_matrix_and_is_allowed_agree(lab: Inventory) -> None:

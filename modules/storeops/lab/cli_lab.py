@@ -75,16 +75,15 @@ def status_table(statuses: Sequence[HostStatus]) -> str:
 def _status(inventory: Inventory) -> int:
     statuses = status(inventory)
     print(status_table(statuses))
-    lab_hosts = [s for s in statuses if not s.skipped]
-    healthy = sum(s.healthy for s in lab_hosts)
-    skipped = len(statuses) - len(lab_hosts)
+    healthy = sum(s.healthy for s in statuses)
+    devices = sum(s.device for s in statuses)
     print(
-        f"{healthy}/{len(lab_hosts)} lab hosts healthy"
-        + (f", {skipped} skipped (emulated devices)" if skipped else "")
+        f"{healthy}/{len(statuses)} healthy"
+        + (f" ({len(statuses) - devices} hosts, {devices} emulated devices)" if devices else "")
     )
     portal_up = portal.answering()
     print(f"brand portal {portal.URL}: {'answering' if portal_up else 'NOT answering'}")
-    return EXIT_OK if healthy == len(lab_hosts) and portal_up else EXIT_FAILED
+    return EXIT_OK if healthy == len(statuses) and portal_up else EXIT_FAILED
 
 
 def _image(args: argparse.Namespace) -> int:

@@ -21,8 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from storeops.inventory import Host, Inventory
+from storeops.inventory import Inventory
 from storeops.lab import container, podman
+from storeops.lab.emulators import device_status, ensure_devices, stop_devices
 from storeops.lab.errors import LabError
 from storeops.lab.fence import fence
 from storeops.lab.image import ImageBuildError, ensure_image, image_ref
@@ -77,8 +78,8 @@ class UpResult:
 
     def summary(self) -> str:
         changes = f"{len(self.actions)} change(s)" if self.actions else "nothing changed"
-        skipped = f" ({self.skipped} switch/firewall hosts skipped)" if self.skipped else ""
-        return f"lab is up: {self.hosts} hosts, {changes}{skipped}"
+        devices = f", {self.skipped} emulated devices" if self.skipped else ""
+        return f"lab is up: {self.hosts} hosts{devices}, {changes}"
 
 
 @dataclass
@@ -103,13 +104,12 @@ class HostStatus:
     ssh_ok: bool | None
     systemd: str
     note: str = ""
-
-    @property
-    def skipped(self) -> bool:
-        return self.state == "skipped"
+    device: bool = False  # an emulated switch or firewall (a process, not a container)
 
     @property
     def healthy(self) -> bool:
+        if self.device:
+            return self.state == "running" and self.ssh_ok is True
         return (
             self.state == "running"
             and self.ssh_ok is True
@@ -398,6 +398,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
 
     result.actions += fence(network.subnet for network in plan.networks)
     result.actions += ensure_portal()
+    result.actions += ensure_devices(inventory)
     result.actions += ensure_key(files)
     public_key = files.public_key.read_text().strip()
     result.actions += _remove_orphans(plan)
@@ -452,6 +453,7 @@ def down(inventory: Inventory) -> DownResult:
             if names:
                 result.actions.append(f"removed {len(names)} container(s)")
             result.actions += stop_portal()
+            result.actions += stop_devices(inventory)
             volumes = podman.remove_volumes([journal_volume(name) for name in names])
             if volumes:
                 result.actions.append(f"removed {len(volumes)} journal volume(s)")
@@ -468,17 +470,25 @@ def down(inventory: Inventory) -> DownResult:
 # ---------------------------------------------------------------------------- status
 
 
-def _skipped_status(host: Host) -> HostStatus:
-    return HostStatus(
-        host=host.name,
-        store=host.store,
-        address=str(host.address),
-        container="-",
-        state="skipped",
-        ssh_ok=None,
-        systemd="-",
-        note="switch/firewall: emulated device, not a container",
-    )
+def _device_statuses(inventory: Inventory) -> dict[str, HostStatus]:
+    statuses = {}
+    for probed in device_status(inventory):
+        host = inventory.hosts[probed.name]
+        state = "running" if probed.running else "no process"
+        if probed.running and not probed.answering:
+            state = "running, not answering"
+        statuses[host.name] = HostStatus(
+            host=host.name,
+            store=host.store,
+            address=str(host.address),
+            container="-",
+            state=state,
+            ssh_ok=probed.answering,
+            systemd="-",
+            note=f"emulated {host.platform} on {probed.endpoint}",
+            device=True,
+        )
+    return statuses
 
 
 def _host_status(lab_host: LabHost, image_id: str | None, files: SshFiles) -> HostStatus:
@@ -506,7 +516,7 @@ def _host_status(lab_host: LabHost, image_id: str | None, files: SshFiles) -> Ho
 
 
 def status(inventory: Inventory, *, files: SshFiles | None = None) -> list[HostStatus]:
-    """Every inventory host, in inventory order; switches and firewalls as skipped."""
+    """Every inventory host, in inventory order; switches and firewalls as emulated devices."""
     files = files or default_ssh_files()
     try:
         image = image_ref()
@@ -516,5 +526,5 @@ def status(inventory: Inventory, *, files: SshFiles | None = None) -> list[HostS
     except (podman.PodmanError, ImageBuildError) as error:
         raise _explain(error) from error
     by_name = {item.host: item for item in statuses}
-    by_name.update({host.name: _skipped_status(host) for host in plan.skipped})
+    by_name.update(_device_statuses(inventory))
     return [by_name[name] for name in inventory.hosts]

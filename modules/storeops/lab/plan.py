@@ -3,7 +3,8 @@
 Pure data, no podman: one internal network ``storeops-<store>`` per store (the
 controller owns the first usable address, the gateway) and one container
 ``storeops-<host>`` per host with a server or workstation role. Switches and firewalls
-are emulated devices (a later issue), so they are skipped.
+are emulated devices (processes, not containers: :mod:`storeops.lab.emulators`), so the
+plan skips them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,375 @@
+"""Network device automation measurements (bench/run.py `network`).
+
+Everything runs against the lab's emulated devices (storeops.lab.devices), started in the
+bench process on free 127.0.0.1 ports, and through the real modules (library/net_backup.py,
+library/net_config.py) with ``ansible-playbook`` run from the repository root, so that
+ansible.cfg's library and module_utils paths and its forks (20) apply: one play, one host
+per device, ``ansible_connection=local``, the venv's python as interpreter, results read
+back through the ``ansible.posix.json`` stdout callback (instead of the repo's
+profile_tasks text) to count what changed and what failed.
+
+1. net_backup of N devices (N = 2, 20, 100; every other one Cisco IOS, the rest Huawei
+   VRP) into a fresh git repository: the first run (reads and commits every device) and
+   the no-op second run (reads every device, commits nothing); whole-process wall time
+   of ansible-playbook and devices per second.
+2. A large Cisco IOS configuration (the emulator's initial switch configuration plus
+   1,000 VLANs with names and a 500-entry extended ACL: over 2,500 configuration lines)
+   and an intended configuration that differs from it in a few dozen lines (VLANs
+   renamed, removed and added, ACL entries changed and appended): hier_config's
+   remediation alone (net_config's own ``remediation`` function, loaded from library/),
+   and the full net_config run on the emulator (read, remediate, push, save, re-read and
+   verify), then the no-op second run.
+3. For that change, the lines net_config sends (its ``remediation`` return, checked
+   against the emulator's log of configuration-mode commands) against the lines a full
+   replace would send (every configuration line of the intended configuration).
+"""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+from storeops.lab.devices import DeviceHandle, start_device
+from storeops.lab.devices.cisco_ios import CiscoIos
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+USER = "admin"
+PASSWORD = "Bench-Passw0rd-5120"
+DEVICE_COUNTS = (2, 20, 100)
+PLATFORM_MIX = ("cisco_ios", "huawei_vrp")  # device i runs PLATFORM_MIX[i % 2]
+PLAYBOOK_TIMEOUT = 1800
+MIN_REPEATS = 5  # in-process timings (the remediation alone) are repeated at least this often
+
+# The large configuration and its change.
+LARGE_NAME = "bn-core1"
+VLANS = range(100, 1100)  # 1,000 VLANs: "vlan N" / " name ..."
+ACL_NAME = "BENCH-BIG-IN"
+ACL_ENTRIES = 500
+RENAMED_VLANS = range(200, 210)
+REMOVED_VLANS = range(300, 310)
+ADDED_VLANS = range(2000, 2010)
+CHANGED_ENTRIES = (50, 150, 250, 350, 450)  # permit -> deny
+APPENDED_ENTRIES = 5
+
+LOGIN = {
+    "host": "{{ net_host }}",
+    "port": "{{ net_port }}",
+    "platform": "{{ net_platform }}",
+    "username": USER,
+    "password": "{{ net_password }}",
+    "timeout": 30,
+}
+
+Results = dict[str, dict[str, dict[str, Any]]]  # task name -> host -> result
+
+
+# ---------------------------------------------------------------------------- plumbing
+
+
+def load_net_config() -> ModuleType:
+    """library/net_config.py as a module (its module_utils import made to resolve)."""
+    utils = "ansible.module_utils.storeops_net"
+    if utils not in sys.modules:
+        _load(utils, REPO / "module_utils" / "storeops_net.py")
+    return _load("storeops_bench_net_config", REPO / "library" / "net_config.py")
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def repo_forks() -> int:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    parser.read(REPO / "ansible.cfg")
+    return parser.getint("defaults", "forks", fallback=5)
+
+
+def host_vars(handle: DeviceHandle, **extra: Any) -> dict[str, Any]:
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "net_name": handle.name,
+        "net_host": handle.host,
+        "net_port": handle.port,
+        "net_platform": handle.platform,
+        "net_password": PASSWORD,
+        **extra,
+    }
+
+
+def playbook(
+    directory: Path, hosts: dict[str, dict[str, Any]], tasks: list[dict[str, Any]]
+) -> tuple[float, Results]:
+    """Run ``tasks`` on ``hosts``: the whole process's wall time and the per-task results."""
+    inventory = directory / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}), encoding="utf-8")
+    play = directory / "play.yml"
+    play.write_text(
+        yaml.safe_dump([{"name": "bench", "hosts": "all", "gather_facts": False, "tasks": tasks}]),
+        encoding="utf-8",
+    )
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")},
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks (text output)
+        "ANSIBLE_NOCOLOR": "true",
+        "USER": "bench",
+    }
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(play)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=PLAYBOOK_TIMEOUT,
+    )
+    elapsed = time.monotonic() - started
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        raise RuntimeError(
+            f"ansible-playbook gave no JSON (rc={done.returncode}): "
+            f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        ) from None
+    results = {task["task"]["name"]: task["hosts"] for p in report["plays"] for task in p["tasks"]}
+    return elapsed, results
+
+
+@contextmanager
+def devices(platforms: list[str], state_dir: Path) -> Iterator[list[DeviceHandle]]:
+    """Emulated devices on free ports, stopped on the way out (even on an error)."""
+    handles: list[DeviceHandle] = []
+    try:
+        for number, platform in enumerate(platforms, 1):
+            kind = "sw1" if platform == "cisco_ios" else "fw1"
+            handles.append(
+                start_device(f"bn{number:03d}-{kind}", platform, 0, USER, PASSWORD, state_dir)
+            )
+        yield handles
+    finally:
+        for handle in handles:
+            handle.stop()
+
+
+def count(results: dict[str, dict[str, Any]], key: str) -> int:
+    return sum(1 for result in results.values() if result.get(key))
+
+
+# ---------------------------------------------------------------------------- 1. backups
+
+
+def backups(runs: int) -> dict[str, float]:
+    """net_backup of 2 / 20 / 100 devices: first run (commits) and no-op second run."""
+    figures: dict[str, float] = {"forks": repo_forks()}
+    for total in DEVICE_COUNTS:
+        platforms = [PLATFORM_MIX[i % len(PLATFORM_MIX)] for i in range(total)]
+        firsts: list[float] = []
+        seconds: list[float] = []
+        with tempfile.TemporaryDirectory(prefix="storeops-bench-net-") as scratch:
+            root = Path(scratch)
+            with devices(platforms, root / "state") as handles:
+                figures[f"backup_start_s_{total}"] = round(
+                    sum(h.startup_seconds for h in handles), 2
+                )
+                hosts = {h.name: host_vars(h) for h in handles}
+                for run in range(runs):
+                    repo = root / f"backups-{run}"
+                    task = {
+                        "name": "backup",
+                        "net_backup": {**LOGIN, "name": "{{ net_name }}", "repo": str(repo)},
+                    }
+                    first_s, first = playbook(root, hosts, [task])
+                    second_s, second = playbook(root, hosts, [task])
+                    firsts.append(first_s)
+                    seconds.append(second_s)
+                    commits = len(
+                        subprocess.run(
+                            ["git", "-C", str(repo), "log", "--oneline"],
+                            capture_output=True,
+                            text=True,
+                            check=False,
+                        ).stdout.splitlines()
+                    )
+        first_s, second_s = statistics.median(firsts), statistics.median(seconds)
+        figures |= {
+            f"backup_first_s_{total}": round(first_s, 2),
+            f"backup_noop_s_{total}": round(second_s, 2),
+            f"backup_first_per_s_{total}": round(total / first_s, 2),
+            f"backup_noop_per_s_{total}": round(total / second_s, 2),
+            # the last run's outcome: every device committed once, nothing on the re-run
+            f"backup_first_changed_{total}": count(first["backup"], "changed"),
+            f"backup_first_failed_{total}": count(first["backup"], "failed"),
+            f"backup_noop_changed_{total}": count(second["backup"], "changed"),
+            f"backup_noop_failed_{total}": count(second["backup"], "failed"),
+            f"backup_commits_{total}": commits,
+        }
+    figures["backup_runs"] = runs
+    return figures
+
+
+# ---------------------------------------------------------------------------- 2./3. large config
+
+
+def large_config() -> str:
+    """The IOS initial switch configuration with 1,000 named VLANs and a 500-entry ACL."""
+    base = CiscoIos().initial_config(LARGE_NAME, USER, PASSWORD, None)
+    vlans = "".join(f"vlan {n}\n name STORE-{n}\n" for n in VLANS)
+    acl = f"ip access-list extended {ACL_NAME}\n" + "".join(
+        f" {_entry(i)}\n" for i in range(ACL_ENTRIES)
+    )
+    anchor_vlans, anchor_acl = "vlan 40\n name OFFICE\n", "ip forward-protocol nd\n"
+    if anchor_vlans not in base or anchor_acl not in base:
+        raise RuntimeError("the IOS initial configuration changed: update bench/network.py")
+    return base.replace(anchor_vlans, anchor_vlans + vlans).replace(anchor_acl, anchor_acl + acl)
+
+
+def _entry(index: int, action: str = "permit") -> str:
+    return f"{action} tcp host 10.20.{index // 250}.{index % 250 + 1} any eq 8443"
+
+
+def intended_from(running: str) -> str:
+    """``running`` (as the device prints it) with a few dozen lines changed."""
+    edits = [
+        (f"vlan {n}\n name STORE-{n}\n", f"vlan {n}\n name RENAMED-{n}\n") for n in RENAMED_VLANS
+    ]
+    edits += [(f"vlan {n}\n name STORE-{n}\n!\n", "") for n in REMOVED_VLANS]
+    last_vlan = f"vlan {VLANS[-1]}\n name STORE-{VLANS[-1]}\n!\n"
+    added = "".join(f"vlan {n}\n name NEW-{n}\n!\n" for n in ADDED_VLANS)
+    edits.append((last_vlan, last_vlan + added))
+    edits += [(f" {_entry(i)}\n", f" {_entry(i, 'deny')}\n") for i in CHANGED_ENTRIES]
+    last_entry = f" {_entry(ACL_ENTRIES - 1)}\n"
+    appended = "".join(
+        f" permit udp host 10.30.0.{k} any eq 5353\n" for k in range(1, APPENDED_ENTRIES + 1)
+    )
+    edits.append((last_entry, last_entry + appended))
+    text = running
+    for old, new in edits:
+        if text.count(old) != 1:
+            raise RuntimeError(f"the large configuration has {text.count(old)} of {old!r}")
+        text = text.replace(old, new)
+    return text
+
+
+def config_lines(net_config: ModuleType, text: str) -> list[str]:
+    """The configuration lines of an IOS text: what a full replace sends (no ``!``, no header)."""
+    stripped: str = net_config.strip_volatile("cisco_ios", text)
+    return [
+        line
+        for line in stripped.splitlines()
+        if line.strip() and not line.lstrip().startswith("!") and line.strip() != "end"
+    ]
+
+
+def show_running(handle: DeviceHandle) -> str:
+    """The running configuration, read on a CLI session of the device (no SSH)."""
+    session = handle.device.open_session(USER)
+    session.execute("enable", lambda question, echo: "")
+    return session.execute("show running-config", lambda question, echo: "").output
+
+
+def remediation_alone(net_config: ModuleType, running: str, intended: str, runs: int) -> float:
+    times = []
+    for _ in range(max(runs, MIN_REPEATS)):
+        started = time.monotonic()
+        net_config.remediation("cisco_ios", running, intended)
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+def large_remediation(runs: int) -> dict[str, float]:
+    net_config = load_net_config()
+    initial = large_config()
+    pushes: list[float] = []
+    noops: list[float] = []
+    figures: dict[str, float] = {}
+    for run in range(runs):
+        with tempfile.TemporaryDirectory(prefix="storeops-bench-net-") as scratch:
+            root = Path(scratch)
+            handle = start_device(
+                LARGE_NAME, "cisco_ios", 0, USER, PASSWORD, root / "state", initial_config=initial
+            )
+            try:
+                running = show_running(handle)
+                intended = intended_from(running)
+                if run == 0:
+                    figures |= describe_change(net_config, running, intended, runs)
+                hosts = {LARGE_NAME: host_vars(handle, net_intended=intended)}
+                task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+                push_s, first = playbook(root, hosts, [{"name": "push", **task}])
+                sent = [r.command for r in handle.device.config_commands()]
+                noop_s, second = playbook(root, hosts, [{"name": "again", **task}])
+            finally:
+                handle.stop()
+        pushed, again = first["push"][LARGE_NAME], second["again"][LARGE_NAME]
+        if pushed.get("failed") or again.get("failed"):
+            raise RuntimeError(f"net_config failed: {pushed.get('msg')} {again.get('msg')}")
+        pushes.append(push_s)
+        noops.append(noop_s)
+    full_replace = figures["large_config_lines"]
+    figures |= {
+        "net_config_push_s": round(statistics.median(pushes), 2),
+        "net_config_noop_s": round(statistics.median(noops), 2),
+        "net_config_changed": int(bool(pushed["changed"])),
+        "net_config_passes": pushed["passes"],
+        "net_config_noop_changed": int(bool(again["changed"])),
+        "remediation_lines_sent": len(pushed["remediation"]),
+        # everything typed in configuration mode, "configure terminal" and "end" included
+        "config_mode_commands": len(sent),
+        "device_log_matches": int(sent[1:-1] == pushed["remediation"]),
+        "full_replace_lines": full_replace,
+        "full_replace_over_remediation": round(full_replace / len(pushed["remediation"]), 1),
+        "net_config_runs": runs,
+    }
+    return figures
+
+
+def describe_change(
+    net_config: ModuleType, running: str, intended: str, runs: int
+) -> dict[str, float]:
+    """Size of the configuration, of the change, and the remediation's own time."""
+    before, after = config_lines(net_config, running), config_lines(net_config, intended)
+    differing = sum(
+        1
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    )
+    lines, _ = net_config.remediation("cisco_ios", running, intended)
+    return {
+        "large_config_lines": len(after),
+        "large_config_bytes": len(intended.encode()),
+        "large_running_lines": len(before),
+        "large_differing_lines": differing,
+        "remediation_lines": len(lines),
+        "remediation_alone_s": round(remediation_alone(net_config, running, intended, runs), 3),
+    }
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def network(runs: int) -> dict[str, float]:
+    return {**backups(runs), **large_remediation(runs)}
