@@ -59,7 +59,7 @@ def test_good_run_reaches_every_host(lab: Inventory, tmp_path: Path) -> None:
     since = time.time()
     result = run_playbook(PLAYBOOK, tmp_path, *PREFLIGHT_ONLY)
     assert result.returncode == 0, result.stdout[-3000:]
-    for host in lab.hosts.values():
+    for host in filter(runs_in_lab, lab.hosts.values()):
         assert f"{host.name}" in result.stdout
         assert ssh_logins_since(host.name, since), f"{host.name}: no SSH login seen"
 
@@ -86,7 +86,7 @@ def test_bad_inventory_is_refused_before_any_host_is_contacted(
         in output
     )
     assert "no host was contacted" in output
-    for host in lab.hosts.values():
+    for host in filter(runs_in_lab, lab.hosts.values()):
         assert ssh_logins_since(host.name, since) == [], f"{host.name} was contacted"
 
 
