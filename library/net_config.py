@@ -158,16 +158,37 @@ def remediation(platform: str, running: str, intended: str) -> tuple[list[str], 
     return lines, leaves
 
 
+def for_diff(platform: str, text: str) -> str:
+    """``text`` as the diff shows it: no volatile lines, no separator lines (``!``, ``#``),
+    no VRP ``return``: the lines hier_config compares."""
+    kept = [
+        line
+        for line in strip_volatile(platform, text).splitlines()
+        if line.strip() not in ("!", "#", "return")
+    ]
+    return "\n".join(kept) + "\n" if kept else ""
+
+
 def clear_text_secrets(platform: str, intended: str) -> list[int]:
     pattern = CLEAR_TEXT_SECRETS[platform]
     return [n for n, line in enumerate(intended.splitlines(), 1) if pattern.match(line)]
 
 
 def push(conn: Any, platform: str, lines: list[str], secrets: tuple[str | None, ...]) -> None:
+    """Send ``lines`` in one configuration session.
+
+    A banner is one line of hier_config's holding several device lines (IOS prints and takes
+    ``banner motd ^C``, the text, ``^C``) and the device answers its first line with a
+    question, not an echo: with one in the set, netmiko does not wait for each echo, and
+    the platform's error markers in the whole output still fail the push.
+    """
     from netmiko.exceptions import ConfigInvalidException
 
+    verify_echo = not any("\n" in line for line in lines)
     try:
-        conn.send_config_set(lines, error_pattern=PLATFORMS[platform].error_pattern)
+        conn.send_config_set(
+            lines, error_pattern=PLATFORMS[platform].error_pattern, cmd_verify=verify_echo
+        )
     except ConfigInvalidException as error:
         raise NetError(f"the device refused a line: {scrub(str(error), *secrets)}") from None
 
@@ -241,15 +262,15 @@ def main() -> None:
         before = running_config(conn, platform)
         lines, _ = remediation(platform, before, params["intended"])
         result["remediation"] = lines
-        shown_before = strip_volatile(platform, before)
+        shown_before = for_diff(platform, before)
         if module.check_mode or not lines:
-            after = strip_volatile(platform, params["intended"]) if lines else shown_before
+            after = for_diff(platform, params["intended"]) if lines else shown_before
             result["changed"] = bool(lines)
             result["diff"] = {"before": shown_before, "after": after}
             module.exit_json(**result)
         running, pushed, passes = converge(conn, params, before, lines)
         result.update(changed=True, remediation=pushed, passes=passes)
-        result["diff"] = {"before": shown_before, "after": strip_volatile(platform, running)}
+        result["diff"] = {"before": shown_before, "after": for_diff(platform, running)}
     except RemainingError as error:
         result.update(changed=True, remediation=error.pushed, passes=error.passes)
         module.fail_json(msg=str(error), remaining=error.remaining, **result)

@@ -131,7 +131,8 @@ def connect(params: dict[str, Any]) -> Any:
             "(wrong username or password)"
         ) from None
     except NetmikoTimeoutException as error:
-        reason = scrub(str(error).splitlines()[0] if str(error) else "timeout", *secrets)
+        first = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+        reason = scrub(first or "timeout", *secrets)
         raise NetError(f"{where(params)}: device unreachable ({reason})") from None
     except (OSError, EOFError) as error:
         reason = scrub(str(error) or type(error).__name__, *secrets)

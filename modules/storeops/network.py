@@ -86,7 +86,7 @@ def _firewall_part(inventory: Inventory, host: Host) -> dict[str, Any]:
     store = inventory.stores[host.store]
     zone = store.zones[host.zone]
     switch = _first_with_role(inventory, host.store, Role.SWITCH)
-    routes = [] if switch is None or switch == host else [_route(store.network, switch)]
+    routes = [] if switch is None else [_route(store.network, switch)]
     interface = _interface(zone.vlan, f"zone {host.zone}: store LAN", host.address, zone.subnet)
     return {"interfaces": [interface], "routes": routes, "acls": [edge_acl(inventory, host.store)]}
 

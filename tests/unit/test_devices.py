@@ -201,6 +201,31 @@ def test_ios_save_and_restart(start: Start, tmp_path: Path) -> None:
         assert "logging host 192.0.2.99" in conn.send_command("show running-config")
 
 
+def test_ios_banner_over_several_lines_as_ios_prints_and_takes_it(
+    start: Start, tmp_path: Path
+) -> None:
+    ios = start("cisco_ios")
+    banner = "banner motd ^C\nAuthorised access only.\n\nEvery session is logged.\n^C"
+    with connect(ios) as conn:
+        conn.enable()
+        # The device answers the first line with a question, not an echo.
+        output = conn.send_config_set([banner, "ntp server 192.0.2.55"], cmd_verify=False)
+        assert "Enter TEXT message.  End with the character '^C'." in output
+        shown = conn.send_command("show running-config")
+        assert banner in shown  # blank line kept, "^C" on lines of their own
+        assert "ntp server 192.0.2.55" in shown  # the line after the banner ran normally
+        conn.send_config_set(["banner login #Staff only#"], cmd_verify=False)  # one line
+        conn.save_config()
+    saved = ios.device.saved_config() or ""
+    assert "banner login ^C\nStaff only\n^C" in saved
+    ios.stop()
+    again = start("cisco_ios", state_dir=tmp_path / "state")  # boots from the saved text
+    cli = session(again)
+    cli("enable")
+    shown = cli("show running-config")
+    assert banner in shown and "banner login ^C\nStaff only\n^C" in shown
+
+
 def test_ios_errors_carry_the_ios_marker(start: Start) -> None:
     ios = start("cisco_ios")
     with connect(ios) as conn:

@@ -84,6 +84,9 @@ def play(
         **{key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")},
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks (text output)
+        # No facts are gathered; without this, each run would set up ansible.cfg's jsonfile
+        # cache in the repository (.cache/ansible-facts: a makedirs race between parallel runs).
+        "ANSIBLE_CACHE_PLUGIN": "memory",
         "ANSIBLE_NOCOLOR": "true",
         "USER": "tester",
     }
@@ -315,3 +318,18 @@ def test_vrp_changed_acl_rule_takes_the_documented_second_pass(
     ]
     assert again["changed"] is False, again
     assert " rule 5 description dms-web" in (vrp.device.saved_config() or "")
+
+
+def test_ios_banner_is_pushed_over_several_lines_then_left_alone(
+    start: Start, tmp_path: Path
+) -> None:
+    """hier_config holds an IOS banner as one line of three; the device takes it as IOS does."""
+    ios = start("cisco_ios", "sh01-sw1")
+    banner = "banner motd ^C\nAuthorised access only. Every session is logged.\n^C\n"
+    hosts = {"ios": {**host_vars(ios), "net_intended": running(ios) + banner}}
+    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+    results, _ = play(tmp_path, hosts, [{"name": "first", **task}, {"name": "again", **task}])
+    first, again = results["first"]["ios"], results["again"]["ios"]
+    assert first["changed"] is True and first["remediation"] == [banner.rstrip("\n")], first
+    assert again["changed"] is False, again
+    assert banner in (ios.device.saved_config() or "")

@@ -36,8 +36,14 @@ Emulated:
   input detected at '^' marker.`` under a caret, ``% Incomplete command.``, ``% Ambiguous
   command``).
 
-Not emulated: the full IOS grammar (arguments of most commands are not checked), multi-line
-banners (``banner motd ^C...^C`` is one line), ``interface range``, VLAN lists
+- banners as IOS takes and prints them: ``banner motd #`` (any delimiter character, or
+  ``^C`` as the running configuration prints it) asks for
+  the text (``Enter TEXT message.  End with the character '#'.``, no prompt) until a line
+  holding the delimiter, or takes ``banner motd #text#`` on one line; the running
+  configuration prints ``banner motd ^C``, the text lines, and ``^C``, as IOS does;
+
+Not emulated: the full IOS grammar (arguments of most commands are not checked),
+``interface range``, VLAN lists
 (``vlan 10,20``), ``reload``, ``show`` commands other than the ones above, the real
 removal message for physical interfaces (answered as invalid input), privilege levels other
 than 1 and 15, the canonical order of interface subcommands beyond a rough ranking, and
@@ -431,11 +437,13 @@ ntp server 192.0.2.10
         """A startup-config (or initial) text -> tree; comments and headers are dropped."""
         body = [
             line
-            for line in text.splitlines()
+            for line in _banners_as_one_line(text.splitlines())
             if not line.startswith(("!", "version ", "end", "Building configuration"))
             and not line.startswith(("Current configuration", "Using "))
         ]
         tree = parse_indented(body)
+        for node in tree.children:  # back to the lines IOS prints
+            node.text = node.text.replace(BANNER_JOIN, "\n")
         for node in tree.children:
             if node.text.startswith("ip access-list "):
                 _number_entries(node)
@@ -624,6 +632,33 @@ ntp server 192.0.2.10
         return _EXEC_COMMANDS
 
 
+BANNER_START = re.compile(r"^banner (motd|login|exec) \^C$")
+BANNER_END = "^C"
+BANNER_JOIN = "\x00"  # holds a banner's lines together while the text is parsed
+
+
+def banner_text(kind: str, lines: Sequence[str]) -> str:
+    """A banner as one configuration node: the lines IOS prints, joined by newlines."""
+    return "\n".join([f"banner {kind} {BANNER_END}", *lines, BANNER_END])
+
+
+def _banners_as_one_line(lines: Sequence[str]) -> list[str]:
+    """Saved text -> lines, each banner (``banner motd ^C`` .. ``^C``) held in one line."""
+    out: list[str] = []
+    banner: list[str] | None = None
+    for line in lines:
+        if banner is not None:
+            banner.append(line)
+            if line == BANNER_END:
+                out.append(BANNER_JOIN.join(banner))
+                banner = None
+        elif BANNER_START.match(line):
+            banner = [line]
+        else:
+            out.append(line)
+    return out
+
+
 def _by(user: str) -> str:
     return f" by {user}" if user else ""
 
@@ -761,9 +796,12 @@ class IosSession(Session):
     def __init__(self, device: Device, number: int, user: str) -> None:
         super().__init__(device, number, user)
         self.level = 15 if self.platform.privilege(device.tree, user) >= 15 else 1
+        self.banner_input: tuple[str, str, list[str]] | None = None  # kind, delimiter, lines
 
     @property
     def prompt(self) -> str:
+        if self.banner_input is not None:
+            return ""  # IOS prints no prompt while it takes a banner's text
         host = self.device.hostname
         if self.frames is None:
             return f"{host}{'#' if self.level >= 15 else '>'}"
@@ -771,6 +809,8 @@ class IosSession(Session):
         return f"{host[:20]}({suffix})#"
 
     def run(self, line: str) -> Reply:
+        if self.banner_input is not None:  # every line, blank ones too, until the delimiter
+            return self._banner_line(line)
         stripped = line.strip()
         if not stripped:
             return Reply()
@@ -783,6 +823,8 @@ class IosSession(Session):
     def config_line(self, line: str, stripped: str) -> Reply:
         typed = tokens(line)
         first = typed[0][1].lower()
+        if first == "banner" and len(typed) > 2 and typed[1][1] in ("motd", "login", "exec"):
+            return self._start_banner(line, typed)
         if stripped == CTRL_Z:
             self.leave_config()
             return Reply()
@@ -798,6 +840,38 @@ class IosSession(Session):
             self.device.touch(self.user)
             return Reply()
         return self.configure(line)
+
+    def _start_banner(self, line: str, typed: Typed) -> Reply:
+        """``banner motd #``: the delimiter is the first character after the kind, or ``^C``
+        (how the running configuration prints it, so that a saved text can be pasted)."""
+        kind, (column, word) = typed[1][1], typed[2]
+        delimiter = BANNER_END if word.startswith(BANNER_END) else word[0]
+        rest = line[column + len(delimiter) :]
+        if delimiter in rest:  # banner motd #text#
+            self._file_banner(kind, [rest[: rest.index(delimiter)]])
+            return Reply()
+        self.banner_input = (kind, delimiter, [rest] if rest.strip() else [])
+        return Reply(f"Enter TEXT message.  End with the character '{delimiter}'.\n")
+
+    def _banner_line(self, line: str) -> Reply:
+        assert self.banner_input is not None
+        kind, delimiter, lines = self.banner_input
+        if delimiter not in line:
+            lines.append(line.rstrip("\r\n"))
+            return Reply()
+        if line.index(delimiter):
+            lines.append(line[: line.index(delimiter)])
+        self.banner_input = None
+        self._file_banner(kind, lines)
+        return Reply()
+
+    def _file_banner(self, kind: str, lines: list[str]) -> None:
+        tree = self.device.tree
+        for node in tree.find_words(["banner", kind]):
+            tree.remove(node)
+        node = ConfigNode(banner_text(kind, lines))
+        tree.insert_ranked(node, lambda n: self.platform.rank(ROOT, n))
+        self.device.touch(self.user)
 
     def exec_line(self, line: str, level: int, offset: int = 0) -> Reply:
         """An exec command, possibly with an output modifier (``| include X``)."""
