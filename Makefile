@@ -94,9 +94,12 @@ mypy-dms: venv
 	  mypy --strict --python-version 3.11 --disable-error-code import-untyped $(DMS_STAGE)/storedms lab/dms/build.py lab/dms/verify.py || exit 1; \
 	done
 
+# In 4 pytest-xdist workers: most of the time is spent waiting on the device emulators (netmiko's
+# huawei driver), so 4 workers pay on 2 cores. Tests handed out one at a time (--maxschedchunk 1)
+# and the slow ones first (tests/conftest.py) keep the workers evenly busy to the end.
 .PHONY: unit
 unit: venv ## unit tests (no lab)
-	$(PYTEST) tests/unit -p no:cacheprovider
+	$(PYTEST) tests/unit -p no:cacheprovider -n 4 --dist load --maxschedchunk 1
 
 .PHONY: test-fast
 test-fast: lint unit ## the inner loop: lint + unit tests, no lab

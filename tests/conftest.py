@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,38 @@ FIXTURE_VAULT_PASSWORD = FIXTURES / "vault-password.txt"
 # Tests that rebuild lab hosts (repair, recreate) run before everything that converges or
 # audits them; otherwise the order is pytest's own (files as collected, tests as written).
 RUN_FIRST = ("tests/integration/test_lab.py::",)
+# Then the unit tests that wait on the device emulators (netmiko's huawei driver waits 2 s for
+# silence per configuration-mode check): most of the unit suite's time, in few tests. Started
+# first, pytest-xdist's workers (make unit) share them out and fill in with the quick tests;
+# started last, they would leave one or two workers running alone at the end.
+SLOW_FIRST = ("tests/unit/test_net_modules.py::", "tests/unit/test_devices.py::")
+
+
+def _run_order(item: pytest.Item) -> int:
+    if item.nodeid.startswith(RUN_FIRST):
+        return 0
+    slow = [item.nodeid.startswith(prefix) for prefix in SLOW_FIRST]
+    return 1 + (slow.index(True) if any(slow) else len(SLOW_FIRST))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: 0 if item.nodeid.startswith(RUN_FIRST) else 1)
+    items.sort(key=_run_order)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse a run whose collection monkey-patched the standard library for gevent.
+
+    Importing ``pyinfra_cli`` (pyinfra's CLI package) does ``gevent.monkey.patch_all()``: in
+    pytest's process that turns every later test's threads, locks and sockets into gevent's,
+    and kills pytest-xdist's workers (execnet's threads) with gevent's ``LoopExit``, reported
+    as an INTERNALERROR. Tests load pyinfra in a child process instead (test_pyinfra_adapter).
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_anything_patched():
+        raise pytest.UsageError(
+            "a test module imported pyinfra_cli (gevent.monkey.patch_all()) while pytest "
+            "collected it: import pyinfra in a child process (see test_pyinfra_adapter.py)"
+        )
 
 
 def build_inventory(target: Path, overlay: Path | None = None) -> Path:

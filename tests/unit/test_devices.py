@@ -611,7 +611,6 @@ def test_several_devices_in_one_process(start: Start) -> None:
         for n in (1, 2)
     ]
     assert len({h.port for h in handles}) == 4
-    assert all(h.startup_seconds < 1.0 for h in handles)
     assert all(h.server.listening_on == ("127.0.0.1", h.port) for h in handles)
     for handle in handles[:3]:  # netmiko's huawei driver spends 2 s on each disconnect
         with connect(handle) as conn:

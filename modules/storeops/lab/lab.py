@@ -78,8 +78,8 @@ class UpResult:
 
     def summary(self) -> str:
         changes = f"{len(self.actions)} change(s)" if self.actions else "nothing changed"
-        devices = f", {self.skipped} emulated devices" if self.skipped else ""
-        return f"lab is up: {self.hosts} hosts{devices}, {changes}"
+        devices = f" ({self.skipped} emulated devices)" if self.skipped else ""
+        return f"lab is up: {self.hosts} hosts, {changes}{devices}"
 
 
 @dataclass
