@@ -1,9 +1,10 @@
 #!/usr/bin/python
-"""The one database dump procedure of storeops: dump, prove it restores, restore.
+"""The one database dump procedure of storeops, as a module: dump, prove it restores, restore.
 
 Used by the DMS rollout (the pre-upgrade dump and, if a down migration fails, the
-restore) and by the backup role (the nightly dump). Runs on the database host with the
-MariaDB client tools, as root over the unix socket.
+restore). How a database is dumped, measured and loaded is written once, in
+``module_utils/storeops_mariadb.py``, which the backup role's nightly job uses too. Runs on
+the database host with the MariaDB client tools, as root over the unix socket.
 """
 
 from __future__ import annotations
@@ -115,90 +116,19 @@ tables:
 """
 
 import datetime as dt  # noqa: E402
-import gzip  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-DUMP_OPTIONS = (
-    "--single-transaction",
-    "--quick",
-    "--routines",
-    "--triggers",
-    "--events",
-    "--hex-blob",
-    "--default-character-set=utf8mb4",
+from ansible.module_utils.storeops_mariadb import (  # noqa: E402
+    DUMP_OPTIONS,
+    DumpError,
+    Server,
+    differences,
+    sha256_of,
+    write_private,
 )
-CHUNK = 1 << 20
-
-
-class DumpError(Exception):
-    pass
-
-
-class Server:
-    """The MariaDB server on this host, through its command-line clients."""
-
-    def __init__(self, socket: str) -> None:
-        self.login = ["--user=root", f"--socket={socket}"]
-
-    def query(self, sql: str, database: str | None = None) -> list[list[str]]:
-        argv = ["mariadb", *self.login, "--batch", "--skip-column-names", "-e", sql]
-        done = subprocess.run(
-            [*argv, database] if database else argv, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise DumpError(f"mariadb: {done.stderr.strip()}")
-        return [line.split("\t") for line in done.stdout.splitlines()]
-
-    def tables(self, database: str) -> list[str]:
-        rows = self.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            f"'{database}' AND table_type = 'BASE TABLE' ORDER BY table_name"
-        )
-        return [row[0] for row in rows]
-
-    def table_stats(self, database: str) -> dict[str, dict[str, int]]:
-        stats: dict[str, dict[str, int]] = {}
-        for table in self.tables(database):
-            rows = int(self.query(f"SELECT COUNT(*) FROM `{table}`", database)[0][0])
-            checksum = self.query(f"CHECKSUM TABLE `{table}` EXTENDED", database)[0][1]
-            stats[table] = {"rows": rows, "checksum": int(checksum) if checksum != "NULL" else 0}
-        return stats
-
-    def dump_to(self, database: str, destination: str) -> None:
-        argv = ["mariadb-dump", *self.login, *DUMP_OPTIONS, database]
-        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as dump:
-            assert dump.stdout is not None
-            with gzip.open(destination, "wb", compresslevel=6) as out:
-                shutil.copyfileobj(dump.stdout, out, CHUNK)
-            error = dump.stderr.read().decode() if dump.stderr else ""
-        if dump.returncode != 0:
-            raise DumpError(f"mariadb-dump {database} failed: {error.strip()}")
-
-    def load(self, path: str, database: str) -> None:
-        argv = ["mariadb", *self.login, "--binary-mode", database]
-        with subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as client:
-            assert client.stdin is not None
-            with gzip.open(path, "rb") as dump:
-                shutil.copyfileobj(dump, client.stdin, CHUNK)
-            client.stdin.close()
-            error = client.stderr.read().decode() if client.stderr else ""
-        if client.returncode != 0:
-            raise DumpError(f"loading {path} into {database} failed: {error.strip()}")
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(path: str) -> dict[str, Any] | None:
@@ -211,22 +141,6 @@ def read_manifest(path: str) -> dict[str, Any] | None:
     if not os.path.isfile(path) or manifest.get("sha256") != sha256_of(path):
         return None
     return manifest
-
-
-def write_private(path: str, text: str) -> None:
-    partial = f"{path}.{os.getpid()}.part"
-    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        handle.write(text)
-    os.replace(partial, path)
-
-
-def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
-    names = sorted(set(expected) | set(actual))
-    return [
-        f"{name}: expected {expected.get(name) or 'no table'}, found {actual.get(name) or 'no table'}"
-        for name in names
-        if expected.get(name) != actual.get(name)
-    ]
 
 
 def verify_in_scratch(server: Server, path: str, live: dict[str, Any], scratch: str) -> None:

@@ -1,0 +1,218 @@
+"""playbooks/backup.yml on the lab: restic over SFTP to each store's backup server.
+
+Real state is read through podman (the controller's trusted channel to its lab): the
+units, the status file the job writes, the repository on the backup server, the sshd of
+the backup server answering the backup user.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storeops.inventory import Inventory
+from storeops.lab.podman import exec_in
+from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
+
+pytestmark = pytest.mark.lab
+
+DB, DMS, SERVER = "storeops-sh01-db", "storeops-sh01-dms", "storeops-sh01-backup"
+REPO = "/srv/storeops-backup/backup-sh01-db/repo"
+# The latest dump of storedms, read with the job's own configuration (password file, SFTP).
+RESTIC_DUMP = """
+import json, os, subprocess, sys
+config = json.load(open("/etc/storeops/backup/config.json"))
+env = dict(os.environ, RESTIC_REPOSITORY=config["repository"],
+           RESTIC_PASSWORD_FILE=config["password_file"])
+argv = ["restic", "-o", "sftp.command=" + config["sftp_command"], "dump", "--tag",
+        "db:storedms", "latest", "/storedms.sql"]
+sys.stdout.write(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
+"""
+
+
+def sh(container: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return exec_in(container, ["sh", "-c", command], timeout=timeout)
+
+
+def status(container: str) -> dict[str, Any]:
+    done = sh(container, "cat /var/lib/storeops/backup/status.json")
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def backup_now(container: str) -> dict[str, Any]:
+    """The nightly service, started now (systemctl waits for a oneshot to finish)."""
+    done = sh(container, "systemctl start storeops-backup.service")
+    assert done.returncode == 0, sh(container, "journalctl -u storeops-backup -n 30").stdout
+    return status(container)
+
+
+@pytest.fixture(scope="module")
+def converged(
+    lab: Inventory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[PlaybookRun, PlaybookRun]]:
+    tmp_path = tmp_path_factory.mktemp("backup")
+    baseline = run_playbook("playbooks/lab-baseline.yml", tmp_path)  # databases with customers
+    assert baseline.returncode == 0, baseline.stdout[-3000:]
+    first = run_playbook("playbooks/backup.yml", tmp_path)
+    second = run_playbook("playbooks/backup.yml", tmp_path)
+    yield first, second
+
+
+def test_backup_playbook_converges_then_changes_nothing(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    first, second = converged
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert second.returncode == 0, second.stdout[-3000:]
+    changes = changes_per_host(second)
+    assert changes and set(changes.values()) == {0}, changes
+    for unit in ("storeops-backup.timer", "storeops-backup-check.timer"):
+        assert sh(DB, f"systemctl is-enabled {unit}").stdout.strip() == "enabled"
+        assert sh(DB, f"systemctl is-active {unit}").stdout.strip() == "active"
+    calendar = sh(DB, "systemctl show -p TimersCalendar storeops-backup.timer").stdout
+    assert "Asia/Shanghai" in calendar  # the store's time
+
+
+def test_a_nightly_run_leaves_an_encrypted_snapshot_on_the_backup_server(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    marker = sh(DB, "mariadb -N -e 'SELECT id_number FROM storedms.customers LIMIT 1'")
+    id_number = marker.stdout.strip()
+    assert len(id_number) == 18, marker  # a PIPL-sensitive value, in the dump in plain text
+
+    result = backup_now(DB)
+    assert result["result"] == "ok", result
+    assert len(result["snapshots"]) == 2  # the dump, the files (with the dump's manifest)
+    assert result["bytes_added"] > 0
+    assert sh(SERVER, f"ls {REPO}/snapshots | wc -l").stdout.strip() >= "2"
+    # Encrypted: the customer's ID number is nowhere in the repository's files...
+    found = sh(SERVER, f"grep -r -l -F '{id_number}' {REPO}; echo rc=$?")
+    assert found.stdout.strip().endswith("rc=1"), found.stdout
+    # ...and the repository does not open without the store's password.
+    wrong = sh(SERVER, f"RESTIC_PASSWORD=not-the-password restic -r {REPO} snapshots")
+    assert wrong.returncode != 0 and "wrong password" in wrong.stderr, wrong.stderr
+    # With it (on the host that owns it), the dump is there and holds the customer.
+    dumped = exec_in(DB, ["python3", "-"], input_text=RESTIC_DUMP, timeout=120)
+    assert dumped.returncode == 0, dumped.stderr
+    assert id_number in dumped.stdout
+
+
+def test_the_dms_host_backs_up_its_files(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    result = backup_now(DMS)
+    assert result["result"] == "ok", result
+    assert len(result["snapshots"]) == 1  # files only: no database on a DMS host
+    age = time.time() - time.mktime(time.strptime(result["last_success"], "%Y-%m-%dT%H:%M:%S%z"))
+    assert age < 600
+
+
+def test_the_backup_user_gets_sftp_only_in_its_own_chroot(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    ssh = (
+        "ssh -i /root/.ssh/storeops-backup_ed25519 -o BatchMode=yes -o IdentitiesOnly=yes"
+        " -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/storeops/backup/known_hosts"
+    )
+    shell = sh(DB, f"{ssh} backup-sh01-db@10.77.1.70 id; echo rc=$?", timeout=60)
+    assert "uid=" not in shell.stdout  # no command runs: internal-sftp only
+    listing = sh(DB, "echo 'ls /' | sftp -b - -o IdentityFile=/root/.ssh/storeops-backup_ed25519"
+                 " -o UserKnownHostsFile=/etc/storeops/backup/known_hosts"
+                 " backup-sh01-db@10.77.1.70", timeout=60)  # fmt: skip
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.split()[-1] == "/repo"  # its own repository, nothing else
+    other = sh(DMS, f"{ssh} backup-sh01-db@10.77.1.70 true", timeout=60)  # the DMS host's key
+    assert "Permission denied" in other.stderr  # another host's key is not this user's
+
+
+def test_a_corrupted_pack_fails_the_check_loudly(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    backup_now(DB)
+    pack = sh(SERVER, f"find {REPO}/data -type f | head -1").stdout.strip()
+    assert pack
+    saved = sh(SERVER, f"cp -p {pack} /root/pack.saved && printf 'XXXX' | "
+               f"dd of={pack} bs=1 seek=100 conv=notrunc status=none")  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    try:
+        done = sh(DB, "systemctl start storeops-backup-check.service")
+        assert done.returncode != 0  # the unit fails: visible to systemctl and the health check
+        result = status(DB)
+        assert result["check_result"] == "failed", result
+    finally:
+        sh(SERVER, f"cp -p /root/pack.saved {pack} && rm /root/pack.saved")
+    assert sh(DB, "systemctl start storeops-backup-check.service").returncode == 0
+    assert status(DB)["check_result"] == "ok"
+
+
+def test_the_dump_does_not_block_the_dms(converged: tuple[PlaybookRun, PlaybookRun]) -> None:
+    """Smoke transactions (writes, deleted in the same transaction) in a loop during a backup."""
+    answers: list[int | str] = []
+    done = threading.Event()
+
+    def smoke_loop() -> None:
+        while not done.is_set():
+            request = urllib.request.Request("http://10.77.1.40:8080/smoke", method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answers.append(response.status)
+            except (urllib.error.URLError, OSError) as error:
+                answers.append(str(error))
+            time.sleep(0.05)
+
+    loader = threading.Thread(target=smoke_loop)
+    loader.start()
+    try:
+        result = backup_now(DB)
+    finally:
+        done.set()
+        loader.join()
+    assert result["result"] == "ok", result
+    assert len(answers) >= 5, answers  # the load ran during the dump
+    assert set(answers) == {200}, [a for a in answers if a != 200][:5]
+
+
+def test_the_restore_drill_restores_elsewhere_and_matches(
+    converged: tuple[PlaybookRun, PlaybookRun], tmp_path: Path
+) -> None:
+    backup_now(DB)
+    backup_now(DMS)
+    live_before = sh(DB, "storeops-backup stats").stdout
+    drill = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "store_sh01")
+    assert drill.returncode == 0, drill.stdout[-3000:]
+    words = drill.words
+    assert "sh01-db: PASSED: backup of" in words and "sh01-dms: PASSED: backup of" in words
+    recorded = status(DB)
+    assert recorded["drill_result"] == "passed", recorded
+    assert recorded["drill"]["tables"] >= 3
+    assert status(DMS)["drill"]["files_matched"] > 0
+    assert sh(DB, "storeops-backup stats").stdout == live_before  # the live data untouched
+    # Nothing of the drill is left on the backup server: no scratch files, no server.
+    assert sh(SERVER, "ls /var/tmp/storeops-drill 2>/dev/null | wc -l").stdout.strip() == "0"
+    assert "mariadbd" not in sh(SERVER, "ps -eo comm").stdout
+
+
+def test_a_corrupted_repository_fails_the_drill(
+    converged: tuple[PlaybookRun, PlaybookRun], tmp_path: Path
+) -> None:
+    saved = sh(SERVER, f"cp -a {REPO}/data /root/data.saved && for f in $(find {REPO}/data "
+               "-type f); do printf 'XXXX' | dd of=$f bs=1 seek=64 conv=notrunc status=none; done")  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    try:
+        drill = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "sh01-db")
+        assert drill.returncode != 0
+        assert "sh01-db: FAILED" in drill.words, drill.stdout[-3000:]
+        assert status(DB)["drill_result"] == "failed"
+    finally:
+        sh(SERVER, f"rm -rf {REPO}/data && mv /root/data.saved {REPO}/data")
