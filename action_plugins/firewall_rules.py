@@ -9,12 +9,10 @@ load and validate). Never connects to a host.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from storeops.plays import PlayInventoryError, inventories_of, vault_passwords
+from storeops.plays import PlayInventoryError, per_host, vault_passwords
 from storeops.zones import inbound_rules
 
 ARGUMENT_SPEC = {"hosts": {"type": "list", "elements": "str"}}
@@ -29,13 +27,13 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        names = args["hosts"] or task_vars["ansible_play_hosts"]
-        rules_by_host: dict[str, list[dict[str, Any]]] = {}
         try:
-            for inventory, host in inventories_of(
-                names, task_vars["hostvars"], vault_passwords(self._loader)
-            ):
-                rules_by_host[host.name] = [r.as_vars() for r in inbound_rules(inventory, host)]
+            rules_by_host = per_host(
+                task_vars,
+                args["hosts"],
+                vault_passwords(self._loader),
+                lambda inventory, host: [r.as_vars() for r in inbound_rules(inventory, host)],
+            )
         except PlayInventoryError as error:
             raise AnsibleActionFail(str(error)) from None
         result.update(

@@ -9,13 +9,11 @@ device's syntax, as the plain data the ``network`` role's templates render. Mean
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from storeops.network import NetworkModelError, device_model
-from storeops.plays import PlayInventoryError, inventories_of, vault_passwords
+from storeops.plays import PlayInventoryError, per_host, vault_passwords
 
 ARGUMENT_SPEC = {"hosts": {"type": "list", "elements": "str"}}
 
@@ -29,13 +27,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        names = args["hosts"] or task_vars["ansible_play_hosts"]
-        devices: dict[str, dict[str, Any]] = {}
         try:
-            for inventory, host in inventories_of(
-                names, task_vars["hostvars"], vault_passwords(self._loader)
-            ):
-                devices[host.name] = device_model(inventory, host)
+            devices = per_host(
+                task_vars, args["hosts"], vault_passwords(self._loader), device_model
+            )
         except (PlayInventoryError, NetworkModelError) as error:
             raise AnsibleActionFail(str(error)) from None
         result.update(

@@ -9,12 +9,14 @@ they come from. :func:`inventories_of` loads each inventory directory once per c
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from storeops.inventory import Host, Inventory, InventoryInvalid, load_valid
 from storeops.yamlfiles import VaultPasswords
+
+T = TypeVar("T")
 
 
 class PlayInventoryError(Exception):
@@ -44,3 +46,17 @@ def inventories_of(
             if host is None:
                 raise PlayInventoryError(f"{name} is not a storeops host of {directory}")
             yield inventory, host
+
+
+def per_host(
+    task_vars: Mapping[str, Any],
+    hosts: Sequence[str] | None,
+    passwords: VaultPasswords,
+    compute: Callable[[Inventory, Host], T],
+) -> dict[str, T]:
+    """``compute(inventory, host)`` for every named host (default: the play's), by name."""
+    names = hosts or task_vars["ansible_play_hosts"]
+    return {
+        host.name: compute(inventory, host)
+        for inventory, host in inventories_of(names, task_vars["hostvars"], passwords)
+    }

@@ -49,6 +49,24 @@ def config_commands(name: str, since: int = 0) -> list[str]:
     return [record["command"] for record in commands(name)[since:] if record["config"]]
 
 
+def configure_by_hand(device: EmulatedDevice, lines: list[str]) -> None:
+    """An operator's out-of-band change: a netmiko login with the device's lab password."""
+    device_type = "cisco_ios" if device.platform == "cisco_ios" else "huawei"
+    connection = ConnectHandler(
+        device_type=device_type,
+        host=device.host,
+        port=device.port,
+        username=device.username,
+        password=device.password,
+    )
+    try:
+        if device.platform == "cisco_ios":
+            connection.enable()
+        connection.send_config_set(lines)
+    finally:
+        connection.disconnect()
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
@@ -155,19 +173,7 @@ def test_an_out_of_band_change_is_backed_up_then_reverted(
     backups: Path,
     tmp_path: Path,
 ) -> None:
-    switch = devices["sh01-sw01"]
-    connection = ConnectHandler(
-        device_type="cisco_ios",
-        host=switch.host,
-        port=switch.port,
-        username=switch.username,
-        password=switch.password,
-    )
-    try:
-        connection.enable()
-        connection.send_config_set(["logging host 192.0.2.99"])  # by hand, at 22:00
-    finally:
-        connection.disconnect()
+    configure_by_hand(devices["sh01-sw01"], ["logging host 192.0.2.99"])  # at 22:00
     commits = len(git(backups, "log", "--oneline").splitlines())
 
     nightly = network(tmp_path, backups, "--limit", "store_sh01", playbook="network-backup.yml")
@@ -224,19 +230,11 @@ def test_a_stopped_device_and_a_wrong_password_fail_alone(
     stop_device(devices["hz01-fw01"])  # the firewall is down
     firewall = devices["sh01-fw01"]
     new_password = "Changed-By-Hand-4417"
-    connection = ConnectHandler(
-        device_type="huawei",
-        host=firewall.host,
-        port=firewall.port,
-        username=firewall.username,
-        password=firewall.password,
+    # Someone changed the admin password on the device: the vault's no longer works.
+    configure_by_hand(
+        firewall,
+        ["aaa", f"local-user {firewall.username} password irreversible-cipher {new_password}"],
     )
-    try:  # someone changed the admin password on the device: the vault's no longer works
-        connection.send_config_set(
-            ["aaa", f"local-user {firewall.username} password irreversible-cipher {new_password}"]
-        )
-    finally:
-        connection.disconnect()
     try:
         run = network(tmp_path, backups)
         assert run.returncode != 0
