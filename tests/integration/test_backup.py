@@ -7,13 +7,14 @@ the backup server answering the backup user.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +28,32 @@ pytestmark = pytest.mark.lab
 
 DB, DMS, SERVER = "storeops-sh01-db", "storeops-sh01-dms", "storeops-sh01-backup"
 REPO = "/srv/storeops-backup/backup-sh01-db/repo"
-# The latest dump of storedms, read with the job's own configuration (password file, SFTP).
-RESTIC_DUMP = """
+# restic with the job's own configuration (password file, SFTP), one or more commands in a
+# row: python3 - '[[ARG, ...], ...]'
+RESTIC = """
 import json, os, subprocess, sys
 config = json.load(open("/etc/storeops/backup/config.json"))
 env = dict(os.environ, RESTIC_REPOSITORY=config["repository"],
            RESTIC_PASSWORD_FILE=config["password_file"])
-argv = ["restic", "-o", "sftp.command=" + config["sftp_command"], "dump", "--tag",
-        "db:storedms", "latest", "/storedms.sql"]
-sys.stdout.write(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
+for args in json.loads(sys.argv[1]):
+    argv = ["restic", "-o", "sftp.command=" + config["sftp_command"], *args]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    sys.stdout.write(done.stdout)
+    if done.returncode != 0:
+        sys.exit(done.stderr)
 """
 
 
 def sh(container: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return exec_in(container, ["sh", "-c", command], timeout=timeout)
+
+
+def restic(container: str, *commands: list[str], timeout: float = 120) -> str:
+    done = exec_in(
+        container, ["python3", "-", json.dumps(commands)], input_text=RESTIC, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def status(container: str) -> dict[str, Any]:
@@ -103,9 +116,7 @@ def test_a_nightly_run_leaves_an_encrypted_snapshot_on_the_backup_server(
     wrong = sh(SERVER, f"RESTIC_PASSWORD=not-the-password restic -r {REPO} snapshots")
     assert wrong.returncode != 0 and "wrong password" in wrong.stderr, wrong.stderr
     # With it (on the host that owns it), the dump is there and holds the customer.
-    dumped = exec_in(DB, ["python3", "-"], input_text=RESTIC_DUMP, timeout=120)
-    assert dumped.returncode == 0, dumped.stderr
-    assert id_number in dumped.stdout
+    assert id_number in restic(DB, ["dump", "--tag", "db:storedms", "latest", "/storedms.sql"])
 
 
 def test_the_dms_host_backs_up_its_files(
@@ -139,11 +150,11 @@ def test_the_backup_user_gets_sftp_only_in_its_own_chroot(
 def test_a_corrupted_pack_fails_the_check_loudly(
     converged: tuple[PlaybookRun, PlaybookRun],
 ) -> None:
+    """Every pack damaged: the check reads every tree whatever this week's data subset is."""
     backup_now(DB)
-    pack = sh(SERVER, f"find {REPO}/data -type f | head -1").stdout.strip()
-    assert pack
-    saved = sh(SERVER, f"cp -p {pack} /root/pack.saved && printf 'XXXX' | "
-               f"dd of={pack} bs=1 seek=100 conv=notrunc status=none")  # fmt: skip
+    saved = sh(SERVER, f"cp -a {REPO}/data /root/check-data.saved && for f in $(find "
+               f"{REPO}/data -type f); do printf 'XXXX' | dd of=$f bs=1 seek=100 conv=notrunc "
+               "status=none; done")  # fmt: skip
     assert saved.returncode == 0, saved.stderr
     try:
         done = sh(DB, "systemctl start storeops-backup-check.service")
@@ -151,7 +162,7 @@ def test_a_corrupted_pack_fails_the_check_loudly(
         result = status(DB)
         assert result["check_result"] == "failed", result
     finally:
-        sh(SERVER, f"cp -p /root/pack.saved {pack} && rm /root/pack.saved")
+        sh(SERVER, f"rm -rf {REPO}/data && mv /root/check-data.saved {REPO}/data")
     assert sh(DB, "systemctl start storeops-backup-check.service").returncode == 0
     assert status(DB)["check_result"] == "ok"
 
@@ -216,3 +227,48 @@ def test_a_corrupted_repository_fails_the_drill(
         assert status(DB)["drill_result"] == "failed"
     finally:
         sh(SERVER, f"rm -rf {REPO}/data && mv /root/data.saved {REPO}/data")
+
+
+def kept_by_policy(
+    times: list[dt.datetime], daily: int, weekly: int, monthly: int
+) -> set[dt.datetime]:
+    """restic's keep-daily/-weekly/-monthly, written out: newest first, each rule keeps the
+    newest snapshot of each of its last N distinct days/ISO weeks/months that hold one."""
+    rules: list[tuple[int, Callable[[dt.datetime], tuple[int, ...]]]] = [
+        (daily, lambda t: (t.year, t.month, t.day)),
+        (weekly, lambda t: tuple(t.isocalendar())[:2]),
+        (monthly, lambda t: (t.year, t.month)),
+    ]
+    kept: set[dt.datetime] = set()
+    for count, bucket in rules:
+        seen: list[tuple[int, ...]] = []
+        for time_ in sorted(times, reverse=True):
+            if len(seen) < count and bucket(time_) not in seen:
+                seen.append(bucket(time_))
+                kept.add(time_)
+    return kept
+
+
+def test_retention_keeps_exactly_what_the_policy_says(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    """100 back-dated snapshots (restic --time), one every 4 days from 2025-01-01, in a group
+    of their own; the nightly run's forget applies the inventory's policy to every group."""
+    policy = json.loads(sh(DB, "cat /etc/storeops/backup/config.json").stdout)["retention"]
+    assert policy == {"daily": 14, "weekly": 8, "monthly": 12}  # group_vars/all/backup.yml
+    made = [dt.datetime(2025, 1, 1, 12) + dt.timedelta(days=4 * n) for n in range(100)]
+    restic(DB, *(["backup", "--quiet", "--host", "sh01-db", "--tag", "storeops,retention-test",
+                  "--time", f"{t:%Y-%m-%d %H:%M:%S}", "/etc/hostname"] for t in made),
+           timeout=600)  # fmt: skip
+    try:
+        assert backup_now(DB)["result"] == "ok"
+        listed = json.loads(restic(DB, ["snapshots", "--json", "--tag", "retention-test"]))
+        left = {dt.datetime.fromisoformat(s["time"]).replace(tzinfo=None) for s in listed}
+        expected = kept_by_policy(made, **policy)
+        assert len(expected) == 23  # by hand: the last 14 days, whose 8 weeks hold the
+        # weekly ones, and 9 more month-ends (March to November 2025)
+        assert left == expected, sorted(left ^ expected)
+    finally:
+        listed = json.loads(restic(DB, ["snapshots", "--json", "--tag", "retention-test"]))
+        if listed:
+            restic(DB, ["forget", "--prune", *(s["id"] for s in listed)], timeout=300)
