@@ -93,6 +93,7 @@ diff:
 """
 
 import re  # noqa: E402
+from itertools import groupby  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -175,20 +176,25 @@ def clear_text_secrets(platform: str, intended: str) -> list[int]:
 
 
 def push(conn: Any, platform: str, lines: list[str], secrets: tuple[str | None, ...]) -> None:
-    """Send ``lines`` in one configuration session.
+    """Send ``lines`` in one configuration session, in order, each checked for errors.
 
     A banner is one line of hier_config's holding several device lines (IOS prints and takes
     ``banner motd ^C``, the text, ``^C``) and the device answers its first line with a
-    question, not an echo: with one in the set, netmiko does not wait for each echo, and
-    the platform's error markers in the whole output still fail the push.
+    question, not an echo: a banner is sent without waiting for echoes (netmiko then reads
+    until the device is silent, ~2 s a line, so only the banner goes that way), every other
+    run of lines with its echoes checked. The platform's error markers fail the push.
     """
     from netmiko.exceptions import ConfigInvalidException
 
-    verify_echo = not any("\n" in line for line in lines)
+    runs = [(banner, list(run)) for banner, run in groupby(lines, key=lambda line: "\n" in line)]
     try:
-        conn.send_config_set(
-            lines, error_pattern=PLATFORMS[platform].error_pattern, cmd_verify=verify_echo
-        )
+        for index, (banner, run) in enumerate(runs):
+            conn.send_config_set(
+                run,
+                error_pattern=PLATFORMS[platform].error_pattern,
+                cmd_verify=not banner,
+                exit_config_mode=index == len(runs) - 1,
+            )
     except ConfigInvalidException as error:
         raise NetError(f"the device refused a line: {scrub(str(error), *secrets)}") from None
 

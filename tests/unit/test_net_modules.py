@@ -323,13 +323,17 @@ def test_vrp_changed_acl_rule_takes_the_documented_second_pass(
 def test_ios_banner_is_pushed_over_several_lines_then_left_alone(
     start: Start, tmp_path: Path
 ) -> None:
-    """hier_config holds an IOS banner as one line of three; the device takes it as IOS does."""
+    """hier_config holds an IOS banner as one line of three; the device takes it as IOS does,
+    in the same session as the lines around it (sent with their echoes checked)."""
     ios = start("cisco_ios", "sh01-sw1")
     banner = "banner motd ^C\nAuthorised access only. Every session is logged.\n^C\n"
-    hosts = {"ios": {**host_vars(ios), "net_intended": running(ios) + banner}}
+    around = "logging host 10.77.1.9\nntp server 10.77.1.8\n"
+    hosts = {"ios": {**host_vars(ios), "net_intended": running(ios) + around + banner}}
     task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
     results, _ = play(tmp_path, hosts, [{"name": "first", **task}, {"name": "again", **task}])
     first, again = results["first"]["ios"], results["again"]["ios"]
-    assert first["changed"] is True and first["remediation"] == [banner.rstrip("\n")], first
+    assert first["changed"] is True, first
+    assert sorted(first["remediation"]) == sorted([*around.splitlines(), banner.rstrip("\n")])
     assert again["changed"] is False, again
-    assert banner in (ios.device.saved_config() or "")
+    saved = ios.device.saved_config() or ""
+    assert banner in saved and all(line in saved for line in around.splitlines())
