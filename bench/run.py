@@ -20,6 +20,9 @@ Measurements (each a whole-process wall time, the median of several runs):
               20 and 100 devices through ansible-playbook, first run and no-op re-run;
               hier_config remediation of a 2,500-line IOS configuration alone and through
               net_config; lines sent by the remediation vs a full replace
+  backup      backups on the lab (bench/backup.py): dump + restic backup at 1x/10x/100x
+              rows, repository size, incremental run after a small change (dedup
+              ratio), restore-drill time
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -41,6 +44,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from backup import backup  # bench/backup.py
+from backup import rows as backup_rows
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 from firewall import STORE_COUNTS, firewall  # bench/firewall.py
 from network import DEVICE_COUNTS, network  # bench/network.py
@@ -151,6 +156,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "dms-rollout": (dms_rollout, 1),
     "firewall": (firewall, 1),
     "network": (network, 3),
+    "backup": (backup, 1),
 }
 
 
@@ -177,6 +183,8 @@ def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
             lines += firewall_rows(figures)
         elif name == "network":
             lines += network_rows(figures)
+        elif name == "backup":
+            lines += backup_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "

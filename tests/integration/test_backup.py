@@ -95,6 +95,26 @@ def test_backup_playbook_converges_then_changes_nothing(
         assert sh(DB, f"systemctl is-active {unit}").stdout.strip() == "active"
     calendar = sh(DB, "systemctl show -p TimersCalendar storeops-backup.timer").stdout
     assert "Asia/Shanghai" in calendar  # the store's time
+    for host in (DB, DMS):  # the first converge ran each host's first backup
+        assert status(host)["last_success"], host
+
+
+def test_check_mode_reports_drift_and_a_run_repairs_it(
+    converged: tuple[PlaybookRun, PlaybookRun], tmp_path: Path
+) -> None:
+    config = "/etc/storeops/backup/config.json"
+    assert sh(DB, f"rm {config}").returncode == 0
+    check = run_playbook(
+        "playbooks/backup.yml", tmp_path, "--check", "--diff", "--limit", "sh01-db"
+    )
+    assert check.returncode == 0, check.stdout[-3000:]
+    assert changes_per_host(check)["sh01-db"] >= 1
+    assert '"retention"' in check.stdout  # the diff shows the file it would write
+    assert sh(DB, f"test -e {config}").returncode != 0, "--check wrote the file"
+    repair = run_playbook("playbooks/backup.yml", tmp_path, "--limit", "sh01-db")
+    assert repair.returncode == 0, repair.stdout[-3000:]
+    assert changes_per_host(repair)["sh01-db"] >= 1
+    assert json.loads(sh(DB, f"cat {config}").stdout)["host"] == "sh01-db"
 
 
 def test_a_nightly_run_leaves_an_encrypted_snapshot_on_the_backup_server(
@@ -227,6 +247,9 @@ def test_a_corrupted_repository_fails_the_drill(
         assert status(DB)["drill_result"] == "failed"
     finally:
         sh(SERVER, f"rm -rf {REPO}/data && mv /root/data.saved {REPO}/data")
+    repaired = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "sh01-db")
+    assert repaired.returncode == 0, repaired.stdout[-3000:]  # the last drill passes again
+    assert status(DB)["drill_result"] == "passed"
 
 
 def kept_by_policy(
