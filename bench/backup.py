@@ -152,6 +152,6 @@ def rows(f: dict[str, float]) -> list[str]:
             f"{f[f'drill_s_{scale}']:.1f} s; repository "
             f"{f[f'repository_bytes_{scale}'] / 2**20:.1f} MiB; the incremental run added "
             f"{f[f'incremental_added_bytes_{scale}'] / 2**10:.0f} KiB: "
-            f"**{f[f'dedup_ratio_{scale}']:.0f}x** less than the dump |"
+            f"**{f[f'dedup_ratio_{scale}']:.1f}x** less than the dump |"
         )
     return lines

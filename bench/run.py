@@ -167,8 +167,29 @@ def machine() -> str:
     return f"{system}, {cores} cores, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
-def render(results: dict[str, dict[str, float]], when: str, where: str) -> str:
-    lines = [f"Measured {when} on {where} (`make bench`; medians of the runs shown).", ""]
+def latest_results() -> tuple[dict[str, dict[str, float]], dict[tuple[str, str], list[str]]]:
+    """Each measurement's latest figures over every results file, and when and where each
+    was measured ((date, machine) -> names): one run of `bench/run.py NAME` re-measures NAME
+    and keeps the others' figures."""
+    latest: dict[str, tuple[dict[str, float], str, str]] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        recorded = json.loads(path.read_text())
+        for name, figures in recorded["results"].items():
+            latest[name] = (figures, recorded["date"], recorded["machine"])
+    ordered = [name for name in MEASUREMENTS if name in latest]
+    provenance: dict[tuple[str, str], list[str]] = {}
+    for name in ordered:
+        provenance.setdefault((latest[name][1], latest[name][2]), []).append(name)
+    return {name: latest[name][0] for name in ordered}, provenance
+
+
+def render(
+    results: dict[str, dict[str, float]], provenance: dict[tuple[str, str], list[str]]
+) -> str:
+    measured = "; ".join(
+        f"{', '.join(names)}: {when} on {where}" for (when, where), names in provenance.items()
+    )
+    lines = [f"Measured with `make bench` (medians of the runs shown). {measured}.", ""]
     lines += ["| measurement | figure |", "|---|---|"]
     described = {
         "lab-cold": "cold `lab up` (debootstrap + image build + 8 hosts)",
@@ -271,25 +292,31 @@ def main() -> int:
         "names", nargs="*", metavar="NAME", help=f"one of: {', '.join(MEASUREMENTS)}"
     )
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
+    parser.add_argument(
+        "--render-only", action="store_true", help="measure nothing: README from bench/results"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(MEASUREMENTS))
     if unknown:
         parser.error(f"unknown measurement(s): {', '.join(unknown)}")
     names = args.names or [n for n in MEASUREMENTS if n != "make-test"]
+    if args.render_only:
+        names = []
     results = {}
     for name in names:
         function, runs = MEASUREMENTS[name]
         print(f"bench: {name} ({runs} runs)...", flush=True)
         results[name] = function(runs)
         print(f"bench: {name}: {results[name]}", flush=True)
-    when = dt.date.today().isoformat()
-    where = machine()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{when}.json"
-    previous = json.loads(out.read_text()) if out.is_file() else {}
-    merged = {**previous.get("results", {}), **results}
-    out.write_text(json.dumps({"date": when, "machine": where, "results": merged}, indent=2) + "\n")
-    section = render(merged, when, where)
+    if results:
+        when = dt.date.today().isoformat()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"{when}.json"
+        previous = json.loads(out.read_text()) if out.is_file() else {}
+        merged = {**previous.get("results", {}), **results}
+        recorded = {"date": when, "machine": machine(), "results": merged}
+        out.write_text(json.dumps(recorded, indent=2) + "\n")
+    section = render(*latest_results())
     print(section)
     if not args.no_readme:
         write_readme(section)
