@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,19 @@ def restic(container: str, *commands: list[str], timeout: float = 120) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+@contextmanager
+def every_pack_damaged() -> Iterator[None]:
+    """sh01-db's repository with four bytes overwritten in every pack file (trees and data:
+    whatever part of it a check or a restore reads), put back as it was afterwards."""
+    saved = sh(SERVER, f"cp -a {REPO}/data /root/data.saved && for f in $(find {REPO}/data "
+               "-type f); do printf 'XXXX' | dd of=$f bs=1 seek=64 conv=notrunc status=none; done")  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    try:
+        yield
+    finally:
+        sh(SERVER, f"rm -rf {REPO}/data && mv /root/data.saved {REPO}/data")
 
 
 def status(container: str) -> dict[str, Any]:
@@ -172,17 +186,11 @@ def test_a_corrupted_pack_fails_the_check_loudly(
 ) -> None:
     """Every pack damaged: the check reads every tree whatever this week's data subset is."""
     backup_now(DB)
-    saved = sh(SERVER, f"cp -a {REPO}/data /root/check-data.saved && for f in $(find "
-               f"{REPO}/data -type f); do printf 'XXXX' | dd of=$f bs=1 seek=100 conv=notrunc "
-               "status=none; done")  # fmt: skip
-    assert saved.returncode == 0, saved.stderr
-    try:
+    with every_pack_damaged():
         done = sh(DB, "systemctl start storeops-backup-check.service")
         assert done.returncode != 0  # the unit fails: visible to systemctl and the health check
         result = status(DB)
         assert result["check_result"] == "failed", result
-    finally:
-        sh(SERVER, f"rm -rf {REPO}/data && mv /root/check-data.saved {REPO}/data")
     assert sh(DB, "systemctl start storeops-backup-check.service").returncode == 0
     assert status(DB)["check_result"] == "ok"
 
@@ -237,16 +245,11 @@ def test_the_restore_drill_restores_elsewhere_and_matches(
 def test_a_corrupted_repository_fails_the_drill(
     converged: tuple[PlaybookRun, PlaybookRun], tmp_path: Path
 ) -> None:
-    saved = sh(SERVER, f"cp -a {REPO}/data /root/data.saved && for f in $(find {REPO}/data "
-               "-type f); do printf 'XXXX' | dd of=$f bs=1 seek=64 conv=notrunc status=none; done")  # fmt: skip
-    assert saved.returncode == 0, saved.stderr
-    try:
+    with every_pack_damaged():
         drill = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "sh01-db")
         assert drill.returncode != 0
         assert "sh01-db: FAILED" in drill.words, drill.stdout[-3000:]
         assert status(DB)["drill_result"] == "failed"
-    finally:
-        sh(SERVER, f"rm -rf {REPO}/data && mv /root/data.saved {REPO}/data")
     repaired = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "sh01-db")
     assert repaired.returncode == 0, repaired.stdout[-3000:]  # the last drill passes again
     assert status(DB)["drill_result"] == "passed"
