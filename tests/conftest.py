@@ -60,6 +60,11 @@ def build_inventory(target: Path, overlay: Path | None = None) -> Path:
     shutil.copytree(GOOD_INVENTORY, target)
     if overlay is None:
         return target
+    return apply_overlay(target, overlay)
+
+
+def apply_overlay(target: Path, overlay: Path) -> Path:
+    """An overlay's files over an inventory: replacing or adding files, deleting those in DELETE."""
     for source in overlay.rglob("*"):
         relative = source.relative_to(overlay)
         if source.is_dir() or relative.name in {"expected.txt", "DELETE"}:

@@ -34,15 +34,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def init_plugins() -> None:
+    """Ansible's plugin and collection loaders, set up once per process (as its CLI does)."""
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if not AnsibleCollectionConfig.collection_finder:
+        init_plugin_loader()
+
+
 def load(root: Path | str, passwords: VaultPasswords | None = None) -> dict[str, AnsibleHost]:
     """Every host of the inventory at ``root``, by name."""
     from ansible import constants
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader
     from ansible.vars.manager import VariableManager
 
-    init_plugin_loader()
+    init_plugins()
 
     passwords = passwords if passwords is not None else VaultPasswords.from_ansible_config()
     loader = DataLoader()

@@ -1,4 +1,4 @@
-"""``storeops``: the project's command line (validate, lab; later health, report)."""
+"""``storeops``: the project's command line (validate, lab, workstation; later health, report)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         register_lab(commands)
+    from storeops.workstation.cli import register as register_workstation
+
+    register_workstation(commands)
     return parser
 
 

@@ -511,4 +511,223 @@ class GroupWideVars(BaseModel):
     storeops_flows: Annotated[list[Flow], Field(min_length=1)] = Field(default_factory=list)
 
 
-SCHEMA_OWNED_VARS = frozenset(GroupWideVars.model_fields) | frozenset(StoreVars.model_fields)
+# ---------------------------------------------------------------------------- workstations
+#
+# Workstation settings are inventory variables named workstation_*, each at one level:
+# the group's catalogue in group_vars/all, the store's printer and DMS address in
+# group_vars/store_<code>, a machine's assignment (asset tag, owner, role) in its host_vars.
+# All are optional to the schema; validate.py requires them once a workstation is assigned.
+
+USER_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
+MAX_USER_NAME = 32
+PACKAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+ASSET_TAG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$")
+WORKSTATION_ROLE_RE = re.compile(r"^[a-z][a-z_]{1,23}$")
+HOSTNAME_LABEL_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+SUDO_TIER_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+CUPS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,127}$")
+PRINTER_URI_RE = re.compile(r"^(ipp|ipps|socket|lpd|http|https)://[^\s/]+(/\S*)?$")
+# sudoers: a command is an absolute path with optional arguments, or ALL; the characters
+# sudoers gives a meaning to inside a command (, : = \) are refused rather than escaped.
+SUDO_COMMAND_RE = re.compile(r"^(ALL|/[^\s,:=\\]+( [^,:=\\]+)?)$")
+SSH_PUBLIC_KEY_RE = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) "
+    r"[A-Za-z0-9+/]+={0,2}( [^\n]*)?$"
+)
+PEM_CERTIFICATE_RE = re.compile(
+    r"^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$"
+)
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> Any:
+    def check(value: Any) -> str:
+        if isinstance(value, int | float):
+            raise ValueError(f"{value!r} is not {what}: YAML read a number, quote the value")
+        if not isinstance(value, str) or not regex.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _user_name(value: Any) -> str:
+    if not isinstance(value, str) or not USER_NAME_RE.match(value) or len(value) > MAX_USER_NAME:
+        raise ValueError(
+            f"{value!r} is not a login name (lowercase letters, digits, '_', '-', '.' "
+            f"between them; at most {MAX_USER_NAME})"
+        )
+    return value
+
+
+def _absolute_path(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
+        raise ValueError(f"{value!r} is not an absolute path")
+    return value.rstrip("/") or "/"
+
+
+UserName = Annotated[str, BeforeValidator(_user_name)]
+PackageName = Annotated[str, _pattern(PACKAGE_NAME_RE, "a Debian package name")]
+AssetTag = Annotated[
+    str,
+    _pattern(ASSET_TAG_RE, "an asset tag (lowercase letters, digits, inner '-'; at most 16)"),
+]
+WorkstationRoleName = Annotated[
+    str, _pattern(WORKSTATION_ROLE_RE, "a workstation role name (lowercase letters, '_')")
+]
+HostnameLabel = Annotated[
+    str, _pattern(HOSTNAME_LABEL_RE, "a hostname label (lowercase letters, digits; at most 12)")
+]
+SudoTierName = Annotated[
+    str, _pattern(SUDO_TIER_RE, "a sudo tier name (lowercase letters, digits, '-')")
+]
+SudoCommand = Annotated[
+    str,
+    _pattern(
+        SUDO_COMMAND_RE, "a sudo command (ALL, or an absolute path and arguments without , : = \\)"
+    ),
+]
+SshPublicKey = Annotated[str, _pattern(SSH_PUBLIC_KEY_RE, "an SSH public key line")]
+PemCertificate = Annotated[
+    str, _pattern(PEM_CERTIFICATE_RE, "one PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+]
+AbsolutePath = Annotated[str, BeforeValidator(_absolute_path)]
+
+
+class SudoTier(Strict):
+    """What the local IT admin account may run as root on a workstation (sudoers commands)."""
+
+    description: NonEmptyText | None = None
+    commands: Annotated[list[SudoCommand], Field(min_length=1)]
+
+
+class WorkstationRoleSpec(Strict):
+    """One role of the catalogue: what a sales, service, parts... desk gets."""
+
+    description: NonEmptyText
+    hostname_label: HostnameLabel  # <store>-<label>-<asset tag>
+    packages: list[PackageName] = Field(default_factory=list)  # on top of the base packages
+    sudo_tier: SudoTierName  # the IT admin account's tier on this role's machines
+    idle_timeout_minutes: Annotated[int, Field(ge=1, le=60, strict=True)]
+
+
+class WorkstationPrinter(Strict):
+    """The store's printer, as a CUPS queue on every workstation of the store (the default)."""
+
+    name: Annotated[str, _pattern(CUPS_NAME_RE, "a CUPS queue name (letters, digits, '_', '-')")]
+    uri: Annotated[str, _pattern(PRINTER_URI_RE, "a printer URI (ipp://, ipps://, socket://...)")]
+    driver: NonEmptyText = "everywhere"  # lpadmin -m: IPP Everywhere, or a drv:/// model
+    location: NonEmptyText | None = None
+    description: NonEmptyText | None = None
+
+
+class WorkstationGroupVars(Strict):
+    """``group_vars/all``: the group's workstation catalogue and standards."""
+
+    workstation_roles: (
+        Annotated[dict[WorkstationRoleName, WorkstationRoleSpec], Field(min_length=1)] | None
+    ) = None
+    workstation_sudo_tiers: Annotated[dict[SudoTierName, SudoTier], Field(min_length=1)] | None = (
+        None
+    )
+    workstation_base_packages: Annotated[list[PackageName], Field(min_length=1)] | None = None
+    workstation_admin_user: UserName | None = None
+    workstation_admin_public_keys: list[SshPublicKey] = Field(default_factory=list)
+    workstation_ca_certificate: PemCertificate | None = None
+    workstation_security_origins: Annotated[list[NonEmptyText], Field(min_length=1)] | None = None
+    workstation_freshclam_mirrors: Annotated[list[NonEmptyText], Field(min_length=1)] | None = None
+    workstation_freshclam_calendar: NonEmptyText = "*-*-* 00/4:17:00"
+    workstation_scan_calendar: NonEmptyText = "*-*-* 12:30:00"
+    workstation_archive_dir: AbsolutePath = "/srv/storeops-archive/workstations"
+
+
+class WorkstationStoreVars(Strict):
+    """``group_vars/store_<code>``: what a workstation of this store connects to."""
+
+    workstation_printer: WorkstationPrinter | None = None
+    workstation_dms_url: HttpUrl | None = None
+
+
+class WorkstationHostVars(Strict):
+    """``host_vars/<host>``: the machine's assignment (written by ``storeops workstation``)."""
+
+    workstation_asset_tag: AssetTag | None = None
+    workstation_owner: UserName | None = None
+    workstation_role: WorkstationRoleName | None = None
+
+
+# Keys of WorkstationGroupVars that an assigned workstation cannot do without.
+WORKSTATION_REQUIRED_GROUP_VARS = (
+    "workstation_roles",
+    "workstation_sudo_tiers",
+    "workstation_base_packages",
+    "workstation_admin_user",
+    "workstation_ca_certificate",
+    "workstation_security_origins",
+    "workstation_freshclam_mirrors",
+)
+WORKSTATION_REQUIRED_STORE_VARS = ("workstation_printer", "workstation_dms_url")
+# The vault secret a new employee account's first password comes from.
+WORKSTATION_INITIAL_PASSWORD = "vault_workstation_initial_password"
+
+WORKSTATION_VAR_LEVELS: Mapping[str, str] = MappingProxyType(
+    {
+        **dict.fromkeys(WorkstationGroupVars.model_fields, "all"),
+        **dict.fromkeys(WorkstationStoreVars.model_fields, "store"),
+        **dict.fromkeys(WorkstationHostVars.model_fields, "host"),
+    }
+)
+
+
+# ---------------------------------------------------------------------------- asset register
+
+
+class AssetStatus(StrEnum):
+    IN_USE = "in_use"
+    RETURNED = "returned"
+
+
+class SerialSource(StrEnum):
+    """Where a serial number came from: the firmware, or (containers, VMs without one) systemd."""
+
+    DMI = "dmi"
+    MACHINE_ID = "machine-id"
+
+
+MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+
+class AssetRecord(Strict):
+    """One workstation of ``inventory/<group>/assets/<store>.yml``, keyed by its asset tag."""
+
+    asset_tag: AssetTag
+    store: Annotated[str, BeforeValidator(_store_code)]
+    host: HostName
+    hostname: HostName  # what the machine was named: <store>-<role label>-<asset tag>
+    serial: NonEmptyText
+    serial_source: SerialSource
+    model: NonEmptyText
+    mac: Annotated[str, _pattern(MAC_RE, "a MAC address (six lowercase hex pairs, ':')")]
+    owner: UserName
+    role: WorkstationRoleName
+    provisioned: Date
+    status: AssetStatus = AssetStatus.IN_USE
+    returned: Date | None = None
+
+    @model_validator(mode="after")
+    def _returned_has_date(self) -> AssetRecord:
+        if (self.status is AssetStatus.RETURNED) != (self.returned is not None):
+            raise ValueError("a returned asset has a returned date, and only a returned one")
+        return self
+
+
+class AssetRegisterFile(Strict):
+    """``assets/<store>.yml``: the store's workstations, one record per asset tag."""
+
+    assets: list[AssetRecord] = Field(default_factory=list)
+
+
+SCHEMA_OWNED_VARS = (
+    frozenset(GroupWideVars.model_fields)
+    | frozenset(StoreVars.model_fields)
+    | frozenset(WORKSTATION_VAR_LEVELS)
+)

@@ -13,7 +13,8 @@ be able to read the names inside an encrypted file (a missing secret is an error
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,14 +147,19 @@ class YamlFile:
     encrypted: bool
 
 
-def _mark_vaulted(value: Any) -> Any:
+def map_strings(value: Any, convert: Callable[[str], Any]) -> Any:
+    """``value`` with every string in it (at any depth of dicts and lists) converted."""
     if isinstance(value, dict):
-        return {key: _mark_vaulted(item) for key, item in value.items()}
+        return {key: map_strings(item, convert) for key, item in value.items()}
     if isinstance(value, list):
-        return [_mark_vaulted(item) for item in value]
+        return [map_strings(item, convert) for item in value]
     if isinstance(value, str):
-        return VaultedValue(value)
+        return convert(value)
     return value
+
+
+def _mark_vaulted(value: Any) -> Any:
+    return map_strings(value, VaultedValue)
 
 
 def read_yaml(path: Path, passwords: VaultPasswords) -> YamlFile:
@@ -174,3 +180,39 @@ def read_yaml(path: Path, passwords: VaultPasswords) -> YamlFile:
 
 def is_vaulted(value: Any) -> bool:
     return isinstance(value, VaultedValue)
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """SafeDumper that indents lists under their key, as yamllint's default rules want."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def dump_yaml(data: Any) -> str:
+    """A document as the repository writes YAML: ``---`` first, keys sorted, lists indented."""
+    text: str = yaml.dump(
+        data,
+        Dumper=_IndentedDumper,
+        sort_keys=True,
+        default_flow_style=False,
+        explicit_start=True,
+        allow_unicode=True,
+    )
+    return text
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``text`` in one rename(2): readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,346 @@
+"""``storeops workstation provision|decommission``: one command per workstation change.
+
+Every check runs before pyinfra starts (the inventory validated, the request checked
+against it and against the asset register): bad input exits 1 with every problem named,
+and nothing is contacted. Then pyinfra runs the deploy (``deploys/workstation.py``,
+``deploys/workstation_decommission.py``) with the inventory's connection data, and only
+after it succeeded are the asset register and the machine's host_vars written. ``--dry``
+runs pyinfra's ``--dry`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storeops.inventory import InventoryInvalid
+from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT
+from storeops.schema import AssetRecord, Role
+from storeops.workstation import deploy_env as env
+from storeops.workstation.commands import archive_name, restore_command
+from storeops.workstation.plan import (
+    Checked,
+    WorkstationInputError,
+    assignment_for,
+    check_register,
+    load_checked,
+    plan_for,
+    workstation_host,
+)
+from storeops.workstation.register import AssetRegister, Change, RegisterError
+from storeops.workstation.settings import AssignmentFileError, write_assignment
+from storeops.yamlfiles import VaultPasswords
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+ARCHIVE_CACHE = REPO_ROOT / ".cache" / "workstation-archives"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _fail(message: str) -> int:
+    print(f"storeops workstation: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+# ---------------------------------------------------------------------------- running pyinfra
+
+
+@dataclass(frozen=True)
+class PyinfraRun:
+    """One pyinfra invocation: which deploy, against which host (or @local), with what."""
+
+    deploy: str
+    limit: str | None  # an inventory host; None: @local
+    environment: dict[str, str]
+    dry: bool = False
+    diff: bool = False
+
+    def command(self) -> list[str]:
+        pyinfra = str(Path(sys.executable).parent / "pyinfra")
+        mode = ["--dry"] if self.dry else ["-y"]
+        diff = ["--diff"] if self.diff else []
+        target = ["@local"] if self.limit is None else ["deploys/inventory.py"]
+        limit = [] if self.limit is None else ["--limit", self.limit]
+        return [pyinfra, *mode, *diff, *limit, *target, str(DEPLOYS_DIR / self.deploy)]
+
+    def run(self) -> int:
+        """pyinfra's exit status; its output goes straight to the terminal."""
+        done = subprocess.run(
+            self.command(), cwd=REPO_ROOT, env={**os.environ, **self.environment}, check=False
+        )
+        return done.returncode
+
+
+def _base_environment(args: argparse.Namespace) -> dict[str, str]:
+    environment = {env.INVENTORY: str(Path(args.inventory).resolve())}
+    if args.vault_password_file:
+        environment["ANSIBLE_VAULT_PASSWORD_FILE"] = str(args.vault_password_file.resolve())
+    return environment
+
+
+def _checked(args: argparse.Namespace) -> Checked:
+    passwords = VaultPasswords.from_ansible_config(
+        [args.vault_password_file] if args.vault_password_file else ()
+    )
+    return load_checked(args.inventory, passwords)
+
+
+def _guarded(action: Callable[[argparse.Namespace], int]) -> Handler:
+    """Every refusal as a message and exit 1: invalid inventory, bad request, register rules."""
+
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            return action(args)
+        except InventoryInvalid as error:
+            return _fail(f"run storeops validate first: {error}")
+        except WorkstationInputError as error:
+            return _fail("\n  ".join(["refused, nothing was contacted:", *error.problems]))
+        except (RegisterError, AssignmentFileError) as error:
+            return _fail(str(error))
+
+    return handler
+
+
+# ---------------------------------------------------------------------------- provision
+
+
+def _asset_record(report: dict[str, Any], today: dt.date) -> AssetRecord:
+    return AssetRecord(
+        asset_tag=report["asset_tag"],
+        store=report["store"],
+        host=report["host"],
+        hostname=report["hostname"],
+        serial=report["serial"],
+        serial_source=report["serial_source"],
+        model=report["model"],
+        mac=report["mac"],
+        owner=report["owner"],
+        role=report["role"],
+        provisioned=today,
+    )
+
+
+def _serial_elsewhere(checked: Checked, record: AssetRecord) -> str | None:
+    """Another store's asset with this serial (one machine, one asset), if any."""
+    for code in sorted(checked.inventory.stores):
+        if code == record.store:
+            continue
+        for other in AssetRegister.load(checked.raw.root, code).records:
+            if other.serial == record.serial:
+                return f"asset {other.asset_tag} of store {code}"
+    return None
+
+
+def register_provisioned(checked: Checked, report: dict[str, Any], today: dt.date) -> list[str]:
+    """Upsert the asset and write the machine's assignment; one line per file touched."""
+    record = _asset_record(report, today)
+    elsewhere = _serial_elsewhere(checked, record)
+    if elsewhere is not None:
+        raise RegisterError(f"not registered: serial {record.serial} is already {elsewhere}")
+    register = AssetRegister.load(checked.raw.root, record.store)
+    change = register.upsert(record)
+    register.save()
+    wrote = write_assignment(checked.ws, record.host, record.asset_tag, record.owner, record.role)
+    return [
+        f"asset register {register.path}: asset {record.asset_tag} {change.value} "
+        f"(serial {record.serial} from {record.serial_source.value}, {record.model}, "
+        f"MAC {record.mac})",
+        f"assignment {record.host}: {record.owner} ({record.role}) "
+        + ("written" if wrote else "unchanged"),
+    ]
+
+
+def _provision(args: argparse.Namespace) -> int:
+    if args.local and os.geteuid() != 0:
+        raise WorkstationInputError(["--local changes this machine: run it as root (sudo)"])
+    checked = _checked(args)
+    assignment = assignment_for(checked, args.host, args.owner, args.role, args.asset)
+    check_register(checked, args.host, assignment)
+    plan = plan_for(checked, args.host, assignment)
+    with tempfile.TemporaryDirectory(prefix="storeops-ws-") as scratch:
+        report_path = Path(scratch) / "asset.json"
+        environment = {
+            **_base_environment(args),
+            env.HOST: args.host,
+            env.OWNER: assignment.owner,
+            env.ROLE: assignment.role,
+            env.ASSET: assignment.asset_tag,
+            env.REPORT: str(report_path),
+        }
+        target = None if args.local else args.host
+        status = PyinfraRun("workstation.py", target, environment, args.dry, args.diff).run()
+        if status != 0:
+            return _fail(f"pyinfra failed on {args.host} (exit {status}): nothing registered")
+        if args.dry:
+            print(f"dry run: {plan.host} would become {plan.hostname}; nothing registered")
+            return EXIT_OK
+        report = json.loads(report_path.read_text())
+    for line in register_provisioned(checked, report, dt.date.today()):
+        print(line)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- decommission
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """Who leaves which machine: from its host_vars, else from the register."""
+
+    host: str
+    store: str
+    owner: str
+    asset_tag: str
+    provisioned: dt.date
+    record: AssetRecord | None
+
+
+def _leaving(checked: Checked, host: str) -> Leaving:
+    machine = workstation_host(checked, host)
+    assigned = checked.ws.host(host)
+    register = AssetRegister.load(checked.raw.root, machine.store)
+    history = [r for r in register.records if r.host == host]
+    record = register.in_use_on(host) or max(history, key=lambda r: r.provisioned, default=None)
+    owner = assigned.workstation_owner or (record.owner if record else None)
+    asset_tag = assigned.workstation_asset_tag or (record.asset_tag if record else None)
+    if not owner or not asset_tag:
+        raise WorkstationInputError(
+            [f"{host} has no owner in its host_vars nor in the asset register: nothing to do"]
+        )
+    provisioned = record.provisioned if record and record.owner == owner else dt.date.today()
+    return Leaving(host, machine.store, owner, asset_tag, provisioned, record)
+
+
+def _backup_host(checked: Checked, store: str) -> str:
+    servers = sorted(h.name for h in checked.inventory.hosts_of(store) if Role.BACKUP in h.roles)
+    if not servers:
+        raise WorkstationInputError(
+            [f"store {store} has no backup host: the employee's home must be archived first"]
+        )
+    return servers[0]
+
+
+def _decommission_runs(
+    args: argparse.Namespace, leaving: Leaving, backup: str, archive_dir: str, local_archive: Path
+) -> int:
+    name = archive_name(leaving.owner, leaving.asset_tag, leaving.provisioned)
+    common = {
+        **_base_environment(args),
+        env.OWNER: leaving.owner,
+        env.ARCHIVE_NAME: name,
+        env.ARCHIVE_LOCAL: str(local_archive),
+    }
+
+    def phase(which: str, target: str, **extra: str) -> int:
+        environment = {**common, env.PHASE: which, env.HOST: leaving.host, **extra}
+        run = PyinfraRun("workstation_decommission.py", target, environment, args.dry, args.diff)
+        return run.run()
+
+    status = phase("archive", leaving.host)
+    if status != 0 or args.dry:
+        return status
+    if local_archive.is_file():
+        status = phase("store", backup, **{env.ARCHIVE_OF: leaving.host})
+        if status != 0:
+            return status
+        stored = f"{archive_dir}/{leaving.store}/{leaving.host}/{name}"
+        secret = "<file with the store's vault_backup_repository_password>"
+        print(f"archive: {backup}:{stored}; to open it: {restore_command(stored, secret, '.')}")
+    return phase("remove", leaving.host, **{env.ARCHIVE_STORED: "yes"})
+
+
+def register_returned(checked: Checked, leaving: Leaving, today: dt.date) -> list[str]:
+    lines = []
+    register = AssetRegister.load(checked.raw.root, leaving.store)
+    if register.find(leaving.asset_tag) is not None:
+        change = register.mark_returned(leaving.asset_tag, today)
+        register.save()
+        state = "already returned" if change is Change.UNCHANGED else "marked returned"
+        lines.append(f"asset register {register.path}: asset {leaving.asset_tag} {state}")
+    wrote = write_assignment(checked.ws, leaving.host, leaving.asset_tag, None, None)
+    lines.append(f"assignment {leaving.host}: " + ("owner cleared" if wrote else "no owner"))
+    return lines
+
+
+def _decommission(args: argparse.Namespace) -> int:
+    checked = _checked(args)
+    leaving = _leaving(checked, args.host)
+    backup = _backup_host(checked, leaving.store)
+    local_archive = (
+        ARCHIVE_CACHE
+        / leaving.store
+        / leaving.host
+        / archive_name(leaving.owner, leaving.asset_tag, leaving.provisioned)
+    )
+    archive_dir = checked.ws.group.workstation_archive_dir
+    status = _decommission_runs(args, leaving, backup, archive_dir, local_archive)
+    if status != 0:
+        return _fail(f"pyinfra failed (exit {status}): {leaving.owner} is not marked returned")
+    if args.dry:
+        print(
+            f"dry run: then the archive goes to {backup} and {leaving.owner}'s account is "
+            f"removed from {leaving.host}; nothing registered"
+        )
+        return EXIT_OK
+    local_archive.unlink(missing_ok=True)  # the backup server holds it, checked
+    for line in register_returned(checked, leaving, dt.date.today()):
+        print(line)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- the parser
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("host", help="the workstation's inventory host, e.g. sh01-ws01")
+    parser.add_argument(
+        "-i", "--inventory", type=Path, default=LAB_INVENTORY, help="inventory directory"
+    )
+    parser.add_argument(
+        "--vault-password-file",
+        type=Path,
+        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
+    )
+    parser.add_argument("--dry", action="store_true", help="show what would change; change nothing")
+    parser.add_argument(
+        "--diff", action="store_true", help="show file differences (pyinfra --diff)"
+    )
+
+
+def register(commands: Any) -> None:
+    """Add ``workstation provision|decommission`` to the main CLI's subcommands."""
+    workstation = commands.add_parser(
+        "workstation", help="provision or decommission a store workstation (pyinfra)"
+    )
+    actions = workstation.add_subparsers(dest="action", required=True, metavar="ACTION")
+    provision = actions.add_parser(
+        "provision", help="set up a workstation for an employee and register the asset"
+    )
+    _common_options(provision)
+    provision.add_argument("--owner", help="the employee's login name, e.g. wang.fang")
+    provision.add_argument("--role", help="a role of the catalogue (workstation_roles)")
+    provision.add_argument("--asset", help="asset tag (default: the host's workstation_asset_tag)")
+    provision.add_argument(
+        "--local",
+        action="store_true",
+        help="run on this machine (pyinfra @local, as root): a new laptop not yet on the network",
+    )
+    provision.set_defaults(handler=_guarded(_provision))
+    decommission = actions.add_parser(
+        "decommission",
+        help="archive the employee's home to the backup server, remove the account, "
+        "mark the asset returned",
+    )
+    _common_options(decommission)
+    decommission.set_defaults(handler=_guarded(_decommission))

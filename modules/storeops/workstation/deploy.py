@@ -1,0 +1,393 @@
+"""pyinfra facts, operations and the run context of the workstation deploys.
+
+Imported by ``deploys/workstation*.py`` under pyinfra only: importing pyinfra's CLI patches
+the standard library for gevent, so the unit tests never import this module in their own
+process (they run pyinfra in a child, see tests/unit/test_workstation_deploy.py).
+
+The run context comes from the same places for both ways of running a deploy:
+
+* ``storeops workstation provision HOST ...`` runs ``pyinfra deploys/inventory.py
+  deploys/workstation.py --limit HOST`` with ``STOREOPS_INVENTORY`` and the request in
+  ``STOREOPS_WORKSTATION_*``;
+* on the new machine, ``pyinfra @local deploys/workstation.py`` with ``STOREOPS_HOST``
+  naming the machine's inventory host.
+
+Either way the inventory is validated and the request checked
+(:mod:`storeops.workstation.plan`) before the first operation is queued: bad input stops
+the run with nothing touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from pyinfra.api.command import QuoteString, StringCommand
+from pyinfra.api.exceptions import DeployError, OperationError
+from pyinfra.api.facts import FactBase
+from pyinfra.api.operation import operation
+from pyinfra.context import host
+from pyinfra.facts.files import File, Sha256File
+from pyinfra.facts.server import Users
+from pyinfra.operations import files
+
+from storeops.ansible_view import load as load_ansible_view
+from storeops.inventory import InventoryInvalid
+from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY
+from storeops.role_templates import play_variables, render, render_role_template, resolve
+from storeops.schema import WORKSTATION_INITIAL_PASSWORD
+from storeops.workstation import deploy_env as env
+from storeops.workstation.commands import (
+    STATE_DIR,
+    UNSET_PASSWORDS,
+    archive_home_command,
+    lpadmin_queue,
+    parse_lpstat,
+    remove_account_commands,
+)
+from storeops.workstation.identity import IDENTITY_PROBE, Identity, IdentityError, parse_identity
+from storeops.workstation.plan import (
+    Assignment,
+    Checked,
+    WorkstationInputError,
+    WorkstationPlan,
+    assignment_for,
+    check_register,
+    load_checked,
+    plan_for,
+    workstation_host,
+)
+from storeops.yamlfiles import VaultPasswords
+
+ARCHIVE_PASSWORD = "vault_backup_repository_password"  # the store's backup encryption secret
+TEMPLATES = DEPLOYS_DIR / "templates"
+# The roles whose templates and defaults the deploys reuse.
+SHARED_ROLES = ("common", "firewall")
+
+
+# ---------------------------------------------------------------------------- facts
+
+
+class IdentityProbe(FactBase[list[str]]):
+    """The raw lines of :data:`storeops.workstation.identity.IDENTITY_PROBE`."""
+
+    def command(self) -> str:
+        return IDENTITY_PROBE
+
+    def process(self, output: list[str]) -> list[str]:
+        return list(output)
+
+
+class CupsQueues(FactBase[dict[str, Any]]):
+    """The CUPS queues ({name: device URI}) and the default one; empty without CUPS."""
+
+    def requires_command(self) -> str:
+        return "lpstat"
+
+    @staticmethod
+    def default() -> dict[str, Any]:
+        return {"queues": {}, "default": None}
+
+    def command(self) -> str:
+        return "LC_ALL=C lpstat -v 2>/dev/null; LC_ALL=C lpstat -d 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        return parse_lpstat(list(output))
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+@operation()
+def validated_file(
+    dest: str, content: str, mode: str, validate: list[str], then: list[str] | None = None
+) -> Any:
+    """Write ``dest`` only through a candidate that ``validate`` accepts, then run ``then``.
+
+    For files a mistake in which locks people out (sudoers, the firewall): the candidate
+    goes to the state directory, is checked (``visudo -cf``, ``nft -c -f``) and only then
+    installed. Nothing happens when ``dest`` already has this content.
+    """
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    if host.get_fact(Sha256File, path=dest) == digest:
+        host.noop(f"{dest} is up to date")
+        return
+    candidate = f"{STATE_DIR}/candidates/{dest.strip('/').replace('/', '_')}"
+    yield from files.directory._inner(
+        path=f"{STATE_DIR}/candidates", user="root", group="root", mode="0700"
+    )
+    yield from files.put._inner(
+        src=StringIO(content), dest=candidate, user="root", group="root", mode="0600"
+    )
+    install = ["install", "-o", "root", "-g", "root", "-m", mode, QuoteString(candidate), dest]
+    follow_up = ["&&", *then] if then else []
+    yield StringCommand(*validate, QuoteString(candidate), "&&", *install, *follow_up)
+
+
+@operation()
+def first_login_password(user: str) -> Any:
+    """Give an account that has no password yet the first-login one, expired at once.
+
+    The password is the operation's standard input (``_stdin="user:password"``, chpasswd's
+    format), never a command-line argument. An account whose password is set (the employee
+    changed it) is left alone: a re-run never resets it.
+    """
+    entry = host.get_fact(Users).get(user)
+    if entry is not None and entry.get("password") not in UNSET_PASSWORDS:
+        host.noop(f"{user} has a password of its own")
+        return
+    yield StringCommand("chpasswd")
+    yield StringCommand("chage", "--lastday", "0", QuoteString(user))
+
+
+@operation()
+def printer_queue(printer: dict[str, Any]) -> Any:
+    """The store's printer as a CUPS queue (its device URI as the inventory says), the default."""
+    current = host.get_fact(CupsQueues)
+    name = printer["name"]
+    if current["queues"].get(name) != printer["uri"]:
+        yield StringCommand(*(QuoteString(word) for word in lpadmin_queue(printer)))
+    if current["default"] != name:
+        yield StringCommand("lpadmin", "-d", QuoteString(name))
+    if current["queues"].get(name) == printer["uri"] and current["default"] == name:
+        host.noop(f"printer {name} is set up")
+
+
+@operation()
+def encrypted_home_archive(owner: str, archive: str) -> Any:
+    """The employee's home as an encrypted tarball (password: the operation's stdin)."""
+    entry = host.get_fact(Users).get(owner)
+    if entry is None:
+        host.noop(f"no account {owner}: nothing to archive")
+        return
+    if host.get_fact(File, path=archive):
+        host.noop(f"{archive} exists")
+        return
+    yield StringCommand(archive_home_command(entry["home"], archive))
+
+
+@operation()
+def remove_employee(owner: str) -> Any:
+    """The employee's processes, account, home (with its SSH keys) and crontab, gone."""
+    if owner not in host.get_fact(Users):
+        host.noop(f"no account {owner}")
+        return
+    for command in remove_account_commands(owner):
+        yield StringCommand(command)
+
+
+@operation()
+def same_sha256(path: str, digest: str) -> Any:
+    """Fail unless ``path`` has this SHA-256 (checked after an upload, at execution)."""
+    found = host.get_fact(Sha256File, path=path)
+    if found != digest:
+        raise OperationError(f"{path}: sha256 {found or 'missing'}, expected {digest}")
+    host.noop(f"{path} verified (sha256 {digest[:12]}...)")
+    return
+    yield  # a generator, as pyinfra operations are
+
+
+# ---------------------------------------------------------------------------- the run context
+
+
+@dataclass(frozen=True)
+class DeployContext:
+    """One run's plan, and the variables a play would see for the machine."""
+
+    plan: WorkstationPlan
+    variables: dict[str, Any]
+
+    def value(self, name: str) -> Any:
+        """An inventory or shared-role variable, templated as Ansible would."""
+        return resolve(self.variables, name)
+
+    def role_file(self, role: str, template: str, dest: str) -> str:
+        """A role's template rendered for this machine (the same bytes Ansible writes)."""
+        return render_role_template(role, template, dest, self.variables)
+
+    def file(self, dest: str) -> str:
+        """The deploy's own template for ``dest``: ``deploys/templates/<dest>.j2``."""
+        return render(TEMPLATES / f"{dest.lstrip('/')}.j2", dest, self.plan.template_vars())
+
+    def initial_password(self) -> str:
+        password = self.variables.get(WORKSTATION_INITIAL_PASSWORD)
+        if not isinstance(password, str) or not password or ":" in password or "\n" in password:
+            raise DeployError(
+                f"{WORKSTATION_INITIAL_PASSWORD} must be a one-line password without ':' "
+                "(chpasswd's separator) in the inventory's vault"
+            )
+        return password
+
+
+def inventory_root() -> Path:
+    return Path(os.environ.get(env.INVENTORY) or LAB_INVENTORY)
+
+
+def target_name() -> str:
+    """The inventory host this run is for: STOREOPS_HOST (pyinfra @local), else pyinfra's host."""
+    name = os.environ.get(env.HOST) or str(host.name)
+    if name.startswith("@"):
+        raise DeployError(
+            f"pyinfra {name}: set {env.HOST} to the machine's inventory host "
+            f"(e.g. {env.HOST}=sh01-ws01 pyinfra @local deploys/workstation.py)"
+        )
+    return name
+
+
+def checked_inventory() -> Checked:
+    passwords = VaultPasswords.from_ansible_config()
+    try:
+        return load_checked(inventory_root(), passwords)
+    except InventoryInvalid as error:
+        raise DeployError(f"run storeops validate first: {error}") from None
+
+
+def requested_assignment(checked: Checked, name: str) -> Assignment:
+    """The request (environment, else host_vars), checked as the CLI checks it."""
+    try:
+        assignment = assignment_for(
+            checked,
+            name,
+            owner=os.environ.get(env.OWNER),
+            role=os.environ.get(env.ROLE),
+            asset_tag=os.environ.get(env.ASSET),
+        )
+        check_register(checked, name, assignment)
+    except WorkstationInputError as error:
+        raise DeployError("; ".join(error.problems)) from None
+    return assignment
+
+
+def machine_variables(name: str) -> dict[str, Any]:
+    """The machine's variables as a play sees them: the shared roles' defaults, the inventory."""
+    variables = load_ansible_view(inventory_root(), VaultPasswords.from_ansible_config())[name]
+    return play_variables(name, variables.variables, SHARED_ROLES)
+
+
+def provisioning_context() -> DeployContext:
+    name = target_name()
+    checked = checked_inventory()
+    plan = plan_for(checked, name, requested_assignment(checked, name))
+    variables = machine_variables(name)
+    # What playbooks/firewall.yml hands the firewall role: the zone model's rules for the host.
+    variables["firewall_inbound_rules"] = [dict(rule) for rule in plan.firewall_rules]
+    return DeployContext(plan, variables)
+
+
+def machine_identity(address: str) -> Identity:
+    try:
+        return parse_identity(host.get_fact(IdentityProbe), address)
+    except IdentityError as error:
+        raise DeployError(f"{host.name}: {error}") from None
+
+
+def write_asset_report(plan: WorkstationPlan, identity: Identity) -> None:
+    """The facts the controller registers after the run (STOREOPS_ASSET_REPORT, if set)."""
+    target = os.environ.get(env.REPORT)
+    if not target:
+        return
+    report = {
+        "host": plan.host,
+        "store": plan.store,
+        "hostname": plan.hostname,
+        "owner": plan.owner,
+        "role": plan.role,
+        "asset_tag": plan.asset_tag,
+        **{key: str(value) for key, value in asdict(identity).items()},
+    }
+    Path(target).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+
+@dataclass(frozen=True)
+class DecommissionContext:
+    """One phase of a decommissioning: which machine, whose account, which archive."""
+
+    phase: str
+    workstation: str
+    store: str
+    owner: str
+    archive_name: str
+    archive_local: str
+    archive_dir: str
+
+    @property
+    def archive_on_workstation(self) -> str:
+        return f"{STATE_DIR}/archive/{self.archive_name}"
+
+    @property
+    def archive_on_backup_server(self) -> str:
+        return f"{self.archive_dir}/{self.store}/{self.workstation}/{self.archive_name}"
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise DeployError(f"{name} is not set: run storeops workstation decommission HOST")
+    return value
+
+
+def decommission_context() -> DecommissionContext:
+    phase = _required_env(env.PHASE)
+    if phase not in {"archive", "store", "remove"}:
+        raise DeployError(f"{env.PHASE}={phase!r}: one of archive, store, remove")
+    checked = checked_inventory()
+    workstation = os.environ.get(env.ARCHIVE_OF) if phase == "store" else target_name()
+    if not workstation:
+        raise DeployError(f"{env.ARCHIVE_OF} is not set: the workstation the archive is of")
+    try:
+        machine = workstation_host(checked, workstation)
+    except WorkstationInputError as error:
+        raise DeployError("; ".join(error.problems)) from None
+    return DecommissionContext(
+        phase=phase,
+        workstation=workstation,
+        store=machine.store,
+        owner=_required_env(env.OWNER),
+        archive_name=_required_env(env.ARCHIVE_NAME),
+        archive_local=_required_env(env.ARCHIVE_LOCAL),
+        archive_dir=checked.ws.group.workstation_archive_dir,
+    )
+
+
+def archive_password(workstation: str) -> str:
+    """The store's backup encryption secret, which the home archive is encrypted with."""
+    password = load_ansible_view(inventory_root(), VaultPasswords.from_ansible_config())[
+        workstation
+    ].variables.get(ARCHIVE_PASSWORD)
+    if not isinstance(password, str) or not password or "\n" in password:
+        raise DeployError(
+            f"{ARCHIVE_PASSWORD} of {workstation}'s store is missing from the vault: "
+            "the home archive is encrypted with it"
+        )
+    return password
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def has_home_to_archive(context: DecommissionContext) -> bool:
+    """Whether the account still exists, or its archive waits on the workstation."""
+    return context.owner in host.get_fact(Users) or bool(
+        host.get_fact(File, path=context.archive_on_workstation)
+    )
+
+
+def refuse_removal_before_archive(context: DecommissionContext) -> None:
+    """The account goes only after its archive is on the backup server (or it is gone)."""
+    stored = os.environ.get(env.ARCHIVE_STORED) == "yes"
+    if not stored and context.owner in host.get_fact(Users):
+        raise DeployError(
+            f"{context.workstation}: {context.owner}'s home is not archived on the backup "
+            f"server yet ({env.ARCHIVE_STORED} is not yes): run storeops workstation "
+            f"decommission {context.workstation}"
+        )
