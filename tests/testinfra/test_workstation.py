@@ -109,7 +109,6 @@ def test_the_hostname_follows_the_convention(target: Any, ws: dict[str, Any]) ->
     expected = f"{ws['store']['code']}-{ws['role']['hostname_label']}-{ws['workstation_asset_tag']}"
     record = target.file("/etc/storeops/workstation.yml").content_string
     assert f'hostname: "{expected}"' in record
-    if not target.system_info.type == "linux" or "container" not in target.check_output(
-        "systemd-detect-virt --container || true"
-    ):
+    container = target.check_output("systemd-detect-virt --container || true").strip()
+    if container == "none":  # a container keeps the name its engine gives it
         assert target.check_output("hostname") == expected
