@@ -1,0 +1,120 @@
+"""`storeops workstation provision|decommission` on the lab (real SSH, pyinfra).
+
+The lab workstation sh01-ws01 is recreated from the image first (a bare machine), and the
+commands run against a copy of the lab inventory (the register and host_vars they write
+stay out of the repository). Afterwards the host gets back what the other suites expect
+of it (common, mariadb and firewall playbooks).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from storeops.inventory import Inventory
+from storeops.lab import up
+from storeops.lab.podman import exec_in
+from storeops.lab.rehearsal import copy_lab_inventory
+from storeops.paths import REPO_ROOT
+from tests.integration.ansible_run import run_playbook
+
+pytestmark = pytest.mark.lab
+
+HOST, CONTAINER = "sh01-ws01", "storeops-sh01-ws01"
+OWNER, ROLE = "wang.fang", "sales"
+STOREOPS = str(Path(sys.executable).parent / "storeops")
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+
+    @property
+    def changes(self) -> int:
+        """pyinfra's 'Grand total' line: operations, changed, no change... ('-' is 0)."""
+        line = next(line for line in self.output.splitlines() if "Grand total" in line)
+        changed = line.split()[3]
+        return 0 if changed == "-" else int(changed)
+
+
+def workstation(inventory: Path, *args: str) -> Run:
+    done = subprocess.run(
+        [STOREOPS, "workstation", *args, "-i", str(inventory)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout + done.stderr)
+
+
+def register(inventory: Path) -> list[dict[str, object]]:
+    path = inventory / "assets" / "sh01.yml"
+    if not path.exists():
+        return []
+    assets: list[dict[str, object]] = yaml.safe_load(path.read_text())["assets"]
+    return assets
+
+
+@pytest.fixture(scope="module")
+def inventory(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A bare sh01-ws01 and a copy of the lab inventory; the host re-converged afterwards."""
+    subprocess.run(["podman", "rm", "--force", CONTAINER], check=True, capture_output=True)
+    up(lab)
+    yield copy_lab_inventory(tmp_path_factory.mktemp("workstation"))
+    scratch = tmp_path_factory.mktemp("reconverge")
+    for playbook in ("common", "mariadb", "firewall"):
+        again = run_playbook(f"playbooks/{playbook}.yml", scratch, "--limit", f"{HOST},localhost")
+        assert again.returncode == 0, again.stdout[-3000:]
+
+
+def test_bad_input_is_refused_before_anything_is_touched(inventory: Path) -> None:
+    for args, named in (
+        (["provision", HOST, "--owner", OWNER, "--role", "cashier"], "cashier"),
+        (["provision", "sh09-ws01", "--owner", OWNER, "--role", ROLE], "sh09-ws01"),
+        (["provision", HOST, "--role", ROLE], "owner"),
+    ):
+        refused = workstation(inventory, *args)
+        assert refused.returncode != 0 and named in refused.output, refused.output
+        assert "Grand total" not in refused.output  # pyinfra never ran
+    assert exec_in(CONTAINER, ["id", OWNER]).returncode != 0
+    assert register(inventory) == []
+
+
+def test_provision_then_a_rerun_changes_nothing_then_decommission(inventory: Path) -> None:
+    first = workstation(inventory, "provision", HOST, "--owner", OWNER, "--role", ROLE)
+    assert first.returncode == 0 and first.changes > 0, first.output[-3000:]
+    entries = register(inventory)
+    assert len(entries) == 1 and entries[0]["owner"] == OWNER and entries[0]["status"] == "in_use"
+    registered = (inventory / "assets" / "sh01.yml").read_bytes()
+
+    audit = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/testinfra/test_workstation.py",
+         f"--hosts=ansible://{HOST}?ansible_inventory={inventory}"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert audit.returncode == 0 and " passed" in audit.stdout, audit.stdout[-3000:]
+    assert "skipped" not in audit.stdout.splitlines()[-1], audit.stdout[-1000:]
+
+    again = workstation(inventory, "provision", HOST, "--owner", OWNER, "--role", ROLE)
+    assert again.returncode == 0 and again.changes == 0, again.output[-3000:]
+    assert (inventory / "assets" / "sh01.yml").read_bytes() == registered  # no duplicate
+
+    gone = workstation(inventory, "decommission", HOST)
+    assert gone.returncode == 0, gone.output[-3000:]
+    assert exec_in(CONTAINER, ["id", OWNER]).returncode != 0
+    assert exec_in(CONTAINER, ["test", "-e", f"/home/{OWNER}"]).returncode != 0
+    archived = exec_in("storeops-sh01-backup", ["find", "/srv/storeops-archive", "-type", "f"])
+    assert f"{OWNER}-" in archived.stdout, archived
+    (entry,) = register(inventory)
+    assert entry["status"] == "returned"
+    assert workstation(inventory, "decommission", HOST).returncode == 0  # idempotent
+    assert register(inventory) == [entry]
