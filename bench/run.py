@@ -23,6 +23,8 @@ Measurements (each a whole-process wall time, the median of several runs):
   backup      backups on the lab (bench/backup.py): dump + restic backup at 1x/10x/100x
               rows, repository size, incremental run after a small change (dedup
               ratio), restore-drill time
+  workstation a bare lab workstation provisioned, and a no-op re-run: pyinfra vs the
+              Ansible play (bench/workstation.py), alternated
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -49,6 +51,8 @@ from backup import rows as backup_rows
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 from firewall import STORE_COUNTS, firewall  # bench/firewall.py
 from network import DEVICE_COUNTS, network  # bench/network.py
+from workstation import rows as workstation_rows
+from workstation import workstation  # bench/workstation.py
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -157,6 +161,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "firewall": (firewall, 1),
     "network": (network, 3),
     "backup": (backup, 1),
+    "workstation": (workstation, 2),
 }
 
 
@@ -206,6 +211,8 @@ def render(
             lines += network_rows(figures)
         elif name == "backup":
             lines += backup_rows(figures)
+        elif name == "workstation":
+            lines += workstation_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "

@@ -64,6 +64,17 @@ def register(inventory: Path) -> list[dict[str, object]]:
     return assets
 
 
+def audit_passes(inventory: Path) -> None:
+    """The testinfra suite of provisioned workstations, on the host, every check run."""
+    audit = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/testinfra/test_workstation.py",
+         f"--hosts=ansible://{HOST}?ansible_inventory={inventory}"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert audit.returncode == 0 and " passed" in audit.stdout, audit.stdout[-3000:]
+    assert "skipped" not in audit.stdout.splitlines()[-1], audit.stdout[-1000:]
+
+
 @pytest.fixture(scope="module")
 def inventory(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A bare sh01-ws01 and a copy of the lab inventory; the host re-converged afterwards."""
@@ -96,13 +107,7 @@ def test_provision_then_a_rerun_changes_nothing_then_decommission(inventory: Pat
     assert len(entries) == 1 and entries[0]["owner"] == OWNER and entries[0]["status"] == "in_use"
     registered = (inventory / "assets" / "sh01.yml").read_bytes()
 
-    audit = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/testinfra/test_workstation.py",
-         f"--hosts=ansible://{HOST}?ansible_inventory={inventory}"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert audit.returncode == 0 and " passed" in audit.stdout, audit.stdout[-3000:]
-    assert "skipped" not in audit.stdout.splitlines()[-1], audit.stdout[-1000:]
+    audit_passes(inventory)
 
     again = workstation(inventory, "provision", HOST, "--owner", OWNER, "--role", ROLE)
     assert again.returncode == 0 and again.changes == 0, again.output[-3000:]
@@ -118,3 +123,26 @@ def test_provision_then_a_rerun_changes_nothing_then_decommission(inventory: Pat
     assert entry["status"] == "returned"
     assert workstation(inventory, "decommission", HOST).returncode == 0  # idempotent
     assert register(inventory) == [entry]
+
+
+def test_the_ansible_play_does_the_same_work(inventory: Path, tmp_path: Path) -> None:
+    """playbooks/workstation.yml on the decommissioned machine, for the next employee."""
+    owner, role = "li.lei", "finance"  # the desk-support sudo tier
+    play = ("playbooks/workstation.yml", tmp_path, "--limit", HOST,
+            "-e", f"workstation_owner={owner}", "-e", f"workstation_role={role}")  # fmt: skip
+    first = run_playbook(*play, inventory=inventory)
+    assert first.returncode == 0 and first.recap[HOST].changed > 0, first.stdout[-3000:]
+    (entry,) = register(inventory)  # the returned asset, in use again: still one record
+    assert (entry["owner"], entry["role"], entry["status"]) == (owner, role, "in_use")
+    audit_passes(inventory)
+
+    again = run_playbook(*play, inventory=inventory)
+    assert again.returncode == 0 and again.recap[HOST].changed == 0, again.stdout[-3000:]
+    checked = run_playbook(*play, "--check", inventory=inventory)
+    assert checked.returncode == 0 and checked.recap[HOST].changed == 0, checked.stdout[-3000:]
+    # The same work: the pyinfra deploy finds nothing to change after the play.
+    same = workstation(inventory, "provision", HOST, "--owner", owner, "--role", role)
+    assert same.returncode == 0 and same.changes == 0, same.output[-3000:]
+
+    assert workstation(inventory, "decommission", HOST).returncode == 0
+    assert exec_in(CONTAINER, ["id", owner]).returncode != 0

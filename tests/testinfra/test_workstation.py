@@ -1,5 +1,5 @@
-"""What a provisioned store workstation looks like (deploys/workstation.py): checked on the
-host itself. DRAFT of the 2026-12-04 session, not yet run: run it next session.
+"""What a provisioned store workstation looks like (deploys/workstation.py or
+playbooks/workstation.yml): checked on the host itself.
 
 Where the hosts come from: the ``workstation`` group of ``inventory/lab``, or of the
 inventory ``STOREOPS_INVENTORY`` names (an audit of production)::

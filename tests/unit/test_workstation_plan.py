@@ -172,8 +172,8 @@ def test_sudo_tier_of_the_admin_and_none_for_the_employee(lab: Checked) -> None:
         if line and not line.startswith("#")
     ]
     assert rules == [
-        "it-admin ALL=(root) NOPASSWD: /usr/bin/apt-get, /usr/sbin/lpadmin, "
-        "/usr/bin/systemctl restart cups.service, /usr/bin/freshclam"
+        "it-admin ALL=(root) NOPASSWD: /usr/bin/apt-get update, /usr/bin/apt-get --yes upgrade, "
+        '/usr/sbin/lpadmin, /usr/bin/systemctl restart cups.service, /usr/bin/freshclam ""'
     ]
 
 

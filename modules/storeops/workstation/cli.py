@@ -27,6 +27,7 @@ from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT
 from storeops.schema import AssetRecord, Role
 from storeops.workstation import deploy_env as env
 from storeops.workstation.commands import archive_name, restore_command
+from storeops.workstation.enrolment import register_provisioned
 from storeops.workstation.plan import (
     Checked,
     WorkstationInputError,
@@ -115,52 +116,6 @@ def _guarded(action: Callable[[argparse.Namespace], int]) -> Handler:
 # ---------------------------------------------------------------------------- provision
 
 
-def _asset_record(report: dict[str, Any], today: dt.date) -> AssetRecord:
-    return AssetRecord(
-        asset_tag=report["asset_tag"],
-        store=report["store"],
-        host=report["host"],
-        hostname=report["hostname"],
-        serial=report["serial"],
-        serial_source=report["serial_source"],
-        model=report["model"],
-        mac=report["mac"],
-        owner=report["owner"],
-        role=report["role"],
-        provisioned=today,
-    )
-
-
-def _serial_elsewhere(checked: Checked, record: AssetRecord) -> str | None:
-    """Another store's asset with this serial (one machine, one asset), if any."""
-    for code in sorted(checked.inventory.stores):
-        if code == record.store:
-            continue
-        for other in AssetRegister.load(checked.raw.root, code).records:
-            if other.serial == record.serial:
-                return f"asset {other.asset_tag} of store {code}"
-    return None
-
-
-def register_provisioned(checked: Checked, report: dict[str, Any], today: dt.date) -> list[str]:
-    """Upsert the asset and write the machine's assignment; one line per file touched."""
-    record = _asset_record(report, today)
-    elsewhere = _serial_elsewhere(checked, record)
-    if elsewhere is not None:
-        raise RegisterError(f"not registered: serial {record.serial} is already {elsewhere}")
-    register = AssetRegister.load(checked.raw.root, record.store)
-    change = register.upsert(record)
-    register.save()
-    wrote = write_assignment(checked.ws, record.host, record.asset_tag, record.owner, record.role)
-    return [
-        f"asset register {register.path}: asset {record.asset_tag} {change.value} "
-        f"(serial {record.serial} from {record.serial_source.value}, {record.model}, "
-        f"MAC {record.mac})",
-        f"assignment {record.host}: {record.owner} ({record.role}) "
-        + ("written" if wrote else "unchanged"),
-    ]
-
-
 def _provision(args: argparse.Namespace) -> int:
     if args.local and os.geteuid() != 0:
         raise WorkstationInputError(["--local changes this machine: run it as root (sudo)"])
@@ -186,7 +141,8 @@ def _provision(args: argparse.Namespace) -> int:
             print(f"dry run: {plan.host} would become {plan.hostname}; nothing registered")
             return EXIT_OK
         report = json.loads(report_path.read_text())
-    for line in register_provisioned(checked, report, dt.date.today()):
+    _, lines = register_provisioned(checked, report, dt.date.today())
+    for line in lines:
         print(line)
     return EXIT_OK
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from storeops.workstation.commands import (
     parse_lpstat,
     remove_account_commands,
 )
+from storeops.workstation.enrolment import asset_report
 from storeops.workstation.identity import IDENTITY_PROBE, Identity, IdentityError, parse_identity
 from storeops.workstation.plan import (
     Assignment,
@@ -291,15 +292,7 @@ def write_asset_report(plan: WorkstationPlan, identity: Identity) -> None:
     target = os.environ.get(env.REPORT)
     if not target:
         return
-    report = {
-        "host": plan.host,
-        "store": plan.store,
-        "hostname": plan.hostname,
-        "owner": plan.owner,
-        "role": plan.role,
-        "asset_tag": plan.asset_tag,
-        **{key: str(value) for key, value in asdict(identity).items()},
-    }
+    report = asset_report(plan, identity)
     Path(target).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 
 

@@ -182,9 +182,17 @@ class AssignmentFileError(Exception):
 
 
 def write_assignment(
-    ws: WorkstationVars, host: str, asset_tag: str, owner: str | None, role: str | None
+    ws: WorkstationVars,
+    host: str,
+    asset_tag: str,
+    owner: str | None,
+    role: str | None,
+    *,
+    dry: bool = False,
 ) -> bool:
     """Set (owner and role None: clear) a machine's assignment; True if the file changed.
+
+    ``dry``: only say whether it would change.
 
     Other keys of the file are kept; the workstation keys are sorted, empty ones left out.
     """
@@ -212,5 +220,6 @@ def write_assignment(
     )
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    write_atomically(path, text)
+    if not dry:
+        write_atomically(path, text)
     return True
