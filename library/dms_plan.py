@@ -33,15 +33,8 @@ options:
     description: The rollout journal read from the DMS host, if a run was interrupted.
     type: dict
     required: false
-attributes:
-  check_mode:
-    support: full
-    description: Only decides; the same answer in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
-author:
-  - storeops developers
+extends_documentation_fragment:
+  - storeops_controller
 """
 
 EXAMPLES = r"""

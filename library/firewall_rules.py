@@ -22,15 +22,8 @@ options:
     description: The hosts to compute rules for; by default every host of the play.
     type: list
     elements: str
-attributes:
-  check_mode:
-    support: full
-    description: Only computes; the same answer in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
-author:
-  - storeops developers
+extends_documentation_fragment:
+  - storeops_controller
 """
 
 EXAMPLES = r"""

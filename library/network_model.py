@@ -25,15 +25,8 @@ options:
     description: The devices to compute; by default every host of the play.
     type: list
     elements: str
-attributes:
-  check_mode:
-    support: full
-    description: Only computes; the same answer in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
-author:
-  - storeops developers
+extends_documentation_fragment:
+  - storeops_controller
 """
 
 EXAMPLES = r"""

@@ -29,15 +29,8 @@ options:
   asset_tag:
     description: The machine's asset tag.
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: Only computes; the same answer in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
-author:
-  - storeops developers
+extends_documentation_fragment:
+  - storeops_controller
 """
 
 EXAMPLES = r"""
