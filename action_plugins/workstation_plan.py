@@ -44,11 +44,12 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        name = task_vars["inventory_hostname"]
+        request = {key: None if value is None else str(value) for key, value in args.items()}
+        name = str(task_vars["inventory_hostname"])
         try:
             checked = load_checked(Path(task_vars["inventory_dir"]), vault_passwords(self._loader))
             assignment = assignment_for(
-                checked, name, args["owner"], args["role"], args["asset_tag"]
+                checked, name, request["owner"], request["role"], request["asset_tag"]
             )
             check_register(checked, name, assignment)
             plan = plan_for(checked, name, assignment)

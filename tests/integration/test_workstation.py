@@ -67,7 +67,7 @@ def register(inventory: Path) -> list[dict[str, object]]:
 def audit_passes(inventory: Path) -> None:
     """The testinfra suite of provisioned workstations, on the host, every check run."""
     audit = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/testinfra/test_workstation.py",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/testinfra/test_provisioned_workstation.py",
          f"--hosts=ansible://{HOST}?ansible_inventory={inventory}"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
@@ -97,6 +97,27 @@ def test_bad_input_is_refused_before_anything_is_touched(inventory: Path) -> Non
         assert refused.returncode != 0 and named in refused.output, refused.output
         assert "Grand total" not in refused.output  # pyinfra never ran
     assert exec_in(CONTAINER, ["id", OWNER]).returncode != 0
+    assert register(inventory) == []
+
+
+def test_dry_runs_of_both_tools_change_nothing_on_a_bare_machine(
+    inventory: Path, tmp_path: Path
+) -> None:
+    dry = workstation(inventory, "provision", HOST, "--owner", OWNER, "--role", ROLE, "--dry")
+    assert dry.returncode == 0 and "nothing registered" in dry.output, dry.output[-3000:]
+    (record_line,) = (
+        line for line in dry.output.splitlines() if "/etc/storeops/workstation.yml" in line
+    )
+    assert f"1 ({HOST})" in record_line  # pyinfra --dry: this file would be written
+    checked = run_playbook(
+        "playbooks/workstation.yml", tmp_path, "--check", "--limit", HOST,
+        "-e", f"workstation_owner={OWNER}", "-e", f"workstation_role={ROLE}",
+        inventory=inventory,
+    )  # fmt: skip
+    assert checked.returncode == 0 and checked.recap[HOST].changed > 0, checked.stdout[-3000:]
+    assert "asset 0101 would be added" in checked.words
+    assert exec_in(CONTAINER, ["id", OWNER]).returncode != 0
+    assert exec_in(CONTAINER, ["test", "-e", "/etc/storeops/workstation.yml"]).returncode != 0
     assert register(inventory) == []
 
 

@@ -24,15 +24,15 @@ from storeops.workstation.settings import write_assignment
 
 def asset_report(plan: WorkstationPlan, identity: Identity) -> dict[str, str]:
     """What the controller registers: the plan's assignment and the machine's identity."""
-    return {
+    assignment = {
         "host": plan.host,
         "store": plan.store,
         "hostname": plan.hostname,
         "owner": plan.owner,
         "role": plan.role,
         "asset_tag": plan.asset_tag,
-        **{key: str(value) for key, value in asdict(identity).items()},
-    }
+    }  # str(): a plan that went through Ansible holds its tagged string types
+    return {key: str(value) for key, value in {**assignment, **asdict(identity)}.items()}
 
 
 def _asset_record(report: dict[str, Any], today: dt.date) -> AssetRecord:

@@ -4,7 +4,7 @@ playbooks/workstation.yml): checked on the host itself.
 Where the hosts come from: the ``workstation`` group of ``inventory/lab``, or of the
 inventory ``STOREOPS_INVENTORY`` names (an audit of production)::
 
-    STOREOPS_INVENTORY=inventory/<group> pytest tests/testinfra/test_workstation.py
+    STOREOPS_INVENTORY=inventory/<group> pytest tests/testinfra/test_provisioned_workstation.py
 
 A workstation with no owner in the inventory (never provisioned, or decommissioned) has
 nothing to check: skipped with that reason. Everything expected comes from the host's
