@@ -35,7 +35,7 @@ HOST = "sh01-ws01"
 CONTAINER = f"{NAME_PREFIX}{HOST}"
 OWNER, ROLE = "wang.fang", "sales"
 ANSIBLE_CHANGED = re.compile(rf"^{HOST}\s+:\s+ok=\d+\s+changed=(\d+)", re.MULTILINE)
-PYINFRA_TOTAL = re.compile(r"Grand total\s+\S+\s+\S+\s+(\S+)")
+PYINFRA_TOTAL = re.compile(r"Grand total\s+\S+\s+(\S+)")  # operations, changed
 
 
 def must(argv: list[str]) -> str:
