@@ -138,6 +138,11 @@ configure_rootfs() {
   step "configuring the image (user $BUILD_USER, host keys, machine-id)"
   cp -a "$IMAGE_DIR/files/." "$ROOTFS/"
   chroot "$ROOTFS" systemctl enable storeops-ssh-hostkeys.service >/dev/null 2>&1
+  # Nothing on a lab host reaches out by itself: ClamAV's update daemon (it would look up
+  # database.clamav.net at every boot) and apt's daily timers stay off; the workstation
+  # deploy turns on what a workstation needs (its own freshclam timer, apt's timers).
+  chroot "$ROOTFS" systemctl disable clamav-freshclam.service apt-daily.timer \
+    apt-daily-upgrade.timer >/dev/null 2>&1
   # Each container must get its own SSH host keys (generated at its first boot).
   rm -f "$ROOTFS"/etc/ssh/ssh_host_*
   # The Ansible remote user: key-only login, NOPASSWD sudo.

@@ -8,6 +8,7 @@ of it (common, mariadb and firewall playbooks).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,12 +65,17 @@ def register(inventory: Path) -> list[dict[str, object]]:
     return assets
 
 
+AUDITS = ("tests/testinfra/test_provisioned_workstation.py", "tests/testinfra/test_firewall.py")
+
+
 def audit_passes(inventory: Path) -> None:
-    """The testinfra suite of provisioned workstations, on the host, every check run."""
+    """The testinfra suites of provisioned workstations and of host firewalls (the zone
+    model's rules for the host, one counted accept each), on the host, every check run."""
     audit = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/testinfra/test_provisioned_workstation.py",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *AUDITS,
          f"--hosts=ansible://{HOST}?ansible_inventory={inventory}"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "STOREOPS_INVENTORY": str(inventory)},
     )  # fmt: skip
     assert audit.returncode == 0 and " passed" in audit.stdout, audit.stdout[-3000:]
     assert "skipped" not in audit.stdout.splitlines()[-1], audit.stdout[-1000:]
