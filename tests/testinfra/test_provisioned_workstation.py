@@ -70,6 +70,7 @@ def test_the_screen_locks_after_the_roles_idle_time(target: Any, ws: dict[str, A
     assert target.file("/etc/dconf/db/local").exists  # compiled by dconf update
 
 
+@pytest.mark.usefixtures("ws")
 def test_the_host_firewall_is_loaded(target: Any) -> None:
     table = role_defaults("firewall")["firewall_table"]
     assert target.service("nftables").is_enabled
@@ -77,6 +78,7 @@ def test_the_host_firewall_is_loaded(target: Any) -> None:
         assert target.run("nft list table inet %s", table).rc == 0
 
 
+@pytest.mark.usefixtures("ws")
 def test_only_security_updates_install_by_themselves(target: Any) -> None:
     dumped = target.check_output("apt-config dump Unattended-Upgrade::Origins-Pattern")
     patterns = [line for line in dumped.splitlines() if "Origins-Pattern::" in line]
@@ -85,6 +87,7 @@ def test_only_security_updates_install_by_themselves(target: Any) -> None:
     assert '"1"' in periodic
 
 
+@pytest.mark.usefixtures("ws")
 def test_antivirus_updates_and_scans_on_timers(target: Any) -> None:
     assert target.package("clamav").is_installed
     for timer in ("storeops-freshclam.timer", "storeops-clamscan.timer"):
