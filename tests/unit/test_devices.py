@@ -23,6 +23,7 @@ import functools
 import json
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -263,6 +264,19 @@ def test_ios_hostname_changes_the_prompt(start: Start) -> None:
         assert conn.find_prompt() == "Switch>"
 
 
+def logged_and_recorded(log_file: Path, handle: DeviceHandle) -> tuple[list[str], list[str]]:
+    """The commands in the device's log file and in its memory, once the two agree (a
+    session's closing "exit" may still be on its way into both: memory first, then the file);
+    after 5 s, however they stand."""
+    deadline = time.monotonic() + 5
+    while True:
+        recorded = [r.command for r in handle.commands]
+        logged = [json.loads(line)["command"] for line in log_file.open(encoding="utf-8")]
+        if logged == recorded or time.monotonic() > deadline:
+            return logged, recorded
+        time.sleep(0.05)
+
+
 def test_ios_command_log_proves_what_was_sent(start: Start, tmp_path: Path) -> None:
     ios = start("cisco_ios", enable_secret=ENABLE)
     with connect(ios, secret=ENABLE) as conn:
@@ -283,8 +297,9 @@ def test_ios_command_log_proves_what_was_sent(start: Start, tmp_path: Path) -> N
         ("sh01-sw1(config)#", "end"),
     ]
     assert {r.session for r in config} == {2}
-    logged = [json.loads(line) for line in (tmp_path / "state" / "sh01-sw1.commands.jsonl").open()]
-    assert [entry["command"] for entry in logged] == [r.command for r in ios.commands]
+    log_file = tmp_path / "state" / "sh01-sw1.commands.jsonl"
+    logged, recorded = logged_and_recorded(log_file, ios)
+    assert logged == recorded
     assert ENABLE not in (tmp_path / "state" / "sh01-sw1.commands.jsonl").read_text()
 
 
