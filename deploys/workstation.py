@@ -5,8 +5,11 @@ Over SSH from the IT manager's machine (the usual way; it also updates the asset
     storeops workstation provision sh01-ws01 --owner wang.fang --role sales [--dry]
 
 which runs ``pyinfra deploys/inventory.py deploys/workstation.py --limit sh01-ws01`` with
-the request in the environment. On a new laptop not yet on the network, from a checkout of
-this repository, as root (the request may also come from the machine's host_vars):
+the request in the environment, then ``deploys/workstation_firewall.py`` over a new
+connection to confirm the new firewall (without it, the previous table comes back after
+``firewall_confirm_timeout`` seconds). On a new laptop not yet on the network, from a
+checkout of this repository, as root (the request may also come from the machine's
+host_vars; the firewall is confirmed in the same run, there is no connection to lose):
 
     STOREOPS_HOST=sh01-ws01 STOREOPS_WORKSTATION_OWNER=wang.fang \\
     STOREOPS_WORKSTATION_ROLE=sales .venv/bin/pyinfra -y @local deploys/workstation.py
@@ -15,10 +18,11 @@ The inventory is validated and the request checked before any operation is queue
 (storeops.workstation.plan). What it configures, in order: packages (the catalogue's
 standard software and what the steps below need), accounts (the employee, who must change
 the first password at the first login; the IT admin account, SSH keys only, with its
-role's sudo tier), the screen lock (dconf, locked), the host firewall (the firewall role's
-ruleset from the zone model), security-only unattended upgrades, ClamAV (signature updates
-and a daily scan on timers), the store's printer, the DMS client, time (the common role's
-chrony), the hostname, and /etc/storeops/workstation.yml. A second run changes nothing.
+role's sudo tier), the screen lock (dconf, locked), security-only unattended upgrades,
+ClamAV (signature updates and a daily scan on timers), the store's printer, the DMS
+client, time (the common role's chrony), the hostname, the host firewall (the firewall
+role's ruleset from the zone model, loaded with its commit-confirm: validated, a revert
+armed), and /etc/storeops/workstation.yml. A second run changes nothing.
 """
 
 from __future__ import annotations
@@ -29,10 +33,15 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import apt, files, server, systemd
 
 from storeops.workstation.deploy import (
+    NFT_HELPER,
+    NFT_HELPER_SOURCE,
+    applied_ruleset,
+    firewall_at_boot,
     first_login_password,
     machine_identity,
     printer_queue,
     provisioning_context,
+    runs_on_the_machine,
     validated_file,
     write_asset_report,
 )
@@ -122,23 +131,6 @@ server.shell(
 )
 put_own("/etc/profile.d/storeops-tmout.sh")
 
-# --- host firewall (the firewall role's ruleset, from the zone model) ---------------
-nft_dropin = put_role(
-    "firewall",
-    "etc/systemd/system/nftables.service.d/storeops.conf.j2",
-    "/etc/systemd/system/nftables.service.d/storeops.conf",
-)
-systemd.daemon_reload(name="Reload systemd (nftables drop-in)", _if=nft_dropin.did_change)
-validated_file(
-    name="Host firewall ruleset (checked with nft -c, then loaded)",
-    dest="/etc/nftables.conf",
-    content=context.role_file("firewall", "etc/nftables.conf.j2", "/etc/nftables.conf"),
-    mode="0644",
-    validate=["nft", "-c", "-f"],
-    then=["systemctl", "reload-or-restart", "nftables.service"],
-)
-systemd.service(name="Firewall at boot", service="nftables.service", running=True, enabled=True)
-
 # --- security updates --------------------------------------------------------------
 put_own("/etc/apt/apt.conf.d/20auto-upgrades")
 put_own("/etc/apt/apt.conf.d/52storeops-security-only")
@@ -206,4 +198,32 @@ if not identity.in_container:  # a container's hostname is its engine's (podman 
         line=r"^127\.0\.1\.1\s",
         replace=f"127.0.1.1\t{plan.hostname}",
     )
+# --- host firewall: the firewall role's ruleset, with its commit-confirm -------------
+# Last but the record, so that the confirmation follows at once: over SSH, the CLI confirms
+# over a new connection (deploys/workstation_firewall.py), else the previous table returns
+# after firewall_confirm_timeout seconds; on the machine itself (@local), right here.
+firewall = context.firewall()
+files.put(
+    name="The commit-confirm helper (module_utils/storeops_nft.py)",
+    src=str(NFT_HELPER_SOURCE),
+    dest=NFT_HELPER,
+    user="root",
+    group="root",
+    mode="0644",
+    create_remote_dir=True,
+)
+nft_dropin = put_role(
+    "firewall",
+    "etc/systemd/system/nftables.service.d/storeops.conf.j2",
+    "/etc/systemd/system/nftables.service.d/storeops.conf",
+)
+systemd.daemon_reload(name="Reload systemd (nftables drop-in)", _if=nft_dropin.did_change)
+applied_ruleset(
+    name="Host firewall from the zone model (checked, loaded with a revert armed)",
+    firewall=firewall,
+    confirm_now=runs_on_the_machine(),
+)
+if runs_on_the_machine():
+    firewall_at_boot()
+
 put_own("/etc/storeops/workstation.yml")

@@ -2,7 +2,9 @@
 """Commit-confirm for one nftables table: validate, apply with an automatic revert, confirm.
 
 Runs on the managed host (Python stdlib + AnsibleModule) and drives ``nft``, ``systemd-run``
-and ``systemctl``; the firewall role calls it twice around a new SSH connection.
+and ``systemctl``; the firewall role calls it twice around a new SSH connection. The
+commit-confirm itself is ``module_utils/storeops_nft.py``, which the pyinfra workstation
+deploy runs on the host as a script.
 """
 
 from __future__ import annotations
@@ -146,275 +148,30 @@ seconds:
   type: float
 """
 
-import contextlib  # noqa: E402
-import datetime as dt  # noqa: E402
-import fcntl  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-# The files of state_dir.
-APPLIED = "applied.nft"  # the candidate last loaded
-LISTING = "applied.list"  # nft -s list table right after that load
-ROLLBACK = "rollback.nft"  # what the revert loads: the last confirmed table
-ARMED = "armed.json"  # a load waiting for its confirmation
-# A table declaration anywhere in the file: `[add|create|delete] table [family] name`.
-TABLE_RE = re.compile(
-    r"^\s*(?:(?:add|create|delete|destroy|flush)\s+)?table\s+"
-    r"(?:(ip|ip6|inet|arp|bridge|netdev)\s+)?([A-Za-z0-9_.-]+)",
-    re.MULTILINE,
+from ansible.module_utils.storeops_nft import (  # noqa: E402
+    DEFAULT_CONFIRM_TIMEOUT,
+    DEFAULT_NFT_TIMEOUT,
+    DEFAULT_STATE_DIR,
+    Host,
+    RulesetError,
+    State,
+    apply,
+    confirm,
+    default_unit,
+    locked,
+    normalized,
+    normalized_file,
 )
-FLUSH_RULESET_RE = re.compile(r"^\s*flush\s+ruleset\b", re.MULTILINE)
-INCLUDE_RE = re.compile(r"^\s*include\s", re.MULTILINE)
 
 
-class RulesetError(Exception):
-    pass
-
-
-class Host:
-    """nft, systemctl and systemd-run on this host, each call with a timeout."""
-
-    def __init__(self, nft: str, family: str, table: str, timeout: int) -> None:
-        self.nft, self.family, self.table, self.timeout = nft, family, table, timeout
-
-    def run(
-        self, argv: list[str], stdin: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        try:
-            done = subprocess.run(
-                argv, input=stdin, capture_output=True, text=True, check=False, timeout=self.timeout
-            )
-        except subprocess.TimeoutExpired as error:
-            raise RulesetError(f"{' '.join(argv)}: no answer within {self.timeout} s") from error
-        except OSError as error:
-            raise RulesetError(f"{argv[0]}: {error}") from error
-        if check and done.returncode != 0:
-            raise RulesetError(f"{' '.join(argv)}: {(done.stderr or done.stdout).strip()}")
-        return done
-
-    @property
-    def prelude(self) -> str:
-        """Creates the table if it is missing, then deletes it: what follows replaces it."""
-        return f"table {self.family} {self.table}\ndelete table {self.family} {self.table}\n"
-
-    def listing(self) -> str | None:
-        """``nft -s list table``: the live table without counter values; None if absent."""
-        done = self.run([self.nft, "-s", "list", "table", self.family, self.table], check=False)
-        if done.returncode == 0:
-            return done.stdout
-        if "No such file or directory" in done.stderr:
-            return None
-        raise RulesetError(f"nft list table {self.family} {self.table}: {done.stderr.strip()}")
-
-    def check(self, path: str | None, text: str) -> None:
-        """``nft -c``: parsed and checked by the kernel, nothing committed."""
-        argv = [self.nft, "-c", "-f", path or "-"]
-        done = self.run(argv, stdin=None if path else text, check=False)
-        if done.returncode != 0:
-            raise RulesetError(f"the ruleset does not load (nft -c): {done.stderr.strip()}")
-
-    def load(self, text: str) -> None:
-        """One ``nft -f`` transaction: all of it, or nothing."""
-        self.run([self.nft, "-f", "-"], stdin=text)
-
-    def timer_active(self, unit: str) -> bool:
-        done = self.run(["systemctl", "is-active", f"{unit}.timer"], check=False)
-        return done.stdout.strip() == "active"
-
-    def disarm(self, unit: str) -> None:
-        """Stop the timer and any revert it started; forget a failed one (the name is reused)."""
-        self.run(["systemctl", "stop", f"{unit}.timer", f"{unit}.service"], check=False)
-        self.run(["systemctl", "reset-failed", f"{unit}.timer", f"{unit}.service"], check=False)
-
-    def arm(self, unit: str, seconds: int, rollback: str) -> None:
-        self.disarm(unit)
-        self.run(
-            [
-                "systemd-run",
-                f"--unit={unit}",
-                f"--on-active={seconds}",
-                # Timers default to AccuracySec=1min: a 5 s revert could fire a minute late.
-                "--timer-property=AccuracySec=100ms",
-                "--property=Type=oneshot",
-                f"--description=Revert nftables table {self.family} {self.table} (unconfirmed apply)",
-                self.nft,
-                "-f",
-                rollback,
-            ]
-        )
-
-
-class State:
-    """The files in state_dir: what was applied last, the rollback, the arm record."""
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.directory, name)
-
-    def read(self, name: str) -> str | None:
-        try:
-            with open(self.path(name), encoding="utf-8") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
-
-    def write(self, name: str, text: str) -> None:
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        partial = f"{self.path(name)}.{os.getpid()}.part"
-        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, self.path(name))
-
-    def remove(self, name: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path(name))
-
-    def armed(self) -> dict[str, Any] | None:
-        text = self.read(ARMED)
-        return json.loads(text) if text else None
-
-    def lock(self) -> int:
-        """An exclusive lock on state_dir for the whole call (two runs never interleave)."""
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        handle = os.open(self.path(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise RulesetError(f"another nft_ruleset call holds {self.path('.lock')}") from error
-        return handle
-
-
-def normalized(text: str) -> str:
-    return text.rstrip("\n") + "\n"
-
-
-def without_comments(text: str, prelude: str) -> str:
-    """The candidate as the diff shows it, like a listing: no comment lines, no replace
-    prelude, no blank lines around it or twice in a row."""
-    skipped = set(prelude.splitlines())
-    kept = [
-        line
-        for line in text.splitlines()
-        if not line.lstrip().startswith("#") and line not in skipped
-    ]
-    body = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
-    return body + "\n" if body else ""
-
-
-def refuse_foreign(text: str, family: str, table: str) -> None:
-    """A candidate may declare our table only, and never flush the whole ruleset."""
-    if FLUSH_RULESET_RE.search(text):
-        raise RulesetError(
-            "the candidate flushes the whole ruleset: other tables are not ours; "
-            f"declare table {family} {table} only"
-        )
-    if INCLUDE_RE.search(text):
-        raise RulesetError("the candidate includes other files: it must be complete in itself")
-    for match in TABLE_RE.finditer(text):
-        found = (match.group(1) or "ip", match.group(2))
-        if found != (family, table):
-            raise RulesetError(
-                f"the candidate declares table {found[0]} {found[1]}: "
-                f"only table {family} {table} is managed here"
-            )
-
-
-def candidate_text(module: AnsibleModule) -> tuple[str, str | None]:
-    src, content = module.params["src"], module.params["content"]
-    if content is not None:
-        return normalized(content), None
-    try:
-        with open(src, encoding="utf-8") as handle:
-            return normalized(handle.read()), src
-    except OSError as error:
-        raise RulesetError(f"{src}: {error.strerror}") from error
-
-
-def apply(module: AnsibleModule, host: Host, state: State, unit: str) -> dict[str, Any]:
-    candidate, path = candidate_text(module)
-    refuse_foreign(candidate, host.family, host.table)
-    host.check(path, candidate)
-    live = host.listing()
-    unchanged = (
-        live is not None and state.read(APPLIED) == candidate and state.read(LISTING) == live
-    )
-    diff = {
-        "before_header": f"nft -s list table {host.family} {host.table} (live)",
-        "before": live or "",
-        "after_header": f"{path or 'candidate'} (comments left out)",
-        "after": without_comments(candidate, host.prelude),
-    }
-    if unchanged:
-        return {"changed": False, "armed": False, "listing": live}
-    result: dict[str, Any] = {"changed": True, "armed": False, "diff": diff}
-    if module.check_mode:
-        return result
-
-    # The rollback is the last confirmed table: while an earlier apply is still unconfirmed,
-    # its rollback stays, and the timer is re-armed for this load.
-    armed = state.armed()
-    pending = armed is not None and host.timer_active(armed["unit"])
-    if not pending or state.read(ROLLBACK) is None:
-        state.write(ROLLBACK, host.prelude + (live or ""))
-    host.check(state.path(ROLLBACK), "")
-    if armed is not None and armed["unit"] != unit:
-        host.disarm(armed["unit"])
-    timeout = module.params["confirm_timeout"]
-    now = dt.datetime.now(dt.UTC)
-    host.arm(unit, timeout, state.path(ROLLBACK))
-    record = {
-        "unit": unit,
-        "table": f"{host.family} {host.table}",
-        "armed_at": now.isoformat(timespec="seconds"),
-        "revert_at": (now + dt.timedelta(seconds=timeout)).isoformat(timespec="seconds"),
-        "confirm_timeout": timeout,
-    }
-    state.write(ARMED, json.dumps(record, indent=2) + "\n")
-    try:
-        host.load(host.prelude + candidate)
-    except RulesetError:
-        host.disarm(unit)
-        state.remove(ARMED)
-        raise
-    after = host.listing() or ""
-    state.write(APPLIED, candidate)
-    state.write(LISTING, after)
-    return {
-        **result,
-        "armed": True,
-        "revert_at": record["revert_at"],
-        "rollback": state.path(ROLLBACK),
-        "listing": after,
-    }
-
-
-def confirm(module: AnsibleModule, host: Host, state: State) -> dict[str, Any]:
-    armed = state.armed()
-    if armed is None:
-        return {"changed": False, "confirmed": False, "armed": False, "msg": "nothing armed"}
-    if module.check_mode:
-        return {"changed": True, "confirmed": False, "armed": True}
-    unit = armed["unit"]
-    host.disarm(unit)
-    live, applied = host.listing(), state.read(LISTING)
-    state.remove(ARMED)
-    if live is None or live != applied:
-        raise RulesetError(
-            f"not confirmed: table {host.family} {host.table} is no longer the one applied at "
-            f"{armed['armed_at']}: the automatic revert fired (after {armed['confirm_timeout']} s,"
-            f" at {armed['revert_at']}) or the table was changed meanwhile; apply it again"
-        )
-    return {"changed": True, "confirmed": True, "armed": False, "revert_unit": unit}
+def candidate_text(params: dict[str, Any]) -> tuple[str, str | None]:
+    if params["content"] is not None:
+        return normalized(params["content"]), None
+    return normalized_file(params["src"]), params["src"]
 
 
 def main() -> None:
@@ -425,10 +182,10 @@ def main() -> None:
             "family": {"type": "str", "choices": ["inet", "ip", "ip6"], "default": "inet"},
             "src": {"type": "path"},
             "content": {"type": "str"},
-            "confirm_timeout": {"type": "int", "default": 60},
-            "state_dir": {"type": "path", "default": "/var/lib/storeops/firewall"},
+            "confirm_timeout": {"type": "int", "default": DEFAULT_CONFIRM_TIMEOUT},
+            "state_dir": {"type": "path", "default": DEFAULT_STATE_DIR},
             "revert_unit": {"type": "str"},
-            "nft_timeout": {"type": "int", "default": 30},
+            "nft_timeout": {"type": "int", "default": DEFAULT_NFT_TIMEOUT},
         },
         mutually_exclusive=[("src", "content")],
         required_if=[("state", "applied", ("src", "content"), True)],
@@ -440,22 +197,26 @@ def main() -> None:
     nft = module.get_bin_path("nft", required=True)
     host = Host(nft, params["family"], params["table"], params["nft_timeout"])
     state = State(params["state_dir"])
-    unit = params["revert_unit"] or f"nft-revert-{params['table']}"
+    unit = params["revert_unit"] or default_unit(params["table"])
     common = {"table": f"{host.family} {host.table}", "revert_unit": unit, "confirmed": False}
     started = time.monotonic()
-    lock = None
     try:
-        if not module.check_mode:
-            lock = state.lock()
-        if params["state"] == "applied":
-            outcome = apply(module, host, state, unit)
-        else:
-            outcome = confirm(module, host, state)
+        with locked(state, module.check_mode):
+            if params["state"] == "applied":
+                candidate, path = candidate_text(params)
+                outcome = apply(
+                    host,
+                    state,
+                    unit=unit,
+                    candidate=candidate,
+                    path=path,
+                    confirm_timeout=params["confirm_timeout"],
+                    check_mode=module.check_mode,
+                )
+            else:
+                outcome = confirm(host, state, module.check_mode)
     except (RulesetError, OSError, ValueError) as error:
         module.fail_json(msg=str(error), **common)
-    finally:
-        if lock is not None:
-            os.close(lock)
     module.exit_json(**{**common, **outcome, "seconds": round(time.monotonic() - started, 3)})
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,9 @@ pytestmark = pytest.mark.lab
 HOST, CONTAINER = "sh01-ws01", "storeops-sh01-ws01"
 OWNER, ROLE = "wang.fang", "sales"
 STOREOPS = str(Path(sys.executable).parent / "storeops")
+PYINFRA = str(Path(sys.executable).parent / "pyinfra")
+TABLE = "storeops"  # the firewall role's table
+REVERT_UNIT = f"nft-revert-{TABLE}"
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,11 @@ class Run:
 
     @property
     def changes(self) -> int:
-        """pyinfra's 'Grand total' line: operations, changed, no change... ('-' is 0)."""
-        line = next(line for line in self.output.splitlines() if "Grand total" in line)
-        changed = line.split()[3]
-        return 0 if changed == "-" else int(changed)
+        """The changes of every pyinfra run of the command (the deploy, the firewall's
+        confirmation): the 'changed' column of each 'Grand total' line ('-' is 0)."""
+        totals = [line.split()[3] for line in self.output.splitlines() if "Grand total" in line]
+        assert totals, self.output[-3000:]
+        return sum(0 if changed == "-" else int(changed) for changed in totals)
 
 
 def workstation(inventory: Path, *args: str) -> Run:
@@ -55,6 +60,18 @@ def workstation(inventory: Path, *args: str) -> Run:
         check=False,
     )
     return Run(done.returncode, done.stdout + done.stderr)
+
+
+def revert_armed() -> bool:
+    """Whether the firewall's automatic revert waits on the workstation (not confirmed)."""
+    timer = exec_in(CONTAINER, ["systemctl", "is-active", f"{REVERT_UNIT}.timer"])
+    return timer.stdout.strip() == "active" or (
+        exec_in(CONTAINER, ["test", "-e", "/var/lib/storeops/firewall/armed.json"]).returncode == 0
+    )
+
+
+def live_table() -> bool:
+    return exec_in(CONTAINER, ["nft", "list", "table", "inet", TABLE]).returncode == 0
 
 
 def register(inventory: Path) -> list[dict[str, object]]:
@@ -133,6 +150,8 @@ def test_provision_then_a_rerun_changes_nothing_then_decommission(inventory: Pat
     entries = register(inventory)
     assert len(entries) == 1 and entries[0]["owner"] == OWNER and entries[0]["status"] == "in_use"
     registered = (inventory / "assets" / "sh01.yml").read_bytes()
+    assert first.output.count("Grand total") == 2  # the deploy, then the firewall's confirmation
+    assert not revert_armed()
 
     audit_passes(inventory)
 
@@ -173,3 +192,43 @@ def test_the_ansible_play_does_the_same_work(inventory: Path, tmp_path: Path) ->
 
     assert workstation(inventory, "decommission", HOST).returncode == 0
     assert exec_in(CONTAINER, ["id", owner]).returncode != 0
+
+
+def test_a_firewall_nobody_confirms_goes_back_by_itself(inventory: Path) -> None:
+    """The deploy alone loads the firewall with a revert armed: without the confirming run
+    (a controller shut out) the machine puts its previous table back; the command confirms."""
+    owner, role = "zhao.min", "parts"
+    (inventory / "host_vars" / HOST / "firewall.yml").write_text(
+        "---\nfirewall_confirm_timeout: 5\n"
+    )
+    first = workstation(inventory, "provision", HOST, "--owner", owner, "--role", role)
+    assert first.returncode == 0, first.output[-3000:]
+    assert exec_in(CONTAINER, ["nft", "delete", "table", "inet", TABLE]).returncode == 0  # drift
+
+    deploy_alone = subprocess.run(
+        [PYINFRA, "-y", "--limit", HOST, "deploys/inventory.py", "deploys/workstation.py"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "STOREOPS_INVENTORY": str(inventory),
+             "STOREOPS_WORKSTATION_OWNER": owner, "STOREOPS_WORKSTATION_ROLE": role},
+    )  # fmt: skip
+    assert deploy_alone.returncode == 0, deploy_alone.stdout[-3000:] + deploy_alone.stderr
+    assert live_table() and revert_armed()  # the drift was seen: loaded again, not confirmed
+    reverted = wait_for(lambda: not live_table(), seconds=30)
+    assert reverted, "the unconfirmed table is still live 30 s after a 5 s timeout"
+
+    repaired = workstation(inventory, "provision", HOST, "--owner", owner, "--role", role)
+    assert repaired.returncode == 0 and repaired.changes > 0, repaired.output[-3000:]
+    time.sleep(6)  # past the timeout: a confirmed table stays
+    assert live_table() and not revert_armed()
+    again = workstation(inventory, "provision", HOST, "--owner", owner, "--role", role)
+    assert again.returncode == 0 and again.changes == 0, again.output[-3000:]
+    assert workstation(inventory, "decommission", HOST).returncode == 0
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True

@@ -34,10 +34,13 @@ class Recorder:
     def __init__(self) -> None:
         self.runs: list[PyinfraRun] = []
         self.status = 0
+        self.failing_deploy: str | None = None  # this deploy alone returns 1
         self.home_exists = True  # the employee's account, until the remove phase
 
     def __call__(self, run: PyinfraRun) -> int:
         self.runs.append(run)
+        if run.deploy == self.failing_deploy:
+            return 1
         variables = run.environment
         if self.status == 0 and not run.dry and env.REPORT in variables:
             report = {key: variables[name] for key, name in (("owner", env.OWNER), ("role", env.ROLE), ("asset_tag", env.ASSET), ("host", env.HOST))}  # fmt: skip
@@ -153,12 +156,16 @@ def test_provision_runs_the_deploy_then_registers_once(
     lab: Path, pyinfra: Recorder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _storeops(lab, "provision", "sh01-ws01", "--owner", "wang.fang", "--role", "sales") == 0
-    (run,) = pyinfra.runs
+    run, confirmation = pyinfra.runs  # the firewall is confirmed over a second connection
     command = run.command()
     assert command[1] == "-y"
     assert command[2:4] == ["--limit", "sh01-ws01"]
     assert command[-2:] == ["deploys/inventory.py", str(REPO / "deploys" / "workstation.py")]
     assert run.environment[env.INVENTORY] == str(lab.resolve())
+    assert confirmation.command()[1:] == [
+        "-y", "--limit", "sh01-ws01", "deploys/inventory.py",
+        str(REPO / "deploys" / "workstation_firewall.py"),
+    ]  # fmt: skip
     (record,) = _register(lab)
     assert (record["asset_tag"], record["owner"], record["role"], record["status"]) == (
         "0101",
@@ -182,7 +189,7 @@ def test_provision_runs_the_deploy_then_registers_once(
     assert _storeops(lab, "provision", "sh01-ws01", "--owner", "wang.fang", "--role", "sales") == 0
     assert (lab / "assets" / "sh01.yml").read_text() == register_text
     assert "asset 0101 unchanged" in capsys.readouterr().out
-    assert len(pyinfra.runs) == 2
+    assert len(pyinfra.runs) == 4
 
 
 def test_a_failed_deploy_registers_nothing(
@@ -193,6 +200,19 @@ def test_a_failed_deploy_registers_nothing(
     assert _storeops(lab, "provision", "sh01-ws01", "--owner", "wang.fang", "--role", "sales") == 1
     assert "nothing registered" in capsys.readouterr().err
     assert _snapshot(lab) == before
+    assert len(pyinfra.runs) == 1  # no confirmation after a failed deploy
+
+
+def test_an_unconfirmed_firewall_registers_nothing(
+    lab: Path, pyinfra: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyinfra.failing_deploy = "workstation_firewall.py"  # the new connection does not get in
+    before = _snapshot(lab)
+    assert _storeops(lab, "provision", "sh01-ws01", "--owner", "wang.fang", "--role", "sales") == 1
+    error = capsys.readouterr().err
+    assert "not confirmed" in error and "the previous ruleset comes back" in error
+    assert "nothing registered" in error
+    assert _snapshot(lab) == before
 
 
 def test_dry_passes_dry_to_pyinfra_and_writes_nothing(lab: Path, pyinfra: Recorder) -> None:
@@ -201,7 +221,7 @@ def test_dry_passes_dry_to_pyinfra_and_writes_nothing(lab: Path, pyinfra: Record
         _storeops(lab, "provision", "sh01-ws01", "--owner", "wang.fang", "--role", "sales", "--dry")
         == 0
     )
-    assert pyinfra.runs[0].command()[1] == "--dry"
+    assert [run.command()[1] for run in pyinfra.runs] == ["--dry", "--dry"]
     assert _snapshot(lab) == before
 
 
@@ -217,6 +237,7 @@ def test_local_runs_the_same_deploy_at_local(
     assert command[-2:] == ["@local", str(REPO / "deploys" / "workstation.py")]
     assert "--limit" not in command
     assert pyinfra.runs[0].environment[env.HOST] == "hz01-ws01"
+    assert len(pyinfra.runs) == 1  # the deploy confirms its firewall itself: no connection
     assert _register(lab, "hz01")[0]["owner"] == "li.na"
 
 
@@ -226,7 +247,7 @@ def test_someone_else_s_machine_is_refused(
     assert _storeops(lab, "provision", "sh01-ws01", "--owner", "wang.fang", "--role", "sales") == 0
     assert _storeops(lab, "provision", "sh01-ws01", "--owner", "li.na", "--role", "sales") == 1
     assert "in use by wang.fang" in capsys.readouterr().err
-    assert len(pyinfra.runs) == 1
+    assert len(pyinfra.runs) == 2  # the first provisioning's deploy and confirmation
 
 
 def test_decommission_archives_first_then_removes_then_returns_the_asset(

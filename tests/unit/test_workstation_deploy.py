@@ -100,8 +100,12 @@ link=eth1 aa:bb:cc:dd:ee:02"""
 CHANGING = re.compile(
     r"^(useradd|usermod|chpasswd|chage|lpadmin|install |dconf |userdel|pkill|tar |mv |rm |"
     r"systemctl (start|restart|reload|enable|disable|stop|daemon-reload)|apt-get|"
-    r"update-ca-certificates|timedatectl set|hostnamectl)"
+    r"update-ca-certificates|timedatectl set|hostnamectl|python3 |echo )"
 )
+
+
+FIREWALL_APPLY = "Host firewall from the zone model (checked, loaded with a revert armed)"
+FIREWALL_CONFIRM = "Confirm the host firewall over this new connection and keep it for boot"
 
 
 def _account(password: str) -> str:
@@ -168,16 +172,18 @@ def test_the_provisioning_deploy_lists_its_operations_and_changes_nothing(tmp_pa
         "IT admin account it-admin (SSH keys only)",
         "Sudo tier full of it-admin",
         "Write /etc/dconf/db/local.d/00-storeops-screenlock",
-        "Host firewall ruleset (checked with nft -c, then loaded)",
         "Write /etc/apt/apt.conf.d/52storeops-security-only",
         "Write /etc/systemd/system/storeops-freshclam.timer",
         "Printer sh01-office (default)",
         "Write /etc/storedms-client/client.conf",
         "Write /etc/chrony/chrony.conf",
+        "The commit-confirm helper (module_utils/storeops_nft.py)",
+        FIREWALL_APPLY,
         "Write /etc/storeops/workstation.yml",
     ]
     assert [name for name in names if name in expected_order] == expected_order
     assert run.changes()["Compile the dconf database"] == "conditional"
+    assert "Firewall at boot" not in names  # over SSH, the confirmation's run starts it
     assert [command for command in run.asked if CHANGING.match(command)] == []
     assert len(run.asked) > 50  # the facts were read
     assert json.loads(report.read_text()) == {
@@ -193,6 +199,15 @@ def test_the_provisioning_deploy_lists_its_operations_and_changes_nothing(tmp_pa
         "store": "sh01",
         "virtualization": "podman",
     }
+
+
+def test_the_firewall_is_confirmed_by_a_run_of_its_own(tmp_path: Path) -> None:
+    request = {"STOREOPS_WORKSTATION_OWNER": "wang.fang", "STOREOPS_WORKSTATION_ROLE": "sales"}
+    run = _dry_run(tmp_path, "workstation_firewall.py", **request)
+    assert run.status == 0, run.output
+    assert list(run.changes()) == [FIREWALL_CONFIRM, "Firewall at boot"]
+    assert run.changes()[FIREWALL_CONFIRM] == "change"  # no boot file on the fake host
+    assert [command for command in run.asked if CHANGING.match(command)] == []
 
 
 def test_a_bad_request_stops_before_the_first_command(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 Every check runs before pyinfra starts (the inventory validated, the request checked
 against it and against the asset register): bad input exits 1 with every problem named,
 and nothing is contacted. Then pyinfra runs the deploy (``deploys/workstation.py``,
-``deploys/workstation_decommission.py``) with the inventory's connection data, and only
-after it succeeded are the asset register and the machine's host_vars written. ``--dry``
+``deploys/workstation_decommission.py``) with the inventory's connection data; a
+provisioning over SSH then confirms the new firewall over a new connection
+(``deploys/workstation_firewall.py``). Only after all of it succeeded are the asset
+register and the machine's host_vars written. ``--dry``
 runs pyinfra's ``--dry`` and writes nothing.
 """
 
@@ -137,6 +139,16 @@ def _provision(args: argparse.Namespace) -> int:
         status = PyinfraRun("workstation.py", target, environment, args.dry, args.diff).run()
         if status != 0:
             return _fail(f"pyinfra failed on {args.host} (exit {status}): nothing registered")
+        if target is not None:  # @local confirms the firewall in the run itself
+            confirm = PyinfraRun("workstation_firewall.py", target, environment, args.dry)
+            status = confirm.run()
+            if status != 0:
+                return _fail(
+                    f"the new firewall of {args.host} is not confirmed over a new connection "
+                    f"(pyinfra exit {status}): the previous ruleset comes back after "
+                    "firewall_confirm_timeout seconds; nothing registered. Check the flows "
+                    "that let the controller in (mgmt-ssh), then run this again"
+                )
         if args.dry:
             print(f"dry run: {plan.host} would become {plan.hostname}; nothing registered")
             return EXIT_OK

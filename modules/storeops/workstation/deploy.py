@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -34,11 +35,11 @@ from pyinfra.api.operation import operation
 from pyinfra.context import host
 from pyinfra.facts.files import File, Sha256File
 from pyinfra.facts.server import Users
-from pyinfra.operations import files
+from pyinfra.operations import files, systemd
 
 from storeops.ansible_view import load as load_ansible_view
 from storeops.inventory import InventoryInvalid
-from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY
+from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT
 from storeops.role_templates import play_variables, render, render_role_template, resolve
 from storeops.schema import WORKSTATION_INITIAL_PASSWORD
 from storeops.workstation import deploy_env as env
@@ -69,6 +70,10 @@ ARCHIVE_PASSWORD = "vault_backup_repository_password"  # the store's backup encr
 TEMPLATES = DEPLOYS_DIR / "templates"
 # The roles whose templates and defaults the deploys reuse.
 SHARED_ROLES = ("common", "firewall")
+# The commit-confirm of nft_ruleset (module_utils/storeops_nft.py), run on the host as a
+# script: where the deploy copies it (next to the backup role's storeops_mariadb.py).
+NFT_HELPER_SOURCE = REPO_ROOT / "module_utils" / "storeops_nft.py"
+NFT_HELPER = "/usr/local/lib/storeops/storeops_nft.py"
 
 
 # ---------------------------------------------------------------------------- facts
@@ -99,6 +104,22 @@ class CupsQueues(FactBase[dict[str, Any]]):
 
     def process(self, output: list[str]) -> dict[str, Any]:
         return parse_lpstat(list(output))
+
+
+class LiveTableAsApplied(FactBase[bool]):
+    """Whether the live table is the one loaded last (``nft -s list table`` against the
+    listing the commit-confirm kept): False after a change by hand, a revert, or none."""
+
+    def requires_command(self, *args: Any, **kwargs: Any) -> str:
+        return "nft"
+
+    def command(self, table: str, state_dir: str) -> str:
+        live = f"nft -s list table inet {shlex.quote(table)} 2>/dev/null"
+        kept = shlex.quote(f"{state_dir}/applied.list")
+        return f"{live} | cmp -s - {kept} && echo yes || echo no"
+
+    def process(self, output: list[str]) -> bool:
+        return list(output) == ["yes"]
 
 
 # ---------------------------------------------------------------------------- operations
@@ -193,6 +214,99 @@ def same_sha256(path: str, digest: str) -> Any:
     yield  # a generator, as pyinfra operations are
 
 
+@dataclass(frozen=True)
+class HostFirewall:
+    """The machine's ruleset (the firewall role's template) and where the role keeps it."""
+
+    ruleset: str
+    table: str
+    state_dir: str
+    candidate_path: str
+    persist_path: str
+    confirm_timeout: int
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.ruleset.encode()).hexdigest()
+
+    @property
+    def applied_digest(self) -> str:
+        """Of the candidate as the commit-confirm keeps it (one final newline)."""
+        return hashlib.sha256((self.ruleset.rstrip("\n") + "\n").encode()).hexdigest()
+
+    def helper(self, action: str, *options: str | QuoteString) -> StringCommand:
+        """``python3 storeops_nft.py <action>`` for this table and state directory."""
+        words = ["python3", NFT_HELPER, action, "--table", self.table, "--state-dir"]
+        return StringCommand(*words, QuoteString(self.state_dir), *options)
+
+    def confirmation(self) -> list[StringCommand]:
+        """Disarm the revert (it fails if the revert fired), then keep the candidate for boot:
+        only a confirmed ruleset is booted, as in the role."""
+        install = ["install", "-o", "root", "-g", "root", "-m", "0644"]
+        paths = (QuoteString(self.candidate_path), QuoteString(self.persist_path))
+        return [self.helper("confirm"), StringCommand(*install, *paths)]
+
+
+def firewall_in_place(firewall: HostFirewall) -> bool:
+    """This ruleset is the one loaded last, still live, and the boot file."""
+    applied = f"{firewall.state_dir}/applied.nft"
+    return (
+        host.get_fact(Sha256File, path=firewall.persist_path) == firewall.digest
+        and host.get_fact(Sha256File, path=applied) == firewall.applied_digest
+        and host.get_fact(LiveTableAsApplied, table=firewall.table, state_dir=firewall.state_dir)
+    )
+
+
+@operation()
+def applied_ruleset(firewall: HostFirewall, confirm_now: bool) -> Any:
+    """Load the ruleset with the firewall role's commit-confirm: validated (``nft -c``),
+    loaded in one transaction with an automatic revert armed for ``confirm_timeout`` s.
+
+    Nothing happens when this ruleset is the one loaded last, still live (a table changed
+    or deleted by hand is loaded again) and the boot file. ``confirm_now`` (pyinfra
+    @local: no connection to lose) confirms at once; otherwise ``confirmed_ruleset``, over a
+    new connection (``deploys/workstation_firewall.py``), must follow within the timeout.
+    """
+    if firewall_in_place(firewall):
+        host.noop(f"the live table and {firewall.persist_path} are this ruleset")
+        return
+    yield from files.directory._inner(
+        path=firewall.state_dir, user="root", group="root", mode="0700"
+    )
+    yield from files.put._inner(
+        src=StringIO(firewall.ruleset),
+        dest=firewall.candidate_path,
+        user="root",
+        group="root",
+        mode="0600",
+    )
+    timeout = str(firewall.confirm_timeout)
+    yield firewall.helper(
+        "apply", "--src", QuoteString(firewall.candidate_path), "--timeout", timeout
+    )
+    if confirm_now:
+        yield from firewall.confirmation()
+
+
+@operation()
+def confirmed_ruleset(firewall: HostFirewall) -> Any:
+    """Confirm what ``applied_ruleset`` loaded and keep it for boot; nothing when nothing is
+    armed and the boot file is already this ruleset. A candidate that is not this ruleset
+    (the apply did not run) fails before anything is confirmed."""
+    armed = host.get_fact(File, path=f"{firewall.state_dir}/armed.json")
+    if not armed and host.get_fact(Sha256File, path=firewall.persist_path) == firewall.digest:
+        host.noop(f"nothing to confirm: {firewall.persist_path} is this ruleset")
+        return
+    check = f"{firewall.digest}  {firewall.candidate_path}"
+    yield StringCommand("echo", QuoteString(check), "|", "sha256sum", "--check", "--status")
+    yield from firewall.confirmation()
+
+
+def firewall_at_boot() -> None:
+    """nftables.service enabled and running: it loads the boot file, the confirmed ruleset."""
+    systemd.service(name="Firewall at boot", service="nftables.service", running=True, enabled=True)
+
+
 # ---------------------------------------------------------------------------- the run context
 
 
@@ -214,6 +328,18 @@ class DeployContext:
     def file(self, dest: str) -> str:
         """The deploy's own template for ``dest``: ``deploys/templates/<dest>.j2``."""
         return render(TEMPLATES / f"{dest.lstrip('/')}.j2", dest, self.plan.template_vars())
+
+    def firewall(self) -> HostFirewall:
+        """The firewall role's ruleset for this machine, and the role's paths for it."""
+        persist_path = str(self.value("firewall_persist_path"))
+        return HostFirewall(
+            ruleset=self.role_file("firewall", "etc/nftables.conf.j2", persist_path),
+            table=str(self.value("firewall_table")),
+            state_dir=str(self.value("firewall_state_dir")),
+            candidate_path=str(self.value("firewall_candidate_path")),
+            persist_path=persist_path,
+            confirm_timeout=int(self.value("firewall_confirm_timeout")),
+        )
 
     def initial_password(self) -> str:
         password = self.variables.get(WORKSTATION_INITIAL_PASSWORD)
@@ -278,6 +404,11 @@ def provisioning_context() -> DeployContext:
     # What playbooks/firewall.yml hands the firewall role: the zone model's rules for the host.
     variables["firewall_inbound_rules"] = [dict(rule) for rule in plan.firewall_rules]
     return DeployContext(plan, variables)
+
+
+def runs_on_the_machine() -> bool:
+    """pyinfra @local: the deploy runs on the workstation itself (no SSH connection)."""
+    return str(host.name).startswith("@local")
 
 
 def machine_identity(address: str) -> Identity:

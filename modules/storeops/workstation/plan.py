@@ -54,6 +54,7 @@ FEATURE_PACKAGES = (
     "dconf-cli",
     "nftables",
     "openssl",
+    "python3",  # runs the firewall's commit-confirm (module_utils/storeops_nft.py)
     "sudo",
     "unattended-upgrades",
 )
