@@ -9,6 +9,7 @@ the managed host in two ways:
   workstation deploy (``deploys/workstation.py`` applies, ``deploys/workstation_firewall.py``
   confirms over a new connection)::
 
+      python3 storeops_nft.py status --table storeops --src candidate.nft  # read-only
       python3 storeops_nft.py apply --table storeops --src candidate.nft --timeout 60
       python3 storeops_nft.py confirm --table storeops
 
@@ -214,6 +215,21 @@ def refuse_foreign(text: str, family: str, table: str) -> None:
             )
 
 
+def is_live_as_applied(state: State, candidate: str, live: str | None) -> bool:
+    """The candidate is the one loaded last, and the live table is still what that load left
+    (not changed or deleted by hand, not put back by a revert)."""
+    return live is not None and state.read(APPLIED) == candidate and state.read(LISTING) == live
+
+
+def status(host: Host, state: State, candidate: str | None) -> dict[str, Any]:
+    """Read-only: whether a revert is armed and, given a candidate, whether it is live as
+    applied (what ``apply`` would find unchanged)."""
+    outcome: dict[str, Any] = {"changed": False, "armed": state.armed() is not None}
+    if candidate is not None:
+        outcome["live_as_applied"] = is_live_as_applied(state, candidate, host.listing())
+    return outcome
+
+
 def apply(
     host: Host,
     state: State,
@@ -229,9 +245,7 @@ def apply(
     refuse_foreign(candidate, host.family, host.table)
     host.check(path, candidate)
     live = host.listing()
-    unchanged = (
-        live is not None and state.read(APPLIED) == candidate and state.read(LISTING) == live
-    )
+    unchanged = is_live_as_applied(state, candidate, live)
     diff = {
         "before_header": f"nft -s list table {host.family} {host.table} (live)",
         "before": live or "",
@@ -329,10 +343,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="storeops_nft", description="commit-confirm for one nftables table"
     )
-    parser.add_argument("action", choices=["apply", "confirm"])
+    parser.add_argument("action", choices=["apply", "confirm", "status"])
     parser.add_argument("--table", required=True)
     parser.add_argument("--family", choices=["inet", "ip", "ip6"], default="inet")
-    parser.add_argument("--src", help="the candidate ruleset file (apply)")
+    parser.add_argument("--src", help="the candidate ruleset file (apply; status: optional)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_CONFIRM_TIMEOUT)
     parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     parser.add_argument("--unit", help="the revert's transient unit (default nft-revert-<table>)")
@@ -354,8 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     unit = arguments.unit or default_unit(arguments.table)
     started = time.monotonic()
     try:
-        with locked(state):
-            if arguments.action == "apply":
+        with locked(state, check_mode=arguments.action == "status"):
+            if arguments.action == "status":
+                candidate = normalized_file(arguments.src) if arguments.src else None
+                outcome = status(host, state, candidate)
+            elif arguments.action == "apply":
                 candidate = normalized_file(arguments.src)
                 outcome = apply(
                     host,

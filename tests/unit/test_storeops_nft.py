@@ -2,7 +2,7 @@
 
 What can be checked without nftables: the command line, and every refusal that comes before
 the first ``nft`` call (a missing candidate, one that flushes the ruleset, declares another
-table or includes files; a confirmation with nothing armed). Loading, the armed revert and
+table or includes files; a confirmation or a status with nothing armed). Loading, the armed revert and
 the confirmation run for real on the lab (tests/integration/test_firewall_module.py through
 the nft_ruleset module, tests/integration/test_workstation.py through the deploy).
 """
@@ -36,6 +36,22 @@ def test_a_confirmation_with_nothing_armed_changes_nothing(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert (outcome["changed"], outcome["armed"], outcome["confirmed"]) == (False, False, False)
+
+
+def test_status_with_nothing_applied_says_nothing_is_armed(tmp_path: Path) -> None:
+    done = _helper(tmp_path / "state", "status")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert (outcome["changed"], outcome["armed"]) == (False, False)
+    assert "live_as_applied" not in outcome  # no candidate asked about
+    assert not (tmp_path / "state").exists()  # read-only: not even the lock file
+
+
+def test_status_names_a_missing_candidate(tmp_path: Path) -> None:
+    missing = tmp_path / "candidate.nft"
+    done = _helper(tmp_path / "state", "status", "--src", str(missing))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"storeops_nft status: {missing}: No such file or directory"
 
 
 def test_apply_needs_a_candidate_file(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ link=eth1 aa:bb:cc:dd:ee:02"""
 CHANGING = re.compile(
     r"^(useradd|usermod|chpasswd|chage|lpadmin|install |dconf |userdel|pkill|tar |mv |rm |"
     r"systemctl (start|restart|reload|enable|disable|stop|daemon-reload)|apt-get|"
-    r"update-ca-certificates|timedatectl set|hostnamectl|python3 |echo )"
+    r"update-ca-certificates|timedatectl set|hostnamectl|python3 \S+ (apply|confirm) |echo )"
 )
 
 

@@ -106,20 +106,30 @@ class CupsQueues(FactBase[dict[str, Any]]):
         return parse_lpstat(list(output))
 
 
-class LiveTableAsApplied(FactBase[bool]):
-    """Whether the live table is the one loaded last (``nft -s list table`` against the
-    listing the commit-confirm kept): False after a change by hand, a revert, or none."""
+class CommitConfirmStatus(FactBase[dict[str, Any]]):
+    """What the host's commit-confirm says (``storeops_nft.py status``, read-only): whether a
+    revert is armed and, given the candidate file, whether that candidate is the table loaded
+    last and still live. Empty while the helper is not on the host."""
 
     def requires_command(self, *args: Any, **kwargs: Any) -> str:
-        return "nft"
+        return "python3"
 
-    def command(self, table: str, state_dir: str) -> str:
-        live = f"nft -s list table inet {shlex.quote(table)} 2>/dev/null"
-        kept = shlex.quote(f"{state_dir}/applied.list")
-        return f"{live} | cmp -s - {kept} && echo yes || echo no"
+    @staticmethod
+    def default() -> dict[str, Any]:
+        return {}
 
-    def process(self, output: list[str]) -> bool:
-        return list(output) == ["yes"]
+    def command(self, table: str, state_dir: str, candidate_path: str | None = None) -> str:
+        words = ["python3", NFT_HELPER, "status", "--table", table, "--state-dir", state_dir]
+        candidate = ["--src", candidate_path] if candidate_path else []
+        return f"{shlex.join([*words, *candidate])} 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        """Anything but the helper's JSON object (no helper, an error) says nothing."""
+        try:
+            answer = json.loads("\n".join(output))
+        except ValueError:
+            return {}
+        return answer if isinstance(answer, dict) else {}
 
 
 # ---------------------------------------------------------------------------- operations
@@ -131,9 +141,10 @@ def validated_file(
 ) -> Any:
     """Write ``dest`` only through a candidate that ``validate`` accepts, then run ``then``.
 
-    For files a mistake in which locks people out (sudoers, the firewall): the candidate
-    goes to the state directory, is checked (``visudo -cf``, ``nft -c -f``) and only then
-    installed. Nothing happens when ``dest`` already has this content.
+    For files a mistake in which locks people out (sudoers; the firewall has its own
+    commit-confirm, ``applied_ruleset``): the candidate goes to the state directory, is
+    checked (``visudo -cf``) and only then installed. Nothing happens when ``dest``
+    already has this content.
     """
     digest = hashlib.sha256(content.encode()).hexdigest()
     if host.get_fact(Sha256File, path=dest) == digest:
@@ -229,11 +240,6 @@ class HostFirewall:
     def digest(self) -> str:
         return hashlib.sha256(self.ruleset.encode()).hexdigest()
 
-    @property
-    def applied_digest(self) -> str:
-        """Of the candidate as the commit-confirm keeps it (one final newline)."""
-        return hashlib.sha256((self.ruleset.rstrip("\n") + "\n").encode()).hexdigest()
-
     def helper(self, action: str, *options: str | QuoteString) -> StringCommand:
         """``python3 storeops_nft.py <action>`` for this table and state directory."""
         words = ["python3", NFT_HELPER, action, "--table", self.table, "--state-dir"]
@@ -247,13 +253,23 @@ class HostFirewall:
         return [self.helper("confirm"), StringCommand(*install, *paths)]
 
 
+def commit_confirm_status(firewall: HostFirewall, *, of_candidate: bool) -> dict[str, Any]:
+    candidate = firewall.candidate_path if of_candidate else None
+    status: dict[str, Any] = host.get_fact(
+        CommitConfirmStatus,
+        table=firewall.table,
+        state_dir=firewall.state_dir,
+        candidate_path=candidate,
+    )
+    return status
+
+
 def firewall_in_place(firewall: HostFirewall) -> bool:
-    """This ruleset is the one loaded last, still live, and the boot file."""
-    applied = f"{firewall.state_dir}/applied.nft"
+    """This ruleset is the candidate, loaded last and still live, and the boot file."""
     return (
         host.get_fact(Sha256File, path=firewall.persist_path) == firewall.digest
-        and host.get_fact(Sha256File, path=applied) == firewall.applied_digest
-        and host.get_fact(LiveTableAsApplied, table=firewall.table, state_dir=firewall.state_dir)
+        and host.get_fact(Sha256File, path=firewall.candidate_path) == firewall.digest
+        and commit_confirm_status(firewall, of_candidate=True).get("live_as_applied") is True
     )
 
 
@@ -293,7 +309,7 @@ def confirmed_ruleset(firewall: HostFirewall) -> Any:
     """Confirm what ``applied_ruleset`` loaded and keep it for boot; nothing when nothing is
     armed and the boot file is already this ruleset. A candidate that is not this ruleset
     (the apply did not run) fails before anything is confirmed."""
-    armed = host.get_fact(File, path=f"{firewall.state_dir}/armed.json")
+    armed = commit_confirm_status(firewall, of_candidate=False).get("armed", False)
     if not armed and host.get_fact(Sha256File, path=firewall.persist_path) == firewall.digest:
         host.noop(f"nothing to confirm: {firewall.persist_path} is this ruleset")
         return
