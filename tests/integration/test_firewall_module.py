@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.waiting import seconds_until
 
 pytestmark = pytest.mark.lab
 
@@ -156,12 +157,10 @@ def table_of(src: str) -> str:
 
 def wait_for_table(expected: str, deadline_s: float) -> float:
     """Seconds until the live table is ``expected``; fails after ``deadline_s``."""
-    start = time.monotonic()
-    while time.monotonic() - start < deadline_s:
-        if live() == expected:
-            return time.monotonic() - start
-        time.sleep(0.25)
-    raise AssertionError(f"the table is not back after {deadline_s} s:\n{live()}")
+    took = seconds_until(lambda: live() == expected, within=deadline_s)
+    if took is None:
+        raise AssertionError(f"the table is not back after {deadline_s} s:\n{live()}")
+    return took
 
 
 @pytest.fixture(scope="module")

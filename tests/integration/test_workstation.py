@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from storeops.lab.podman import exec_in
 from storeops.lab.rehearsal import copy_lab_inventory
 from storeops.paths import REPO_ROOT
 from tests.integration.ansible_run import run_playbook
+from tests.waiting import seconds_until
 
 pytestmark = pytest.mark.lab
 
@@ -213,8 +214,8 @@ def test_a_firewall_nobody_confirms_goes_back_by_itself(inventory: Path) -> None
     )  # fmt: skip
     assert deploy_alone.returncode == 0, deploy_alone.stdout[-3000:] + deploy_alone.stderr
     assert live_table() and revert_armed()  # the drift was seen: loaded again, not confirmed
-    reverted = wait_for(lambda: not live_table(), seconds=30)
-    assert reverted, "the unconfirmed table is still live 30 s after a 5 s timeout"
+    reverted = seconds_until(lambda: not live_table(), within=30, every=0.5)
+    assert reverted is not None, "the unconfirmed table is still live 30 s after a 5 s timeout"
 
     repaired = workstation(inventory, "provision", HOST, "--owner", owner, "--role", role)
     assert repaired.returncode == 0 and repaired.changes > 0, repaired.output[-3000:]
@@ -223,12 +224,3 @@ def test_a_firewall_nobody_confirms_goes_back_by_itself(inventory: Path) -> None
     again = workstation(inventory, "provision", HOST, "--owner", owner, "--role", role)
     assert again.returncode == 0 and again.changes == 0, again.output[-3000:]
     assert workstation(inventory, "decommission", HOST).returncode == 0
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.5)
-    return True
