@@ -1,4 +1,4 @@
-"""Waiting in tests for something that happens by itself (a timer fires, a log is flushed)."""
+"""Waiting in tests for something that happens by itself (a timer fires, a table is put back)."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ import functools
 import json
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,6 @@ from storeops.lab.devices import DeviceHandle, start_device
 from storeops.lab.devices.platform import Session
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.yamlfiles import VaultPasswords
-from tests.waiting import seconds_until
 
 USER = "admin"
 PASSWORD = "Lab-Passw0rd"
@@ -268,17 +268,13 @@ def logged_and_recorded(log_file: Path, handle: DeviceHandle) -> tuple[list[str]
     """The commands in the device's log file and in its memory, once the two agree (a
     session's closing "exit" may still be on its way into both: memory first, then the file);
     after 5 s, however they stand."""
-
-    def read() -> tuple[list[str], list[str]]:
+    deadline = time.monotonic() + 5
+    while True:
+        recorded = [r.command for r in handle.commands]
         logged = [json.loads(line)["command"] for line in log_file.open(encoding="utf-8")]
-        return logged, [r.command for r in handle.commands]
-
-    def agree() -> bool:
-        logged, recorded = read()
-        return logged == recorded
-
-    seconds_until(agree, within=5, every=0.05)
-    return read()
+        if logged == recorded or time.monotonic() > deadline:
+            return logged, recorded
+        time.sleep(0.05)
 
 
 def test_ios_command_log_proves_what_was_sent(start: Start, tmp_path: Path) -> None:
