@@ -22,6 +22,11 @@ description:
     naming the device and I(user). The repository is created (C(git init)) when missing.
     Nothing else is written into the repository; concurrent runs (forks) on the same
     repository take turns (an exclusive lock on the repository directory).
+  - The backups carry the devices' password hashes, so they are private to the controller
+    user whatever the umask: I(repo) is made mode 0700 and each backup file 0600 on every
+    run, git writes its own files with C(core.sharedRepository=0600), and whatever an
+    earlier run or a hand left readable to others under I(repo) is tightened (group and
+    other permission bits removed).
   - Git runs with its author and committer set on the command line, so no global git
     configuration is needed.
   - An unreachable device or a failed login fails the task with a message naming
@@ -62,7 +67,7 @@ EXAMPLES = r"""
     username: "{{ net_username }}"
     password: "{{ net_password }}"
     name: "{{ inventory_hostname }}"
-    repo: "{{ playbook_dir }}/../.cache/network-backups"
+    repo: /var/lib/storeops/network-backups
   delegate_to: localhost
 """
 
@@ -90,6 +95,7 @@ import fcntl  # noqa: E402
 import getpass  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import stat  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -102,8 +108,12 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
     strip_volatile,
 )
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 EMAIL_DOMAIN = "storeops.invalid"
+# The backups carry password hashes: the controller user alone reads them, whatever the umask.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+GIT_SHARED = "0600"  # git's own files (objects, index, refs): 0600, its directories 0700
 
 
 class Git:
@@ -121,6 +131,8 @@ class Git:
             "commit.gpgsign=false",
             "-c",
             "core.hooksPath=/dev/null",
+            "-c",
+            f"core.sharedRepository={GIT_SHARED}",
         ]
 
     def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[int, str]:
@@ -133,8 +145,13 @@ class Git:
         return rc, out
 
     def ensure(self) -> None:
+        """A repository whose files git keeps private (also for a hand's ``git commit``)."""
         if not os.path.isdir(os.path.join(self.repo, ".git")):
-            self.run("init", "--quiet", "--initial-branch=main")
+            self.run("init", "--quiet", "--initial-branch=main", f"--shared={GIT_SHARED}")
+            return
+        rc, out = self.run("config", "--local", "--get", "core.sharedRepository", ok=(0, 1))
+        if rc != 0 or out.strip() != GIT_SHARED:
+            self.run("config", "--local", "core.sharedRepository", GIT_SHARED)
 
     def commit(self, filename: str, message: str) -> str | None:
         """Commit ``filename`` when it differs from HEAD; the new sha, or None."""
@@ -155,10 +172,43 @@ def read_text(path: str) -> str:
 
 
 def write_atomically(path: str, text: str) -> None:
+    """Write ``path`` as a whole, mode 0600 from its first byte (the umask does not apply)."""
     partial = f"{path}.{os.getpid()}.part"
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            descriptor = -1
+            handle.write(text)
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
     os.replace(partial, path)
+
+
+def private_dir(path: str) -> None:
+    """``path`` exists with mode 0700 (created or tightened; the umask does not apply)."""
+    os.makedirs(path, mode=PRIVATE_DIR, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR)
+
+
+def tighten(repo: str) -> None:
+    """Remove group and other permissions from everything under ``repo``; backups 0600.
+
+    Backups written before this rule (0644 under a 0755 directory) and anything a hand made
+    readable to others are made private on the next run. Symbolic links are left alone.
+    """
+    for top, dirs, files in os.walk(repo):
+        for name in dirs + files:
+            path = os.path.join(top, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                continue
+            wanted = stat.S_IMODE(mode) & PRIVATE_DIR
+            if top == repo and name.endswith(".cfg") and stat.S_ISREG(mode):
+                wanted = PRIVATE_FILE
+            if stat.S_IMODE(mode) != wanted:
+                os.chmod(path, wanted)
 
 
 def fetch(params: dict[str, Any]) -> str:
@@ -172,15 +222,18 @@ def fetch(params: dict[str, Any]) -> str:
 def store(module: AnsibleModule, path: str, config: str, message: str, user: str) -> str | None:
     """Write and commit the backup under an exclusive lock on the repository directory."""
     repo = os.path.dirname(path)
-    os.makedirs(repo, exist_ok=True)
+    private_dir(repo)
     lock = os.open(repo, os.O_RDONLY)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         git = Git(module, repo, user)
         git.ensure()
-        if read_text(path) != config:
-            write_atomically(path, config)
-        return git.commit(os.path.basename(path), message)
+        try:
+            if read_text(path) != config:
+                write_atomically(path, config)
+            return git.commit(os.path.basename(path), message)
+        finally:  # last: git writes some files (COMMIT_EDITMSG) with the umask's mode
+            tighten(repo)
     finally:
         os.close(lock)
 
@@ -196,7 +249,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if not NAME.match(params["name"]):
+    if not NAME.fullmatch(params["name"]):
         module.fail_json(msg=f"name {params['name']!r}: letters, digits, '.', '_', '-' only")
     user = params["user"] or os.environ.get("USER") or getpass.getuser()
     path = os.path.join(params["repo"], f"{params['name']}.cfg")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -71,9 +72,16 @@ LOGIN = {
 
 
 def play(
-    tmp_path: Path, hosts: dict[str, dict[str, Any]], tasks: list[dict[str, Any]], *args: str
+    tmp_path: Path,
+    hosts: dict[str, dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    *args: str,
+    umask: int = -1,
 ) -> tuple[Results, str]:
-    """Run ``tasks`` on ``hosts`` with ansible-playbook; per-task results and all output."""
+    """Run ``tasks`` on ``hosts`` with ansible-playbook; per-task results and all output.
+
+    ``umask``: the umask ansible-playbook runs with (-1: this process's own).
+    """
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     playbook = tmp_path / "play.yml"
@@ -98,6 +106,7 @@ def play(
         text=True,
         check=False,
         timeout=120,
+        umask=umask,
     )
     try:
         report = json.loads(done.stdout)
@@ -162,6 +171,44 @@ def test_backup_creates_history_and_detects_out_of_band_changes(
     patch = git(repo, "show", changed["commit"], "--format=%s", "--", "sh01-sw1.cfg")
     assert "+logging host 192.0.2.99" in patch
     assert len(git(repo, "log", "--oneline").splitlines()) == 3
+
+
+def modes(repo: Path) -> dict[str, int]:
+    """Permission bits of the repository and of everything under it (no symbolic link)."""
+    paths = [repo, *(p for p in repo.rglob("*") if not p.is_symlink())]
+    return {str(p.relative_to(repo)): stat.S_IMODE(p.stat().st_mode) for p in paths}
+
+
+def test_backups_are_private_whatever_the_umask_and_old_ones_are_tightened(
+    start: Start, tmp_path: Path
+) -> None:
+    """The backups carry password hashes: the controller user alone can read them."""
+    ios = start("cisco_ios", "sh01-sw1")
+    hosts = {"ios": host_vars(ios)}
+    repo = tmp_path / "backups"
+
+    first, _ = play(tmp_path, hosts, [backup_task(repo)], umask=0)
+    assert first["backup"]["ios"]["commit"], first
+    created = modes(repo)
+    assert created["."] == 0o700
+    assert created["sh01-sw1.cfg"] == 0o600
+    assert "secret" in (repo / "sh01-sw1.cfg").read_text()  # the password hash: why it matters
+    readable = {path: oct(mode) for path, mode in created.items() if mode & 0o077}
+    assert not readable, f"readable by group or others under umask 0: {readable}"
+
+    # A repository from before the rule (0644 files in 0755 directories, git's defaults
+    # under umask 022): the next run, with nothing to commit, makes it private.
+    for path in [repo, *repo.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (repo / ".git" / "config").write_text(
+        (repo / ".git" / "config").read_text().replace("sharedrepository = 0600", "")
+    )
+    second, _ = play(tmp_path, hosts, [backup_task(repo)], umask=0o022)
+    assert second["backup"]["ios"]["changed"] is False, second
+    tightened = modes(repo)
+    assert tightened["."] == 0o700 and tightened["sh01-sw1.cfg"] == 0o600
+    assert not {path for path, mode in tightened.items() if mode & 0o077}
+    assert git(repo, "config", "--get", "core.sharedRepository").strip() == "0600"
 
 
 def running(handle: DeviceHandle) -> str:
