@@ -28,6 +28,15 @@ description:
     difference, and the dump is then not trusted.
   - A dump that is already there, whose sha256 is the manifest's and which is verified,
     is not taken again (C(changed=false)), so a re-run after an interruption reuses it.
+  - The dump's directory holds only this module's dumps (clear-text customer data): it is
+    kept at mode 0700, every dump and manifest at 0600. No partial file survives a failure:
+    the dump is written to I(path).<pid>.part, which is removed on every failure path (a
+    full disk, a failed C(mariadb-dump), a failed verification, an interruption); a
+    C(.part) file left by a killed process (its PID gone) is removed before the next dump.
+    A dump that fails its verification is removed too (it is not trusted).
+  - With I(keep) > 0, after the dump (taken or reused) only the newest I(keep) dumps
+    (C(*.sql.gz), by modification time) and their manifests stay in the directory;
+    I(path) itself always stays.
   - C(state=restored) loads a verified dump back into I(database) (tables the dump does not
     have are dropped first, so later migrations' tables go too), then checks every table
     against the manifest. When the database already matches the manifest nothing is done.
@@ -60,6 +69,13 @@ options:
     description: Take a new dump even if a verified one is already at I(path).
     type: bool
     default: false
+  keep:
+    description:
+      - How many dumps (C(*.sql.gz) in the directory of I(path), newest first) to keep after
+        a dump; older ones and their manifests are removed. C(0) keeps every dump.
+      - Used with C(state=dumped) only.
+    type: int
+    default: 0
   login_unix_socket:
     description: The server's unix socket (root logs in through it with unix_socket authentication).
     type: path
@@ -108,6 +124,11 @@ verified:
   description: Whether the dump was restored into the scratch database and matched table by table.
   returned: when a dump exists
   type: bool
+removed:
+  description: Older dumps and manifests removed by I(keep), and stale C(.part) files removed.
+  returned: with state=dumped
+  type: list
+  elements: str
 tables:
   description: Per table, its row count and CHECKSUM TABLE value at dump time.
   returned: when a dump exists
@@ -115,7 +136,9 @@ tables:
   sample: {"customers": {"rows": 40, "checksum": 1820346431}}
 """
 
+import contextlib  # noqa: E402
 import datetime as dt  # noqa: E402
+import glob  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 from typing import Any  # noqa: E402
@@ -159,35 +182,92 @@ def verify_in_scratch(server: Server, path: str, live: dict[str, Any], scratch: 
         )
 
 
+def _pid_alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
+
+
+def remove_stale_parts(directory: str) -> list[str]:
+    """Remove the ``.part`` files in ``directory`` whose writer (the PID in the name) is gone.
+
+    A dump killed with SIGKILL (or by the OOM killer, or a reboot) cannot clean up after
+    itself: what it wrote (customer data) is removed here before the next dump.
+    """
+    removed = []
+    for partial in sorted(glob.glob(os.path.join(glob.escape(directory), "*.part"))):
+        pid = partial.rsplit(".", 2)[-2]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        removed.append(partial)
+    return removed
+
+
+def prune_dumps(path: str, keep: int) -> list[str]:
+    """Keep the newest ``keep`` dumps (``*.sql.gz``) next to ``path``; ``path`` always stays."""
+    if keep < 1:
+        return []
+    directory = os.path.dirname(path) or "."
+    dumps = [
+        name
+        for name in glob.glob(os.path.join(glob.escape(directory), "*.sql.gz"))
+        if os.path.isfile(name)
+    ]
+    dumps.sort(key=lambda name: (os.path.samefile(name, path), os.path.getmtime(name)))
+    removed = []
+    for old in dumps[: max(len(dumps) - keep, 0)]:
+        for name in (old, f"{old}.json"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+                removed.append(name)
+    return removed
+
+
+def private_directory(path: str) -> str:
+    """The dump's directory, created if needed, mode 0700 whatever it was."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.chmod(directory, 0o700)
+    return directory
+
+
 def take_dump(server: Server, params: dict[str, Any]) -> dict[str, Any]:
+    """Dump, measure and (with ``verify``) prove the dump; nothing partial is ever left."""
     path, database = params["path"], params["database"]
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    private_directory(path)
     partial = f"{path}.{os.getpid()}.part"
     old_umask = os.umask(0o077)
+    done = False
     try:
         server.dump_to(database, partial)
-    except DumpError:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
+        os.chmod(partial, 0o600)
+        os.replace(partial, path)
+        manifest: dict[str, Any] = {
+            "database": database,
+            "path": path,
+            "sha256": sha256_of(path),
+            "bytes": os.path.getsize(path),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "tool": "mariadb-dump " + " ".join(DUMP_OPTIONS),
+            "tables": server.table_stats(database),
+            "verified": bool(params["verify"]),
+        }
+        # A dump that fails its verification gets no manifest, and is removed: it is never
+        # reused or restored, and clear-text customer data is not left lying around.
+        if params["verify"]:
+            scratch = params["scratch_database"] or f"{database}_verify"
+            verify_in_scratch(server, path, manifest["tables"], scratch)
+        write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
+        done = True
     finally:
         os.umask(old_umask)
-    os.replace(partial, path)
-    manifest: dict[str, Any] = {
-        "database": database,
-        "path": path,
-        "sha256": sha256_of(path),
-        "bytes": os.path.getsize(path),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "tool": "mariadb-dump " + " ".join(DUMP_OPTIONS),
-        "tables": server.table_stats(database),
-        "verified": bool(params["verify"]),
-    }
-    # A dump that fails its verification gets no manifest: it is never reused or restored.
-    if params["verify"]:
-        scratch = params["scratch_database"] or f"{database}_verify"
-        verify_in_scratch(server, path, manifest["tables"], scratch)
-    write_private(f"{path}.json", json.dumps(manifest, indent=2, sort_keys=True))
+        # Every failure path (a full disk, mariadb-dump failing, a failed verification,
+        # an interruption): no partial or untrusted file stays.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        if not done:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
     return manifest
 
 
@@ -222,6 +302,7 @@ def main() -> None:
             "verify": {"type": "bool", "default": True},
             "scratch_database": {"type": "str", "required": False},
             "force": {"type": "bool", "default": False},
+            "keep": {"type": "int", "default": 0},
             "login_unix_socket": {"type": "path", "default": "/run/mysqld/mysqld.sock"},
         },
         supports_check_mode=True,
@@ -240,11 +321,17 @@ def main() -> None:
             outcome = restore(server, module, manifest)
             module.exit_json(**{**manifest, **outcome})
         reusable = manifest is not None and (manifest.get("verified") or not params["verify"])
-        if reusable and not params["force"]:
-            module.exit_json(changed=False, **manifest)
         if module.check_mode:
+            if reusable and not params["force"]:
+                module.exit_json(changed=False, **manifest)
             module.exit_json(changed=True, path=params["path"], msg="a dump would be taken")
-        module.exit_json(changed=True, **take_dump(server, params))
+        removed = remove_stale_parts(private_directory(params["path"]))
+        changed = bool(removed)
+        if not (reusable and not params["force"]):
+            manifest = take_dump(server, params)
+            changed = True
+        removed += prune_dumps(params["path"], params["keep"])
+        module.exit_json(changed=changed or bool(removed), removed=removed, **manifest)
     except (DumpError, OSError) as error:
         module.fail_json(msg=str(error), path=params["path"])
 

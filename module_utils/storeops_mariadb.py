@@ -121,9 +121,13 @@ def sha256_of(path: str) -> str:
 def write_private(path: str, text: str) -> None:
     """Write ``text`` to ``path`` atomically, readable by its owner only."""
     partial = f"{path}.{os.getpid()}.part"
-    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        handle.write(text)
-    os.replace(partial, path)
+    try:
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(text)
+        os.replace(partial, path)
+    finally:  # a full disk, an error: no partial file is left behind
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
 
 
 def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
