@@ -29,7 +29,7 @@ description:
   - A dump that is already there, whose sha256 is the manifest's and which is verified,
     is not taken again (C(changed=false)), so a re-run after an interruption reuses it.
   - The dump's directory holds only this module's dumps (clear-text customer data): it is
-    kept at mode 0700, every dump and manifest at 0600. No partial file survives a failure:
+    kept at mode 0700, every dump and manifest at 0600. No partial file survives a failure;
     the dump is written to I(path).<pid>.part, which is removed on every failure path (a
     full disk, a failed C(mariadb-dump), a failed verification, an interruption); a
     C(.part) file left by a killed process (its PID gone) is removed before the next dump.
