@@ -28,10 +28,10 @@ description:
     difference, and the dump is then not trusted.
   - A dump that is already there, whose sha256 is the manifest's and which is verified,
     is not taken again (C(changed=false)), so a re-run after an interruption reuses it.
-  - The dump's directory holds only this module's dumps (clear-text customer data): it is
+  - The dump's directory holds only this module's dumps (clear-text customer data), so it is
     kept at mode 0700, every dump and manifest at 0600. No partial file survives a failure;
     the dump is written to I(path).<pid>.part, which is removed on every failure path (a
-    full disk, a failed C(mariadb-dump), a failed verification, an interruption); a
+    full disk, a failed C(mariadb-dump), a failed verification, an interruption), and a
     C(.part) file left by a killed process (its PID gone) is removed before the next dump.
     A dump that fails its verification is removed too (it is not trusted).
   - With I(keep) > 0, after the dump (taken or reused) only the newest I(keep) dumps
