@@ -15,10 +15,8 @@ from pydantic import ValidationError
 
 from storeops.artifacts import VerifyError, fetch_verified
 from storeops.catalog import find
-from storeops.paths import REPO_ROOT
+from storeops.paths import ProjectNotFound, state_path
 from storeops.schema import DmsPortal, Release
-
-DEFAULT_CACHE = REPO_ROOT / ".cache" / "dms-artifacts"
 
 
 class ActionModule(ActionBase):
@@ -42,7 +40,13 @@ class ActionModule(ActionBase):
         if release is None:
             raise AnsibleActionFail(f"{version} is not in the approved release catalog")
         key = Path(task_vars["inventory_dir"]) / portal.signing_key
-        cache = Path(self._task.args.get("cache_dir") or DEFAULT_CACHE)
+        try:  # default: <STOREOPS_STATE_DIR>/dms-artifacts, else the checkout's .cache/
+            cache = Path(
+                self._task.args.get("cache_dir")
+                or state_path("dms-artifacts", task_vars.get("playbook_dir"))
+            )
+        except ProjectNotFound as error:
+            raise AnsibleActionFail(str(error)) from None
         try:
             artifact = fetch_verified(portal.url, release, key, cache)
         except VerifyError as error:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ansible.plugins.action import ActionBase
 
+from storeops.paths import ProjectNotFound, roles_dir
 from storeops.validate import summary, validate
 from storeops.yamlfiles import VaultPasswords
 
@@ -36,8 +37,13 @@ class ActionModule(ActionBase):
         vault = getattr(self._loader, "_vault", None)
         passwords = VaultPasswords(_secrets=list(getattr(vault, "secrets", None) or []))
         summaries, errors = [], []
+        try:  # the roles this playbook runs (its project), not the installed package's place
+            roles = roles_dir(near=task_vars.get("playbook_dir") or Path.cwd())
+        except ProjectNotFound as error:
+            result.update(failed=True, msg=str(error))
+            return result
         for directory in self._inventory_dirs(task_vars):
-            raw = validate(directory, passwords)
+            raw = validate(directory, passwords, roles)
             if raw.issues:
                 errors.extend(issue.render(Path.cwd()) for issue in raw.issues)
             else:

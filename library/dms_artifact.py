@@ -23,7 +23,9 @@ options:
     type: str
     required: false
   cache_dir:
-    description: Controller directory for verified artifacts (default C(.cache/dms-artifacts)).
+    description:
+      - Controller directory for verified artifacts (default C(dms-artifacts) under
+        C(STOREOPS_STATE_DIR) when set, else C(.cache/dms-artifacts) of the repository).
     type: path
     required: false
 attributes:

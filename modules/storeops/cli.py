@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from storeops.paths import LAB_INVENTORY
+from storeops.paths import LAB_INVENTORY, ProjectNotFound, roles_dir
 from storeops.validate import summary, validate
 from storeops.yamlfiles import VaultPasswords, YamlProblem
 
@@ -22,7 +22,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except (OSError, YamlProblem, Exception) as exc:  # ansible raises its own error types
         print(f"storeops validate: cannot load the vault password: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    raw = validate(args.inventory, passwords)
+    try:  # the roles of the project holding the inventory, not of the installed package
+        roles = roles_dir(near=args.inventory)
+    except ProjectNotFound as exc:
+        print(f"storeops validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    raw = validate(args.inventory, passwords, roles)
     if raw.issues:
         print(f"{len(raw.issues)} error(s) in inventory {args.inventory}:", file=sys.stderr)
         for issue in raw.issues:

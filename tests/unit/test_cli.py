@@ -7,13 +7,18 @@ from pathlib import Path
 import pytest
 
 from storeops.cli import main
-from tests.conftest import BAD_INVENTORIES, FIXTURE_VAULT_PASSWORD, build_inventory
+from tests.conftest import (
+    BAD_INVENTORIES,
+    FIXTURE_ROLES,
+    FIXTURE_VAULT_PASSWORD,
+    build_inventory,
+)
 
 
 def test_valid_inventory_prints_one_line_and_exits_zero(
     good_inventory: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("storeops.validate.ROLES_DIR", FIXTURE_VAULT_PASSWORD.parent / "roles")
+    monkeypatch.setattr("storeops.cli.roles_dir", lambda near: FIXTURE_ROLES)
     status = main(
         ["validate", str(good_inventory), "--vault-password-file", str(FIXTURE_VAULT_PASSWORD)]
     )
@@ -26,7 +31,7 @@ def test_valid_inventory_prints_one_line_and_exits_zero(
 def test_invalid_inventory_lists_every_error_and_exits_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("storeops.validate.ROLES_DIR", FIXTURE_VAULT_PASSWORD.parent / "roles")
+    monkeypatch.setattr("storeops.cli.roles_dir", lambda near: FIXTURE_ROLES)
     inventory = build_inventory(tmp_path / "inv", BAD_INVENTORIES / "overlapping-subnets")
     status = main(
         ["validate", str(inventory), "--vault-password-file", str(FIXTURE_VAULT_PASSWORD)]

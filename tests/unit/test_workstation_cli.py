@@ -66,7 +66,7 @@ class Recorder:
 def pyinfra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
     recorder = Recorder()
     monkeypatch.setattr(PyinfraRun, "run", lambda run: recorder(run))  # noqa: PLW0108 - a method
-    monkeypatch.setattr("storeops.workstation.cli.ARCHIVE_CACHE", tmp_path / "archives")
+    monkeypatch.setenv("STOREOPS_STATE_DIR", str(tmp_path / "state"))  # archives under it
     return recorder
 
 

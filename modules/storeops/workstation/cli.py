@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from storeops.inventory import InventoryInvalid
-from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT
+from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT, state_path
 from storeops.schema import AssetRecord, Role
 from storeops.workstation import deploy_env as env
 from storeops.workstation.commands import archive_name, restore_command
@@ -46,7 +46,6 @@ from storeops.yamlfiles import VaultPasswords
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-ARCHIVE_CACHE = REPO_ROOT / ".cache" / "workstation-archives"
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -246,7 +245,7 @@ def _decommission(args: argparse.Namespace) -> int:
     leaving = _leaving(checked, args.host)
     backup = _backup_host(checked, leaving.store)
     local_archive = (
-        ARCHIVE_CACHE
+        state_path("workstation-archives")
         / leaving.store
         / leaving.host
         / archive_name(leaving.owner, leaving.asset_tag, leaving.provisioned)
