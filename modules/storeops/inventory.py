@@ -13,6 +13,10 @@ inventory/<name>/
   host_vars/<host>.yml         per-host variables (optional)
 ```
 
+The files read are exactly those Ansible loads (:mod:`storeops.discovery` asks Ansible's own
+code): group_vars/<name>/ read recursively, .yml, .yaml, .json and extension-less files, in
+Ansible's load order; the hosts and groups its inventory plugins build from every source.
+
 :func:`read` parses every file and checks each against the schema, collecting issues;
 ``validate.py`` adds the rules that span files; :func:`load_valid` returns the typed view
 only when there is no issue at all.
@@ -21,13 +25,14 @@ only when there is no issue at all.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from storeops import discovery
+from storeops.discovery import AnsibleHosts, UnloadedEntry
 from storeops.issues import Issue, issues_from_validation_error
 from storeops.schema import (
     STORE_GROUP_PREFIX,
@@ -39,10 +44,16 @@ from storeops.schema import (
     Store,
     StoreVars,
 )
-from storeops.yamlfiles import VaultPasswords, YamlProblem, read_yaml
+from storeops.yamlfiles import (
+    VAULT_HEADER,
+    VaultPasswords,
+    YamlProblem,
+    read_yaml,
+    vaulted_values,
+)
 
 HOSTS_FILE = "hosts.yml"
-YAML_SUFFIXES = (".yml", ".yaml")
+ROLES_FILE = "roles.yml"
 
 
 class InventoryInvalid(Exception):
@@ -84,6 +95,8 @@ class VarsFile:
     owner_is_host: bool
     variables: dict[str, Any]
     encrypted: bool
+    # (field, vault envelope): the whole file's ("") or each inline !vault value's
+    ciphertexts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -100,6 +113,10 @@ class RawInventory:
     group_wide: GroupWideVars | None = None
     stores: dict[str, tuple[Store, Path]] = field(default_factory=dict)
     vars_files: list[VarsFile] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)  # inventory sources Ansible parses
+    unloaded: list[UnloadedEntry] = field(default_factory=list)  # vars entries it skips
+    ansible: AnsibleHosts | None = None  # hosts and groups as Ansible builds them
+    undecrypted: list[Path] = field(default_factory=list)  # vault files that did not open
 
     @property
     def hosts_path(self) -> Path:
@@ -128,33 +145,77 @@ class Inventory:
 # ---------------------------------------------------------------------------- reading
 
 
-def _vars_paths(directory: Path) -> Iterator[tuple[str, Path]]:
-    """(owner name, file) for group_vars/ or host_vars/: NAME.yml or NAME/*.yml."""
-    if not directory.is_dir():
-        return
-    for entry in sorted(directory.iterdir()):
-        if entry.is_dir():
-            for inner in sorted(entry.iterdir()):
-                if inner.suffix in YAML_SUFFIXES and inner.is_file():
-                    yield entry.name, inner
-        elif entry.suffix in YAML_SUFFIXES:
-            yield entry.stem, entry
+def _known_entities(raw: RawInventory) -> set[str]:
+    if raw.ansible is None or raw.ansible.error:
+        return set()
+    return set(raw.ansible.groups) | set(raw.ansible.hosts)
+
+
+def _variables(raw: RawInventory, path: Path, data: Any) -> dict[str, Any] | None:
+    """The file's variables; None (and an issue) when it holds no mapping of names."""
+    if data is None:
+        raw.issues.append(
+            Issue(path, "", "empty: defines no variable (a truncated save?); restore or delete it")
+        )
+        return None
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        raw.issues.append(Issue(path, "", f"must be a mapping of variable names, not {kind}"))
+        return None
+    variables: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(key, str):
+            variables[key] = value
+        else:
+            raw.issues.append(
+                Issue(
+                    path,
+                    str(key),
+                    f"not a variable name: {key!r} is a {type(key).__name__} "
+                    "(a variable name is text: a letter or _, then letters, digits, _)",
+                )
+            )
+    return variables
 
 
 def _read_vars_files(raw: RawInventory, passwords: VaultPasswords) -> None:
-    for kind, owner_is_host in (("group_vars", False), ("host_vars", True)):
-        for owner, path in _vars_paths(raw.root / kind):
-            try:
-                parsed = read_yaml(path, passwords)
-            except YamlProblem as problem:
-                raw.issues.append(Issue(path, "", str(problem)))
+    found, raw.unloaded = discovery.vars_files(raw.root, _known_entities(raw))
+    for entry in found:
+        path, owner = entry.path, entry.owner
+        try:
+            parsed = read_yaml(path, passwords)
+        except YamlProblem as problem:
+            raw.issues.append(Issue(path, "", str(problem)))
+            raw.unreadable_owners.add(owner)
+            if _is_vault_file(path):
+                raw.undecrypted.append(path)
+            continue
+        variables = _variables(raw, path, parsed.data)
+        if variables is None:
+            if parsed.data is not None:
                 raw.unreadable_owners.add(owner)
-                continue
-            data = parsed.data if parsed.data is not None else {}
-            if not isinstance(data, dict):
-                raw.issues.append(Issue(path, "", "must be a mapping of variable names"))
-                continue
-            raw.vars_files.append(VarsFile(path, owner, owner_is_host, data, parsed.encrypted))
+            continue
+        ciphertexts = [("", parsed.ciphertext)] if parsed.encrypted else []
+        ciphertexts += [(name, value.ciphertext) for name, value in vaulted_values(variables)]
+        raw.vars_files.append(
+            VarsFile(
+                path, owner, entry.owner_is_host, variables, parsed.encrypted, tuple(ciphertexts)
+            )
+        )
+
+
+def _is_vault_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(64).lstrip().startswith(VAULT_HEADER.encode())
+    except OSError:
+        return False
+
+
+def _read_ansible_view(raw: RawInventory) -> None:
+    """Ansible's own hosts and groups, once hosts.yml could be read (else it would fail too)."""
+    if raw.hosts_readable:
+        raw.ansible = discovery.ansible_hosts(raw.sources)
 
 
 def _read_hosts(raw: RawInventory, passwords: VaultPasswords) -> None:
@@ -260,7 +321,9 @@ def read(root: Path | str, passwords: VaultPasswords | None = None) -> RawInvent
         raw.issues.append(Issue(raw.root, "", "is not an inventory directory"))
         return raw
     passwords = passwords or VaultPasswords()
+    raw.sources = discovery.inventory_sources(raw.root)
     _read_hosts(raw, passwords)
+    _read_ansible_view(raw)
     _read_vars_files(raw, passwords)
     _read_group_wide(raw)
     _read_stores(raw)

@@ -6,6 +6,8 @@ manager fixes them all in one pass. Nothing here contacts a host.
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
 import ipaddress
 import re
 from collections import defaultdict
@@ -17,17 +19,20 @@ from typing import Any
 import yaml
 
 from storeops import catalog
-from storeops.inventory import HOSTS_FILE, RawInventory, VarsFile, read
+from storeops.inventory import HOSTS_FILE, ROLES_FILE, RawInventory, VarsFile, read
 from storeops.issues import Issue
-from storeops.paths import ROLES_DIR
+from storeops.paths import LAB_INVENTORY, REPO_ROOT, ROLES_DIR
 from storeops.schema import (
     DEVICE_ROLES,
     SCHEMA_OWNED_VARS,
+    STORE_GROUP_PREFIX,
     WORKSTATION_INITIAL_PASSWORD,
     AssetRecord,
     AssetStatus,
+    GroupWideVars,
     NetworkPlatform,
     Role,
+    StoreVars,
 )
 from storeops.workstation.register import read_register_file, register_files
 from storeops.workstation.settings import (
@@ -36,13 +41,43 @@ from storeops.workstation.settings import (
     missing_store_settings,
     read_workstation_vars,
 )
-from storeops.yamlfiles import VaultPasswords, is_vaulted
+from storeops.yamlfiles import VaultPasswords, YamlProblem, is_vaulted, read_yaml
 from storeops.zones import is_role_or_all
 
-SECRET_NAME_RE = re.compile(
-    r"(^|_)(password|passwd|passphrase|secret|token|private_key|psk|community)($|_)"
+# What a secret is, by name: the one rule, for a variable and for a key at any depth in one.
+# A name is split into its _-separated words: a secret has one of SECRET_WORDS (ansible_password,
+# ansible_ssh_pass, ansible_become_pass, ansible_httpapi_pass, ansible_net_auth_pass,
+# db_passwd, vpn_psk, snmp_community, restic_passphrase, api_token, client_secret), a word that
+# contains one of SECRET_WORD_PARTS (dbpassword, sshpassphrase, privkey, apikey), or is a key
+# of a secret kind (KEY_QUALIFIERS + key: private_key, api_key, access_key, signing_key).
+# A name ending in NOT_SECRET_SUFFIXES says where a secret is kept (a path), not the secret.
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "psk",
+        "community",
+        "credential",
+        "credentials",
+    }
 )
+SECRET_WORD_PARTS = ("password", "passwd", "passphrase", "secret", "privkey", "apikey")
+KEY_QUALIFIERS = frozenset({"private", "api", "access", "auth", "signing", "encryption", "master"})
+NOT_SECRET_SUFFIXES = ("_file", "_path", "_dir")
+PRIVATE_KEY_VALUE_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 VAULT_REFERENCE_RE = re.compile(r"\bvault_[a-z0-9_]+\b")
+# The committed lab vault password: it may open the lab inventory's vault and nothing else.
+LAB_VAULT_PASSWORD = REPO_ROOT / "lab" / "vault-password.txt"
+LAB_VAULT_ID = "lab"  # ansible.cfg's vault_identity: the label of the lab's vault files
+CONSTRUCTED_PLUGIN_NAMES = ("ansible.builtin.constructed", "constructed")
+ROLES_FILE_KEYS = frozenset({"plugin", "strict", "keyed_groups", "groups"})
+STORE_OWNED_VARS = frozenset(StoreVars.model_fields)
+GROUP_OWNED_VARS = frozenset(GroupWideVars.model_fields)
 PURE_TEMPLATE_RE = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
 CONNECTION_VAR_PREFIXES = ("ansible_",)
 # Built by roles.yml beside the role groups: servers and workstations, switches and firewalls.
@@ -55,23 +90,138 @@ FLOWS_FILE = "flows.yml"
 
 @dataclass(frozen=True)
 class RoleKnowledge:
-    """What the roles in ``roles/`` declare: their variables and the vault secrets they use."""
+    """What the roles in ``roles/`` declare, and which hosts run which of their secrets.
+
+    ``vault_needs``: role -> the vault_* names its defaults reference (in values, not in
+    comments). ``secret_plays``: (host pattern, vault name, role) for every play of
+    ``playbooks/`` that runs a role entry point using the secret: ``roles:``, or
+    include/import_role without ``tasks_from`` (the whole role), or with ``tasks_from``
+    when that task file (or one it imports) names the secret or the default holding it.
+    """
 
     variables: frozenset[str]
-    vault_needs: dict[str, frozenset[str]]  # role name -> vault_* names its defaults reference
+    vault_needs: dict[str, frozenset[str]]
+    secret_plays: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
-    def scan(cls, roles_dir: Path) -> RoleKnowledge:
+    def scan(cls, roles_dir: Path, playbooks_dir: Path | None = None) -> RoleKnowledge:
         variables: set[str] = set()
         needs: dict[str, frozenset[str]] = {}
+        holders: dict[str, dict[str, frozenset[str]]] = {}  # role -> default -> vault names
         for role in sorted(p for p in roles_dir.glob("*") if p.is_dir()):
             variables |= _argument_spec_options(role / "meta" / "argument_specs.yml")
-            referenced: set[str] = set()
-            for defaults in (role / "defaults").glob("*.yml"):
-                referenced |= set(VAULT_REFERENCE_RE.findall(defaults.read_text()))
+            holders[role.name] = _vault_holders(role / "defaults")
+            referenced = frozenset().union(*holders[role.name].values())
             if referenced:
-                needs[role.name] = frozenset(referenced)
-        return cls(frozenset(variables), needs)
+                needs[role.name] = referenced
+        plays = _secret_plays(
+            roles_dir, playbooks_dir or roles_dir.parent / "playbooks", needs, holders
+        )
+        return cls(frozenset(variables), needs, plays)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def _vault_holders(defaults: Path) -> dict[str, frozenset[str]]:
+    """default variable -> the vault_* names its value references."""
+    holders: dict[str, frozenset[str]] = {}
+    for path in sorted(defaults.glob("*.yml")):
+        try:
+            data = read_yaml(path, VaultPasswords()).data
+        except YamlProblem:
+            continue
+        for name, value in (data if isinstance(data, dict) else {}).items():
+            found = {ref for text in _strings(value) for ref in VAULT_REFERENCE_RE.findall(text)}
+            if found:
+                holders[str(name)] = frozenset(found)
+    return holders
+
+
+def _entry_point_text(role: Path, entry: str) -> str:
+    """The text of tasks/<entry>.yml and of the role's task files it imports or includes."""
+    seen: set[str] = set()
+    pending = [f"{entry}.yml"]
+    texts = []
+    while pending:
+        name = pending.pop()
+        path = role / "tasks" / name
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts.append(text)
+        pending += re.findall(r"(?:import|include)_tasks:\s*([\w./-]+\.ya?ml)", text)
+        pending += re.findall(r"(?:file|name):\s*([\w./-]+\.ya?ml)", text)
+    return "\n".join(texts)
+
+
+def _entry_needs(
+    role: Path, entry: str, needs: frozenset[str], holders: dict[str, frozenset[str]]
+) -> frozenset[str]:
+    if entry == "main":
+        return needs
+    text = _entry_point_text(role, entry)
+    words = set(re.findall(r"\b\w+\b", text))
+    used = {name for name in needs if name in words}
+    for holder, names in holders.items():
+        if holder in words:
+            used |= names
+    return frozenset(used)
+
+
+def _role_uses(value: Any) -> Iterable[tuple[str, str]]:
+    """(role, entry point) for every role a play (or any task in it) runs."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _role_uses(item)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key == "roles" and isinstance(item, list):
+            for entry in item:
+                name = entry.get("role", entry.get("name")) if isinstance(entry, dict) else entry
+                if isinstance(name, str):
+                    yield name, "main"
+        elif str(key).endswith(("include_role", "import_role")) and isinstance(item, dict):
+            name, entry = item.get("name"), item.get("tasks_from", "main")
+            if isinstance(name, str) and isinstance(entry, str):
+                yield name, entry.removesuffix(".yml")
+        else:
+            yield from _role_uses(item)
+
+
+def _secret_plays(
+    roles_dir: Path,
+    playbooks_dir: Path,
+    needs: dict[str, frozenset[str]],
+    holders: dict[str, dict[str, frozenset[str]]],
+) -> tuple[tuple[str, str, str], ...]:
+    plays: set[tuple[str, str, str]] = set()
+    for path in sorted(playbooks_dir.glob("*.yml")) if playbooks_dir.is_dir() else []:
+        try:
+            data = read_yaml(path, VaultPasswords()).data
+        except YamlProblem:
+            continue
+        for play in data if isinstance(data, list) else []:
+            hosts = play.get("hosts") if isinstance(play, dict) else None
+            if not isinstance(hosts, str):
+                continue
+            for role, entry in _role_uses(play):
+                if role not in needs:
+                    continue
+                used = _entry_needs(roles_dir / role, entry, needs[role], holders[role])
+                plays.update((hosts, name, role) for name in used)
+    return tuple(sorted(plays))
 
 
 def _argument_spec_options(path: Path) -> set[str]:
@@ -378,6 +528,20 @@ def _fully_vaulted(value: Any) -> bool:
     return is_vaulted(value) or not isinstance(value, str)
 
 
+def is_secret_name(name: str) -> bool:
+    """Whether a variable (or a key in one) holds a secret, by its name: see SECRET_WORDS."""
+    lowered = name.lower()
+    if lowered.endswith(NOT_SECRET_SUFFIXES):
+        return False
+    words = [word for word in re.split(r"[^a-z0-9]+", lowered) if word]
+    for index, word in enumerate(words):
+        if word in SECRET_WORDS or any(part in word for part in SECRET_WORD_PARTS):
+            return True
+        if word in {"key", "keys"} and index and words[index - 1] in KEY_QUALIFIERS:
+            return True
+    return False
+
+
 def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[Issue]:
     """A secret-looking key, at any depth, must be vaulted or a template pointing at the vault."""
     if isinstance(value, dict):
@@ -389,7 +553,8 @@ def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[
             yield from _check_secret_value(vars_file, f"{name}[{index}]", item)
         return
     key = name.rsplit(".", 1)[-1]
-    if not SECRET_NAME_RE.search(key) or key.endswith("_file"):
+    private_key = isinstance(value, str) and bool(PRIVATE_KEY_VALUE_RE.search(value))
+    if not (is_secret_name(key) or private_key):
         return
     if isinstance(value, str) and not is_vaulted(value) and not PURE_TEMPLATE_RE.match(value):
         top = name.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
@@ -404,32 +569,204 @@ def _check_secret_value(vars_file: VarsFile, name: str, value: Any) -> Iterable[
         )
 
 
+def _pattern_hosts(raw: RawInventory, pattern: str) -> set[str]:
+    """The hosts an Ansible host pattern (a:b, a,b, !a, &a, wildcards) matches."""
+    assert raw.ansible is not None
+    groups, hosts = raw.ansible.groups, raw.ansible.hosts
+
+    def term(name: str) -> set[str]:
+        matched: set[str] = set()
+        for group in fnmatch.filter(groups, name):
+            matched |= groups[group]
+        return matched | set(fnmatch.filter(hosts, name))
+
+    selected: set[str] = set()
+    terms = [t.strip() for t in re.split(r"[:,]", pattern) if t.strip()]
+    for text in sorted(terms, key=lambda t: t[:1] in "!&"):  # unions first, as Ansible does
+        if text.startswith("!"):
+            selected -= term(text[1:])
+        elif text.startswith("&"):
+            selected &= term(text[1:])
+        else:
+            selected |= term(text)
+    return selected
+
+
+def _secret_file(raw: RawInventory, name: str, group: str) -> Path:
+    """Where a missing secret belongs: in the store's vault.yml when stores keep it in theirs,
+    else (the inventory keeps it group-wide, or nowhere yet) in group_vars/all/vault.yml."""
+    per_store = any(
+        name in f.variables and not f.owner_is_host and f.owner.startswith(STORE_GROUP_PREFIX)
+        for f in raw.vars_files
+    )
+    if per_store:
+        return raw.root / "group_vars" / group / "vault.yml"
+    return raw.root / "group_vars" / "all" / "vault.yml"
+
+
 def _check_required_secrets(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]:
-    if raw.unreadable_owners:
+    """Each secret a play's role uses, defined for each host the play runs on.
+
+    A missing one is reported for the hosts that use it, in the file where it belongs: the
+    store's vault.yml when the other stores keep it in theirs, else group_vars/all/vault.yml.
+    """
+    if raw.unreadable_owners or raw.ansible is None or raw.ansible.error:
         return  # a file that could not be read (or decrypted) is reported; its names are unknown
+    groups_of = raw.ansible.hosts
     defined_for: dict[str, set[str]] = defaultdict(set)  # owner (group/host) -> vault names
     for vars_file in raw.vars_files:
         defined_for[vars_file.owner].update(
             k for k in vars_file.variables if k.startswith("vault_")
         )
-    role_names = {role.value for role in Role}
-    for role, needed in sorted(roles.vault_needs.items()):
-        for name in sorted(needed):
-            missing_hosts = [
-                host
-                for host, (group, entry) in sorted(raw.host_entries.items())
-                if (role not in role_names or role in entry.storeops_roles)
-                and not any(
-                    name in defined_for[owner]
-                    for owner in ("all", group, host, *(r.value for r in entry.storeops_roles))
-                )
-            ]
-            if missing_hosts:
+    users: dict[tuple[str, str], set[str]] = defaultdict(set)  # (name, role) -> hosts
+    for pattern, name, role in roles.secret_plays:
+        users[(name, role)] |= _pattern_hosts(raw, pattern)
+    missing: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for (name, role), users_of in sorted(users.items()):
+        for host in sorted(users_of):
+            owners = (host, *groups_of.get(host, ()))
+            if host in raw.host_entries and not any(name in defined_for[o] for o in owners):
+                group = raw.host_entries[host][0]
+                missing[(str(_secret_file(raw, name, group)), name, role)].append(host)
+    for (file, name, role), hosts in sorted(missing.items()):
+        yield Issue(
+            Path(file), name, f"missing vault variable: role {role} needs it for {', '.join(hosts)}"
+        )
+
+
+def _check_inventory_sources(raw: RawInventory) -> Iterable[Issue]:
+    """Ansible parses every file of the directory: only hosts.yml and roles.yml may be there."""
+    for path in raw.sources:
+        if path.parent == raw.root and path.name in {HOSTS_FILE, ROLES_FILE}:
+            continue
+        yield Issue(
+            path,
+            "",
+            "Ansible reads this file as an inventory source, storeops validate does not: "
+            f"hosts belong in {HOSTS_FILE}, variables in group_vars/ or host_vars/ "
+            "(move it out of the inventory, or name it *.md / *.txt if it is a note)",
+        )
+
+
+def _check_roles_file(raw: RawInventory) -> Iterable[Issue]:
+    """roles.yml builds groups with the constructed plugin; it may not set variables."""
+    path = raw.root / ROLES_FILE
+    if path not in raw.sources:
+        return
+    try:
+        data = read_yaml(path, VaultPasswords()).data
+    except YamlProblem as problem:
+        yield Issue(path, "", str(problem))
+        return
+    if not isinstance(data, dict) or data.get("plugin") not in CONSTRUCTED_PLUGIN_NAMES:
+        yield Issue(path, "plugin", "must be ansible.builtin.constructed (the role groups)")
+        return
+    for key in sorted(set(data) - ROLES_FILE_KEYS, key=str):
+        yield Issue(
+            path,
+            str(key),
+            f"not allowed in {ROLES_FILE} (only {', '.join(sorted(ROLES_FILE_KEYS))}): "
+            "it would give hosts variables or groups that storeops validate does not check",
+        )
+
+
+def _check_ansible_hosts(raw: RawInventory) -> Iterable[Issue]:
+    """The hosts Ansible builds are those of hosts.yml, each in the store group it has there."""
+    if raw.ansible is None:
+        return
+    if raw.ansible.error:
+        yield Issue(raw.root, "", f"Ansible cannot parse the inventory: {raw.ansible.error}")
+        return
+    for host, groups in sorted(raw.ansible.hosts.items()):
+        entry = raw.host_entries.get(host)
+        if entry is None:
+            yield Issue(
+                raw.root,
+                "",
+                f"Ansible has a host {host!r} that {HOSTS_FILE} does not define "
+                f"(groups: {', '.join(sorted(groups - {'all'}))})",
+            )
+            continue
+        stores = sorted(g for g in groups if g.startswith(STORE_GROUP_PREFIX))
+        duplicated = {group for group, _ in raw.duplicate_entries}  # reported already
+        if stores != [entry[0]] and not set(stores) - {entry[0]} <= duplicated:
+            yield Issue(
+                raw.root / ROLES_FILE,
+                "",
+                f"Ansible puts {host} in {', '.join(stores) or 'no store group'}, "
+                f"{HOSTS_FILE} in {entry[0]}: a host takes the variables of one store only",
+            )
+
+
+def _check_unloaded(raw: RawInventory) -> Iterable[Issue]:
+    for entry in raw.unloaded:
+        yield Issue(entry.path, "", entry.reason)
+
+
+def _check_schema_owned_placement(raw: RawInventory) -> Iterable[Issue]:
+    """The store block and the group-wide settings are judged where they belong; set
+    anywhere else, Ansible would use the copy for some hosts and the validator not see it."""
+    for vars_file in raw.vars_files:
+        store_group = not vars_file.owner_is_host and vars_file.owner.startswith(STORE_GROUP_PREFIX)
+        group_wide = not vars_file.owner_is_host and vars_file.owner == "all"
+        for name in vars_file.variables:
+            if name in STORE_OWNED_VARS and not store_group:
                 yield Issue(
-                    raw.root / "group_vars" / "all" / "vault.yml",
+                    vars_file.path,
                     name,
-                    f"missing vault variable: role {role} needs it for {', '.join(missing_hosts)}",
+                    "belongs in group_vars/store_<code>/ only: here it would override the "
+                    "store's own for some hosts",
                 )
+            elif name in GROUP_OWNED_VARS and not group_wide:
+                yield Issue(
+                    vars_file.path,
+                    name,
+                    "belongs in group_vars/all/ only: here it would override the group's "
+                    "setting for some hosts",
+                )
+
+
+def _vault_label(ciphertext: str | bytes) -> str:
+    """The vault ID an envelope is labelled with ($ANSIBLE_VAULT;1.2;AES256;<id>), or ''."""
+    text = ciphertext.decode("ascii", "replace") if isinstance(ciphertext, bytes) else ciphertext
+    header = text.lstrip().split("\n", 1)[0].strip().split(";")
+    return header[3] if len(header) > 3 else ""
+
+
+def _is_repository_inventory(root: Path) -> bool:
+    """An inventory of this repository's inventory/ other than the lab: a real store group."""
+    return root.parent == LAB_INVENTORY.parent.resolve() and root != LAB_INVENTORY.resolve()
+
+
+def _check_lab_password(raw: RawInventory, lab_password: Path) -> Iterable[Issue]:
+    """The lab password opens the lab's vault and nothing else.
+
+    Content that opens with it is refused in every inventory of inventory/ but the lab, and
+    anywhere else (a copy of the lab for a rehearsal or a test) unless it is labelled with the
+    lab's vault ID: a file encrypted before the lab had one, or by mistake, says ``1.1`` or
+    another ID, while the lab's own files say ``1.2;AES256;lab``.
+    """
+    if raw.root == LAB_INVENTORY.resolve() or not lab_password.is_file():
+        return
+    strict = _is_repository_inventory(raw.root)
+    lab = VaultPasswords.from_files([lab_password], LAB_VAULT_ID)
+    message = (
+        "encrypted with the lab vault password (lab/vault-password.txt, committed to git): "
+        "re-encrypt it with this inventory's own (ansible-vault rekey --vault-id "
+        "lab@lab/vault-password.txt --new-vault-id prod@prompt --encrypt-vault-id prod FILE)"
+    )
+    found: list[tuple[Path, str, str | bytes]] = [
+        (vars_file.path, name, ciphertext)
+        for vars_file in raw.vars_files
+        for name, ciphertext in vars_file.ciphertexts
+    ]
+    for path in raw.undecrypted:
+        with contextlib.suppress(OSError):
+            found.append((path, "", path.read_bytes()))
+    for path, name, ciphertext in found:
+        labelled_lab = _vault_label(ciphertext) == LAB_VAULT_ID
+        if (strict or not labelled_lab) and lab.opens(ciphertext):
+            yield Issue(path, name, message)
 
 
 def _file_defining(raw: RawInventory, owner: str, variable: str) -> Path:
@@ -643,12 +980,21 @@ def _check_workstations(raw: RawInventory) -> Iterable[Issue]:
 
 
 def validate(
-    root: Path | str, passwords: VaultPasswords | None = None, roles_dir: Path | None = None
+    root: Path | str,
+    passwords: VaultPasswords | None = None,
+    roles_dir: Path | None = None,
+    lab_password: Path = LAB_VAULT_PASSWORD,
 ) -> RawInventory:
     """Read the inventory and apply every rule; ``raw.issues`` lists all problems found."""
     raw = read(root, passwords)
     roles = RoleKnowledge.scan(roles_dir or ROLES_DIR)
     for rule in (
+        _check_inventory_sources(raw),
+        _check_roles_file(raw),
+        _check_ansible_hosts(raw),
+        _check_unloaded(raw),
+        _check_schema_owned_placement(raw),
+        _check_lab_password(raw, lab_password),
         _check_addresses(raw),
         _check_endpoints(raw),
         _check_platforms(raw),

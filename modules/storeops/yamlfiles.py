@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,30 @@ import yaml
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 
 
-class VaultedValue(str):
-    """A value that is encrypted in the inventory (its text is never shown)."""
+# Deeper than any inventory variable needs, far below Python's recursion limit; and a bound on
+# the values one file may expand to (YAML aliases can make a few lines mean billions).
+MAX_DEPTH = 20
+MAX_NODES = 100_000
 
-    __slots__ = ()
+
+class VaultedValue(str):
+    """A value that is encrypted in the inventory (its text is never shown).
+
+    ``ciphertext`` is the ``$ANSIBLE_VAULT;...`` envelope of an inline ``!vault`` value
+    (empty for the values of a file encrypted as a whole): enough to ask which password
+    opens it, never decrypted to be read.
+    """
+
+    ciphertext: str = ""
 
     def __repr__(self) -> str:
         return "<vaulted>"
+
+
+def vaulted(ciphertext: str = "") -> VaultedValue:
+    value = VaultedValue("<vaulted>")
+    value.ciphertext = ciphertext
+    return value
 
 
 class YamlProblem(Exception):
@@ -42,7 +59,8 @@ class _InventoryLoader(yaml.SafeLoader):
 
 
 def _construct_vault(loader: _InventoryLoader, node: yaml.Node) -> VaultedValue:
-    return VaultedValue("<vaulted>")
+    text = node.value if isinstance(node, yaml.ScalarNode) else ""
+    return vaulted(text if isinstance(text, str) else "")
 
 
 def _construct_unsafe(loader: _InventoryLoader, node: yaml.Node) -> Any:
@@ -61,6 +79,13 @@ def _construct_mapping_no_duplicates(
     seen: set[Any] = set()
     for key_node, _value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            line = key_node.start_mark.line + 1
+            raise YamlProblem(
+                f"a list or mapping used as a key at line {line}: keys must be names"
+            ) from None
         if key in seen:
             line = key_node.start_mark.line + 1
             raise YamlProblem(f"duplicate key {key!r} at line {line}")
@@ -93,7 +118,7 @@ class VaultPasswords:
     _secrets: list[tuple[str, Any]] = field(default_factory=list, compare=False)
 
     @classmethod
-    def from_files(cls, files: Sequence[Path]) -> VaultPasswords:
+    def from_files(cls, files: Sequence[Path], vault_id: str = "default") -> VaultPasswords:
         from ansible.parsing.dataloader import DataLoader
         from ansible.parsing.vault import get_file_vault_secret
 
@@ -101,12 +126,16 @@ class VaultPasswords:
         for path in files:
             secret = get_file_vault_secret(filename=str(path), loader=DataLoader())
             secret.load()
-            secrets.append(("default", secret))
+            secrets.append((vault_id, secret))
         return cls(tuple(files), secrets)
 
     @classmethod
     def from_ansible_config(cls, explicit: Sequence[Path] = ()) -> VaultPasswords:
-        """The password files given explicitly, else those Ansible's config names."""
+        """The password files given explicitly, else the one Ansible's config names.
+
+        The configured file carries the configured vault ID (ansible.cfg: ``vault_identity``,
+        ``lab`` in this repository), as Ansible's own command line gives it.
+        """
         if explicit:
             return cls.from_files(explicit)
         from ansible import constants
@@ -115,7 +144,22 @@ class VaultPasswords:
             constants, "DEFAULT_VAULT_PASSWORD_FILE", None
         )
         files = [Path(configured)] if configured and Path(configured).is_file() else []
-        return cls.from_files(files)
+        vault_id = str(getattr(constants, "DEFAULT_VAULT_IDENTITY", None) or "default")
+        return cls.from_files(files, vault_id)
+
+    def opens(self, ciphertext: str | bytes) -> bool:
+        """Whether one of these passwords decrypts ``ciphertext`` (a vault envelope)."""
+        if not self._secrets:
+            return False
+        from ansible.errors import AnsibleError
+        from ansible.parsing.vault import VaultLib
+
+        data = ciphertext.encode() if isinstance(ciphertext, str) else ciphertext
+        try:
+            VaultLib(self._secrets).decrypt(data)
+        except (AnsibleError, ValueError, TypeError):
+            return False
+        return True
 
     @property
     def secrets(self) -> list[tuple[str, Any]]:
@@ -135,7 +179,9 @@ class VaultPasswords:
             plaintext: bytes = VaultLib(self._secrets).decrypt(data)
         except AnsibleError as exc:
             raise YamlProblem(f"cannot decrypt with the given vault password: {exc}") from None
-        return plaintext.decode("utf-8")
+        except (ValueError, TypeError) as exc:  # a damaged envelope (bad hex, bad header)
+            raise YamlProblem(f"damaged vault file, cannot decrypt: {exc}") from None
+        return _text(plaintext, "decrypted content ")
 
 
 @dataclass(frozen=True)
@@ -145,6 +191,52 @@ class YamlFile:
     path: Path
     data: Any
     encrypted: bool
+    ciphertext: str = ""  # the whole file's vault envelope, when it is encrypted
+
+
+def _text(raw: bytes, what: str = "") -> str:
+    """The file's bytes as text, or a problem that says what is wrong with them."""
+    if b"\0" in raw:
+        raise YamlProblem(f"{what}is a binary file, not YAML text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlProblem(
+            f"{what}is not UTF-8 (byte {exc.start}: saved by a Windows editor in GBK or "
+            "another local encoding?): re-save it as UTF-8"
+        ) from None
+
+
+def _check_size(value: Any) -> None:
+    """Refuse data nested deeper than MAX_DEPTH or larger than MAX_NODES (aliases counted)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise YamlProblem(f"too large: more than {MAX_NODES} values (YAML aliases?)")
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _parse(text: str) -> Any:
+    try:
+        data = yaml.load(text, Loader=_InventoryLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise YamlProblem(f"YAML syntax error{where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"YAML error: {exc}") from None
+    except RecursionError:
+        raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+    _check_size(data)
+    return data
 
 
 def map_strings(value: Any, convert: Callable[[str], Any]) -> Any:
@@ -163,19 +255,32 @@ def _mark_vaulted(value: Any) -> Any:
 
 
 def read_yaml(path: Path, passwords: VaultPasswords) -> YamlFile:
-    """Parse one file; decrypt it first if the whole file is vaulted."""
-    raw = path.read_bytes()
-    encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
-    text = passwords.decrypt(raw, path) if encrypted else raw.decode("utf-8")
+    """Parse one file; decrypt it first if the whole file is vaulted.
+
+    Every way a file can be unreadable (permissions, encoding, binary content, syntax,
+    nesting, decryption) is a :class:`YamlProblem` whose message names the cause.
+    """
     try:
-        data = yaml.load(text, Loader=_InventoryLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise YamlProblem(f"YAML syntax error{where}: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise YamlProblem(f"YAML error: {exc}") from None
-    return YamlFile(path, _mark_vaulted(data) if encrypted else data, encrypted)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlProblem(f"cannot read: {exc.strerror or exc}") from None
+    encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
+    if encrypted:
+        data = _parse(passwords.decrypt(raw, path))
+        return YamlFile(path, _mark_vaulted(data), True, raw.decode("ascii", "replace"))
+    return YamlFile(path, _parse(_text(raw)), False)
+
+
+def vaulted_values(value: Any, prefix: str = "") -> Iterator[tuple[str, VaultedValue]]:
+    """(field, value) for every inline ``!vault`` value in ``value``, at any depth."""
+    if isinstance(value, VaultedValue) and value.ciphertext:
+        yield prefix, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from vaulted_values(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from vaulted_values(item, f"{prefix}[{index}]")
 
 
 def is_vaulted(value: Any) -> bool:

@@ -1,0 +1,182 @@
+"""Which files Ansible reads from an inventory directory, found by Ansible's own code.
+
+The validator must judge exactly what Ansible loads, so it asks Ansible rather than
+re-deriving its rules:
+
+* inventory sources: every entry of the directory (recursively) that
+  ``ansible.inventory.manager.IGNORED`` does not skip (hidden names, ``group_vars``,
+  ``host_vars``, ansible.cfg's ``ignore_patterns`` and ``ignore_extensions``);
+* variables files: what the ``host_group_vars`` vars plugin loads for a group or host,
+  ``DataLoader.find_vars_files`` (``NAME`` as a file or a directory read recursively, else
+  ``NAME.yml``, ``NAME.yaml``, ``NAME.json``; inside a directory every file with one of
+  those extensions or none, hidden files and ``*~`` skipped, in sorted order: the order in
+  which Ansible merges them, the last one winning);
+* hosts and groups: Ansible's inventory plugins parse the sources (no vars plugins, so no
+  vault password is needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VARS_DIRS = (("group_vars", False), ("host_vars", True))
+
+
+@dataclass(frozen=True)
+class FoundVarsFile:
+    """One file the host_group_vars plugin loads for ``owner``, in load order."""
+
+    path: Path
+    owner: str
+    owner_is_host: bool
+
+
+@dataclass(frozen=True)
+class UnloadedEntry:
+    """An entry of group_vars/ or host_vars/ that Ansible never loads, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class AnsibleHosts:
+    """The hosts and groups Ansible's inventory plugins build from the sources."""
+
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)  # group -> its hosts
+    hosts: dict[str, frozenset[str]] = field(default_factory=dict)  # host -> its groups
+    error: str | None = None
+
+
+def _yaml_extensions() -> list[str]:
+    from ansible import constants
+
+    return list(constants.YAML_FILENAME_EXTENSIONS)
+
+
+def inventory_sources(root: Path) -> list[Path]:
+    """Every file Ansible tries as an inventory source when given the directory ``root``."""
+    from ansible.inventory.manager import IGNORED
+
+    found: list[Path] = []
+
+    def walk(directory: Path) -> None:
+        for name in sorted(os.listdir(directory)):
+            if IGNORED.search(os.fsencode(name)):
+                continue
+            path = directory / name
+            if path.is_dir():
+                walk(path)
+            else:
+                found.append(path)
+
+    walk(root)
+    return found
+
+
+def _primary_name(entry: Path, extensions: list[str]) -> str:
+    """The group or host name an entry of group_vars/ or host_vars/ is loaded for."""
+    if entry.is_file() and entry.suffix in extensions:
+        return entry.stem
+    return entry.name
+
+
+def vars_files(
+    root: Path, known: set[str] | None = None
+) -> tuple[list[FoundVarsFile], list[UnloadedEntry]]:
+    """The files host_group_vars loads under ``root``, by owner, and the entries it skips.
+
+    An entry is read for the name it is loaded for (``NAME/``, ``NAME.yml``, ``NAME``); a
+    name of ``known`` (Ansible's groups and hosts) is also tried as a whole entry name, as
+    Ansible would for a host called ``db.yml``.
+    """
+    from ansible.parsing.dataloader import DataLoader
+
+    loader = DataLoader()
+    extensions = _yaml_extensions()
+    found: list[FoundVarsFile] = []
+    unloaded: list[UnloadedEntry] = []
+    for kind, owner_is_host in VARS_DIRS:
+        directory = root / kind
+        if not directory.is_dir():
+            continue
+        entries = sorted(e for e in directory.iterdir() if not e.name.startswith("."))
+        names = {_primary_name(e, extensions) for e in entries}
+        names |= {e.name for e in entries if known and e.name in known}
+        loaded_entries: set[Path] = set()
+        for name in sorted(names):
+            paths = [Path(p) for p in loader.find_vars_files(str(directory), name)]
+            found.extend(FoundVarsFile(p, name, owner_is_host) for p in paths)
+            loaded_entries.update(_top_entry(directory, p) for p in paths)
+        for entry in entries:
+            if entry not in loaded_entries and _loads_nothing_by_design(entry, extensions):
+                continue
+            if entry not in loaded_entries:
+                unloaded.append(UnloadedEntry(entry, _why_unloaded(entry, directory, extensions)))
+    return found, unloaded
+
+
+def _top_entry(directory: Path, path: Path) -> Path:
+    return directory / path.relative_to(directory).parts[0]
+
+
+def _loads_nothing_by_design(entry: Path, extensions: list[str]) -> bool:
+    """An empty directory or a backup file: nothing Ansible would load, nothing lost."""
+    if entry.is_dir():
+        return not any(_dir_files(entry, extensions))
+    return entry.name.endswith("~")
+
+
+def _dir_files(directory: Path, extensions: list[str]) -> Iterator[Path]:
+    for path in directory.rglob("*"):
+        if path.is_file() and (not path.suffix or path.suffix in extensions):
+            yield path
+
+
+def _why_unloaded(entry: Path, directory: Path, extensions: list[str]) -> str:
+    name = _primary_name(entry, extensions)
+    if (directory / name).exists() and directory / name != entry:
+        return (
+            f"Ansible does not load this file: {directory.name}/{name} is loaded instead "
+            "(a directory or a file without extension takes precedence); move its variables there"
+        )
+    if entry.is_dir():
+        return "Ansible does not load this directory (a directory name with an extension)"
+    return (
+        f"Ansible does not load this file (only {', '.join(extensions)} or no extension); "
+        "rename or remove it"
+    )
+
+
+def ansible_hosts(sources: list[Path]) -> AnsibleHosts:
+    """Hosts and groups as Ansible's enabled inventory plugins build them from ``sources``."""
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    from storeops.ansible_view import init_plugins
+
+    init_plugins()
+    manager = InventoryManager(loader=DataLoader(), sources=[], parse=False)
+    # Ansible warns on stderr about a source no plugin could parse: the validator reports it.
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            for source in sources:
+                manager.parse_source(str(source))
+            manager._inventory.reconcile_inventory()
+        except (AnsibleError, OSError, ValueError) as error:
+            return AnsibleHosts(error=str(error))
+    groups = {
+        name: frozenset(host.name for host in group.get_hosts())
+        for name, group in manager.groups.items()
+    }
+    hosts = {
+        name: frozenset(group.name for group in host.get_groups())
+        for name, host in manager.hosts.items()
+    }
+    return AnsibleHosts(groups, hosts)
