@@ -22,10 +22,23 @@ options:
     required: false
   now:
     description:
-      - The instant to decide for, ISO 8601 with a UTC offset (for tests and dry runs).
+      - A test clock (C(storeops_now)), ISO 8601 with a UTC offset, for tests and dry runs.
+        It shows this instant when the run (the ansible-playbook process) started, and runs
+        on with real time, so later waves see a later time.
+      - In a run that changes stores it can close a window, never open one; the store
+        must also be open at the real time (an override reason is the only way past a
+        closed window). In check mode it alone decides (would the run go at that time?).
+      - Returned as RV(clock) so that the audit record shows it.
       - Defaults to the controller's current time.
     type: str
     required: false
+  fail_closed:
+    description:
+      - Fail the host when the store is closed (the preflight). With C(false) the answer
+        is returned with RV(open=false) and the caller holds the store (the rollout's
+        check before each wave).
+    type: bool
+    default: true
   override_reason:
     description: Run even if the store is closed; the reason is logged and returned.
     type: str
@@ -77,6 +90,10 @@ override_reason:
   description: The override reason given, if any.
   returned: always
   type: str
+clock:
+  description: The test clock given (O(now)), or none; the audit record keeps it.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -88,6 +105,7 @@ def main() -> None:
             "store": {"type": "dict", "required": False},
             "now": {"type": "str", "required": False},
             "override_reason": {"type": "str", "required": False},
+            "fail_closed": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )

@@ -115,3 +115,44 @@ def decide(store: Store, now: dt.datetime) -> WindowDecision:
         local,
         opens_at=next_opening(store, now),
     )
+
+
+def ticking_clock(
+    given: dt.datetime, run_started: dt.datetime, real_now: dt.datetime
+) -> dt.datetime:
+    """The instant a test clock shows: ``given`` when the run started, running with real time.
+
+    ``storeops_now`` is when the run "started"; a run that takes ten minutes reaches its
+    later waves ten minutes after ``given``, as it would in real life.
+    """
+    if given.tzinfo is None or run_started.tzinfo is None or real_now.tzinfo is None:
+        raise ValueError("the clocks must be timezone-aware")
+    return given + max(real_now - run_started, dt.timedelta(0))
+
+
+def decide_with_test_clock(
+    store: Store, real_now: dt.datetime, test_now: dt.datetime, *, changes: bool
+) -> WindowDecision:
+    """The decision when a test clock (``storeops_now``) is given.
+
+    A run that changes nothing (check mode) is asked about ``test_now`` alone: "would the
+    run go at 23:00 tonight?". A run that changes stores is open only if the store is open
+    both at ``test_now`` and at the real time: a test clock can close a window, never open
+    one, so it cannot be used to slip past the window; that takes an override reason,
+    which is shown and audited.
+    """
+    pretended = decide(store, test_now)
+    if not changes or not pretended.open:
+        return pretended
+    real = decide(store, real_now)
+    if real.open:
+        return pretended
+    return WindowDecision(
+        store.code,
+        False,
+        f"{real.reason} at the real time {real.local_now.isoformat(timespec='seconds')}"
+        f" (storeops_now={test_now.isoformat(timespec='seconds')} can close a window,"
+        " never open one)",
+        real.local_now,
+        opens_at=real.opens_at,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from storeops.calendar import decide, next_opening
+from storeops.calendar import decide, decide_with_test_clock, next_opening, ticking_clock
 from storeops.schema import Store
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -111,3 +111,36 @@ def test_open_decision_says_when_it_closes() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         decide(make_store(), dt.datetime(2026, 11, 25, 23, 0))
+
+
+# --- the test clock (storeops_now) -------------------------------------------------------
+
+
+def test_the_test_clock_runs_on_from_the_run_start() -> None:
+    given = dt.datetime(2026, 11, 25, 5, 59, tzinfo=SHANGHAI)
+    started = dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.UTC)
+    later = started + dt.timedelta(minutes=3)
+    assert ticking_clock(given, started, later) == given + dt.timedelta(minutes=3)
+    assert ticking_clock(given, started, started - dt.timedelta(seconds=1)) == given
+
+
+def test_a_test_clock_cannot_open_a_closed_window_in_a_run_that_changes_stores() -> None:
+    store = make_store()  # mon-fri 22:00-06:00
+    real_closed = dt.datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI)
+    pretended_open = dt.datetime(2026, 11, 25, 23, 0, tzinfo=SHANGHAI)
+    decision = decide_with_test_clock(store, real_closed, pretended_open, changes=True)
+    assert not decision.open
+    assert decision.reason.startswith("outside the maintenance window")
+    assert "at the real time 2026-11-25T12:00:00+08:00" in decision.reason
+    assert "can close a window, never open one" in decision.reason
+    # check mode (nothing changes): "would the run go at 23:00?" is answered for 23:00
+    assert decide_with_test_clock(store, real_closed, pretended_open, changes=False).open
+
+
+def test_a_test_clock_can_close_an_open_window() -> None:
+    store = make_store()
+    real_open = dt.datetime(2026, 11, 25, 23, 0, tzinfo=SHANGHAI)
+    pretended_closed = dt.datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI)
+    assert not decide_with_test_clock(store, real_open, pretended_closed, changes=True).open
+    both_open = decide_with_test_clock(store, real_open, real_open, changes=True)
+    assert both_open.open
