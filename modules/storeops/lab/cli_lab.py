@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from storeops.inventory import Inventory, InventoryInvalid, load_valid
 from storeops.lab import portal
@@ -26,11 +33,11 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
-def _with_inventory(action: Callable[[Inventory], int]) -> Handler:
+def _with_inventory(action: Callable[[Inventory, argparse.Namespace], int]) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         try:
             inventory = load_valid(args.lab_inventory)
-            return action(inventory)
+            return action(inventory, args)
         except InventoryInvalid as error:
             return _fail(str(error))
         except LabError as error:
@@ -39,7 +46,7 @@ def _with_inventory(action: Callable[[Inventory], int]) -> Handler:
     return handler
 
 
-def _up(inventory: Inventory) -> int:
+def _up(inventory: Inventory, args: argparse.Namespace) -> int:
     print(f"lab up: inventory {inventory.root}")
     result = up(inventory)
     for action in result.actions:
@@ -48,7 +55,7 @@ def _up(inventory: Inventory) -> int:
     return EXIT_OK
 
 
-def _down(inventory: Inventory) -> int:
+def _down(inventory: Inventory, args: argparse.Namespace) -> int:
     print(down(inventory).summary())
     return EXIT_OK
 
@@ -58,32 +65,47 @@ def _yes_no(value: bool | None) -> str:
 
 
 def status_table(statuses: Sequence[HostStatus]) -> str:
-    """A plain-text table: one row per inventory host."""
-    header = ("HOST", "STORE", "ADDRESS", "CONTAINER", "SSH", "SYSTEMD", "NOTE")
-    rows = [
-        (s.host, s.store, s.address, s.state, _yes_no(s.ssh_ok), s.systemd, s.note)
-        for s in statuses
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in [header, *rows]
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+    """A readable table (rich, no colour): one row per inventory host."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("HOST", "STORE", "ADDRESS", "CONTAINER", "SSH", "SYSTEMD", "NOTE"):
+        table.add_column(column, overflow="fold")
+    for s in statuses:
+        table.add_row(s.host, s.store, s.address, s.state, _yes_no(s.ssh_ok), s.systemd, s.note)
+    console = Console(file=io.StringIO(), width=200, color_system=None, highlight=False)
+    console.print(table)
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
-def _status(inventory: Inventory) -> int:
+def _status_summary(statuses: Sequence[HostStatus], portal_up: bool) -> dict[str, Any]:
+    return {
+        "hosts": [{**dataclasses.asdict(s), "healthy": s.healthy} for s in statuses],
+        "healthy": sum(s.healthy for s in statuses),
+        "total": len(statuses),
+        "portal": {"url": portal.URL, "answering": portal_up},
+    }
+
+
+def _status(inventory: Inventory, as_json: bool = False) -> int:
     statuses = status(inventory)
-    print(status_table(statuses))
+    portal_up = portal.answering()
     healthy = sum(s.healthy for s in statuses)
+    ok = EXIT_OK if healthy == len(statuses) and portal_up else EXIT_FAILED
+    if as_json:
+        print(json.dumps(_status_summary(statuses, portal_up), indent=2))
+        return ok
+    print(status_table(statuses))
     devices = sum(s.device for s in statuses)
     print(
         f"{healthy}/{len(statuses)} healthy"
         + (f" ({len(statuses) - devices} hosts, {devices} emulated devices)" if devices else "")
     )
-    portal_up = portal.answering()
     print(f"brand portal {portal.URL}: {'answering' if portal_up else 'NOT answering'}")
-    return EXIT_OK if healthy == len(statuses) and portal_up else EXIT_FAILED
+    return ok
+
+
+def _status_of(inventory: Inventory, args: argparse.Namespace) -> int:
+    return _status(inventory, as_json=bool(getattr(args, "json", False)))
 
 
 def _image(args: argparse.Namespace) -> int:
@@ -107,9 +129,12 @@ def register(subparsers: Any) -> None:
     for name, help_text, action in (
         ("up", "create or repair the lab; does nothing when it is healthy", _up),
         ("down", "remove the lab's containers and networks (keeps image and key)", _down),
-        ("status", "probe every host: container, SSH, systemd", _status),
+        ("status", "probe every host: container, SSH, systemd", _status_of),
     ):
-        add(name, help_text, _with_inventory(action)).add_argument(
+        parser = add(name, help_text, _with_inventory(action))
+        if name == "status":
+            parser.add_argument("--json", action="store_true", help="print JSON, not a table")
+        parser.add_argument(
             "-i",
             "--inventory",
             dest="lab_inventory",
