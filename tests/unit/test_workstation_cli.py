@@ -7,6 +7,7 @@ decides and writes. The deploys under pyinfra are tested in test_workstation_dep
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -266,6 +267,9 @@ def test_decommission_archives_first_then_removes_then_returns_the_asset(
     assert store[env.ARCHIVE_NAME].startswith("wang.fang-0101-")
     assert remove[env.ARCHIVE_STORED] == "yes"
     assert not Path(store[env.ARCHIVE_LOCAL]).exists()  # the backup server holds it now
+    archives = Path(os.environ["STOREOPS_STATE_DIR"]) / "workstation-archives"
+    assert Path(store[env.ARCHIVE_LOCAL]).is_relative_to(archives)
+    assert archives.stat().st_mode & 0o777 == 0o700  # the home archive passed through it
     (record,) = _register(lab)
     assert (record["status"], record["owner"]) == ("returned", "wang.fang")
     assert _host_vars(lab) == {"workstation_asset_tag": "0101"}

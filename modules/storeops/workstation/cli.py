@@ -240,12 +240,20 @@ def register_returned(checked: Checked, leaving: Leaving, today: dt.date) -> lis
     return lines
 
 
+def private_dir(path: Path) -> Path:
+    """``path``, mode 0700 whatever the umask: the employee's home archive passes through it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def _decommission(args: argparse.Namespace) -> int:
     checked = _checked(args)
     leaving = _leaving(checked, args.host)
     backup = _backup_host(checked, leaving.store)
+    archives = private_dir(state_path("workstation-archives"))
     local_archive = (
-        state_path("workstation-archives")
+        archives
         / leaving.store
         / leaving.host
         / archive_name(leaving.owner, leaving.asset_tag, leaving.provisioned)
