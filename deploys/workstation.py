@@ -32,8 +32,8 @@ from io import StringIO
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import apt, files, server, systemd
 
+from storeops.workstation.commands import NFT_HELPER
 from storeops.workstation.deploy import (
-    NFT_HELPER,
     NFT_HELPER_SOURCE,
     applied_ruleset,
     firewall_at_boot,

@@ -165,6 +165,7 @@ from ansible.module_utils.storeops_nft import (  # noqa: E402
     locked,
     normalized,
     normalized_file,
+    table_name,
 )
 
 
@@ -194,6 +195,10 @@ def main() -> None:
     params = module.params
     if params["confirm_timeout"] < 1:
         module.fail_json(msg="confirm_timeout must be at least 1 second")
+    try:
+        table_name(params["table"])
+    except ValueError as error:
+        module.fail_json(msg=f"table: {error}")
     nft = module.get_bin_path("nft", required=True)
     host = Host(nft, params["family"], params["table"], params["nft_timeout"])
     state = State(params["state_dir"])

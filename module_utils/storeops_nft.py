@@ -54,6 +54,9 @@ TABLE_RE = re.compile(
     r"(?:(ip|ip6|inet|arp|bridge|netdev)\s+)?([A-Za-z0-9_.-]+)",
     re.MULTILINE,
 )
+# The managed table's name: it is written into rulesets, unit names and nft's argv, so a
+# plain identifier only (the inventory's firewall_table has the same rule).
+TABLE_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 FLUSH_RULESET_RE = re.compile(r"^\s*flush\s+ruleset\b", re.MULTILINE)
 INCLUDE_RE = re.compile(r"^\s*include\s", re.MULTILINE)
 
@@ -62,11 +65,20 @@ class RulesetError(Exception):
     pass
 
 
+def table_name(value: str) -> str:
+    """``value`` if it is a plain table name (full match); ValueError otherwise."""
+    if not TABLE_NAME_RE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a table name (a lowercase letter, then letters, digits, '_')"
+        )
+    return value
+
+
 class Host:
     """nft, systemctl and systemd-run on this host, each call with a timeout."""
 
     def __init__(self, nft: str, family: str, table: str, timeout: int) -> None:
-        self.nft, self.family, self.table, self.timeout = nft, family, table, timeout
+        self.nft, self.family, self.table, self.timeout = nft, family, table_name(table), timeout
 
     def run(
         self, argv: list[str], stdin: str | None = None, check: bool = True
@@ -344,7 +356,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         prog="storeops_nft", description="commit-confirm for one nftables table"
     )
     parser.add_argument("action", choices=["apply", "confirm", "status"])
-    parser.add_argument("--table", required=True)
+    parser.add_argument("--table", required=True, type=table_name)
     parser.add_argument("--family", choices=["inet", "ip", "ip6"], default="inet")
     parser.add_argument("--src", help="the candidate ruleset file (apply; status: optional)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_CONFIRM_TIMEOUT)

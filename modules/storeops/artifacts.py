@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from storeops.schema import Release
+from storeops.schema import FILE_NAME_RE, Release
 
 EXIT_OK, EXIT_BAD, EXIT_MISSING, EXIT_KEY = 0, 1, 2, 3
 DOWNLOAD_TIMEOUT = 120
@@ -86,6 +88,25 @@ def _sha256_of(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
+def cache_path(cache: Path, name: str) -> Path:
+    """``cache/name``, refused unless it is a plain file name directly inside the cache.
+
+    The catalog's schema already allows only plain names; this holds on its own (a catalog
+    from elsewhere, a symlink planted in the cache): the path is resolved, symlinks
+    followed, and must still be a direct child of the resolved cache directory.
+    """
+    root = cache.resolve()
+    if not FILE_NAME_RE.fullmatch(name):
+        raise VerifyError(f"{name!r}: not a plain file name, refusing to write it", EXIT_BAD)
+    path = (root / name).resolve()
+    if path.parent != root:
+        raise VerifyError(
+            f"{name!r}: resolves to {path}, outside the cache {root}: refusing to write it",
+            EXIT_BAD,
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class VerifiedArtifact:
     path: Path
@@ -96,20 +117,32 @@ class VerifiedArtifact:
 def fetch_verified(
     portal_url: str, release: Release, public_key: Path, cache: Path
 ) -> VerifiedArtifact:
-    """The release's artifact from the portal (or the cache), refused unless it verifies."""
+    """The release's artifact from the portal (or the cache), refused unless it verifies.
+
+    Downloads go to a staging directory inside the cache; only an artifact whose sha256 and
+    signature verify is renamed to its name in the cache. A refused one is never there.
+    """
     if not release.signature:
         raise VerifyError(
             f"{release.artifact}: UNSIGNED: the catalog names no signature for {release.version}",
             EXIT_MISSING,
         )
     cache.mkdir(parents=True, exist_ok=True)
-    target, signature_path = cache / release.artifact, cache / release.signature
-    downloaded = False
-    if _sha256_of(target) != release.sha256:
-        _download(f"{portal_url}/{release.artifact}", target)
-        downloaded = True
-    # The signature is always fetched again: it is 64 bytes, and a cached one may have been
-    # made with another key (the lab's key is per machine) or replaced on the portal.
-    _download(f"{portal_url}/{release.signature}", signature_path)
-    digest = verify(target, signature_path, public_key, release.sha256)
+    target = cache_path(cache, release.artifact)
+    signature_path = cache_path(cache, release.signature)
+    if target == signature_path:
+        raise VerifyError(f"{release.artifact}: artifact and signature are one file", EXIT_BAD)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".staging-") as staging:
+        candidate, signature = Path(staging) / target.name, Path(staging) / signature_path.name
+        downloaded = _sha256_of(target) != release.sha256
+        if downloaded:
+            _download(f"{portal_url}/{release.artifact}", candidate)
+        else:
+            shutil.copyfile(target, candidate)  # verified again, as a copy no one can swap
+        # The signature is always fetched again: it is 64 bytes, and a cached one may have
+        # been made with another key (the lab's key is per machine) or replaced on the portal.
+        _download(f"{portal_url}/{release.signature}", signature)
+        digest = verify(candidate, signature, public_key, release.sha256)
+        candidate.replace(target)
+        signature.replace(signature_path)
     return VerifiedArtifact(target, digest, downloaded)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storeops.schema import Release
+from storeops.schema import VERSION_RE, Release, version_key
 
-
-def version_key(version: str) -> tuple[int, int, int]:
-    major, minor, patch = (int(part) for part in version.split("."))
-    return major, minor, patch
+__all__ = ["find", "pattern_matches", "upgrade_allowed", "version_key"]
 
 
 def pattern_matches(pattern: str, version: str) -> bool:
@@ -30,6 +27,10 @@ def upgrade_allowed(catalog: Sequence[Release], current: str, target: str) -> tu
         return False, f"{target} is not in the approved release catalog"
     if current == target:
         return True, f"already on {target}"
+    if not VERSION_RE.fullmatch(current):
+        return False, f"{current!r} is not a release version: cannot tell the upgrade path"
+    if version_key(current) > version_key(target):
+        return False, f"{current} -> {target} is a downgrade: never allowed"
     if any(pattern_matches(pattern, current) for pattern in release.upgrade_from):
         return True, f"{current} -> {target} is an approved upgrade path"
     allowed = ", ".join(release.upgrade_from) or "nothing (fresh installs only)"

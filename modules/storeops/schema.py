@@ -18,7 +18,7 @@ import datetime as dt
 import ipaddress
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -35,12 +35,23 @@ from pydantic import (
 )
 
 STORE_GROUP_PREFIX = "store_"
-STORE_CODE_RE = re.compile(r"^[a-z]{2}[0-9]{2}$")
-HOST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-VERSION_RE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
-VERSION_PATTERN_RE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(\*|0|[1-9][0-9]*)$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+# Every pattern here is applied with fullmatch (never match with ^...$: "$" also matches
+# before a trailing newline, so "wang.fang\n" would pass).
+STORE_CODE_RE = re.compile(r"[a-z]{2}[0-9]{2}")
+HOST_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+VERSION_PATTERN_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(\*|0|[1-9][0-9]*)")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+TIME_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
+# A zone or a flow endpoint: becomes a VLAN name on the devices (upper-cased, at most 32).
+ZONE_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+# A login on a server or a device (ansible_user): no shell, sudoers or device syntax.
+LOGIN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+# A file on the brand portal and in the controller's cache: a plain name, never a path.
+FILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*")
+MAX_FILE_NAME = 128
+MIGRATION_RE = re.compile(r"[0-9]{4}_[a-z0-9_]+")
+MAX_TEXT = 200
 
 
 class Strict(BaseModel):
@@ -81,17 +92,82 @@ class Weekday(StrEnum):
 
 
 # ---------------------------------------------------------------------------- field types
+#
+# Every string of the inventory can end up in a configuration file, a command or a device
+# (a store's name in a switch's SNMP location, a sudo command in sudoers, an origin in apt's
+# configuration). So no field is a bare ``str``: each is one of the types below, all built
+# by :func:`safe`, which refuses control characters (a newline would be an extra line in
+# the file it lands in) before the type's own rule, a full match of a pattern as narrow as
+# the value's use. tests/unit/test_hostile_values.py walks every model to keep it so.
 
 
-def _time_of_day(value: Any) -> str:
-    if not isinstance(value, str) or not TIME_RE.match(value):
+def control_characters(value: str, *, allow_newlines: bool = False) -> list[str]:
+    """The control (and other non-printable: line separators, bidi overrides) characters."""
+    return sorted(
+        {
+            repr(char)
+            for char in value
+            if not (char.isprintable() or (allow_newlines and char == "\n"))
+        }
+    )
+
+
+def safe(check: Callable[[Any], Any], *, allow_newlines: bool = False) -> BeforeValidator:
+    """``check`` behind a refusal of non-string and non-printable values.
+
+    The validator carries ``storeops_safe_text`` for the schema walk of the tests.
+    ``allow_newlines`` only for the one value that is lines by nature (a PEM certificate),
+    whose own pattern then says where the newlines may be.
+    """
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, bool | int | float):
+            raise ValueError(f"{value!r}: YAML read a number or boolean, quote the value")
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a string")
+        bad = control_characters(value, allow_newlines=allow_newlines)
+        if bad:
+            raise ValueError(
+                f"{value!r} contains control characters ({', '.join(bad)}): one line of "
+                "printable text only (it would become extra lines in a configuration file)"
+            )
+        return check(value)
+
+    validate.storeops_safe_text = True  # type: ignore[attr-defined]
+    return BeforeValidator(validate)
+
+
+def _full_match(
+    regex: re.Pattern[str], what: str, max_length: int | None = None
+) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not regex.fullmatch(value) or (max_length is not None and len(value) > max_length):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+def full_pattern(regex: re.Pattern[str], what: str, max_length: int | None = None) -> Any:
+    """A value that matches ``regex`` as a whole (and is at most ``max_length`` long)."""
+    return safe(_full_match(regex, what, max_length))
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty text")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{value[:40]!r}...: longer than {MAX_TEXT} characters")
+    return value
+
+
+def _time_of_day(value: str) -> str:
+    if not TIME_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a time (HH:MM, 00:00 to 24:00)")
     return value
 
 
-def _timezone(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not an IANA timezone name (e.g. Asia/Shanghai)")
+def _timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -99,21 +175,15 @@ def _timezone(value: Any) -> str:
     return value
 
 
-def _version(value: Any) -> str:
-    if not isinstance(value, str) or not VERSION_RE.match(value):
+def _version(value: str) -> str:
+    if not VERSION_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a release version (MAJOR.MINOR.PATCH, quoted)")
     return value
 
 
-def _version_pattern(value: Any) -> str:
-    if not isinstance(value, str) or not VERSION_PATTERN_RE.match(value):
+def _version_pattern(value: str) -> str:
+    if not VERSION_PATTERN_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a version or a MAJOR.MINOR.* pattern")
-    return value
-
-
-def _sha256(value: Any) -> str:
-    if not isinstance(value, str) or not SHA256_RE.match(value):
-        raise ValueError(f"{value!r} is not a sha256 digest (64 lowercase hex digits)")
     return value
 
 
@@ -146,23 +216,50 @@ def _ipv4_network(value: Any) -> ipaddress.IPv4Network:
         ) from None
 
 
-def _host_name(value: Any) -> str:
-    if not isinstance(value, str) or not HOST_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a host name (lowercase letters, digits, '-')")
+def _file_name(value: str) -> str:
+    if not FILE_NAME_RE.fullmatch(value) or len(value) > MAX_FILE_NAME:
+        raise ValueError(
+            f"{value!r} is not a plain file name (letters, digits, '_', '+', '-', inner "
+            f"single dots; no '/', no '..', no leading '.'; at most {MAX_FILE_NAME})"
+        )
     return value
 
 
-TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
-Timezone = Annotated[str, BeforeValidator(_timezone)]
-Version = Annotated[str, BeforeValidator(_version)]
-VersionPattern = Annotated[str, BeforeValidator(_version_pattern)]
-Sha256 = Annotated[str, BeforeValidator(_sha256)]
+def _relative_path(value: str) -> str:
+    if not value.strip() or value.startswith("/") or len(value) > MAX_TEXT:
+        raise ValueError(f"{value!r} is not a path relative to the inventory directory")
+    return value
+
+
+# One line of printable text (names, descriptions, reasons): no control characters, at
+# most MAX_TEXT characters. Where it is rendered, it is quoted for its file.
+Text = Annotated[str, safe(_text)]
+TimeOfDay = Annotated[str, safe(_time_of_day)]
+Timezone = Annotated[str, safe(_timezone)]
+Version = Annotated[str, safe(_version)]
+VersionPattern = Annotated[str, safe(_version_pattern)]
+Sha256 = Annotated[str, full_pattern(SHA256_RE, "a sha256 digest (64 lowercase hex digits)")]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 IPv4Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4_address)]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network)]
-HostName = Annotated[str, BeforeValidator(_host_name)]
+HostName = Annotated[
+    str, full_pattern(HOST_NAME_RE, "a host name (lowercase letters, digits, '-'; at most 63)")
+]
+ZoneName = Annotated[
+    str,
+    full_pattern(
+        ZONE_NAME_RE, "a zone name (a lowercase letter, then letters, digits, '_', '-'; at most 32)"
+    ),
+]
+Login = Annotated[
+    str, full_pattern(LOGIN_RE, "a login name (letters, digits, '_', '.', '-'; at most 32)")
+]
+FileName = Annotated[str, safe(_file_name)]
+RelativePath = Annotated[str, safe(_relative_path)]
+MigrationName = Annotated[
+    str, full_pattern(MIGRATION_RE, "a migration name (NNNN_lowercase_words)", MAX_TEXT)
+]
 VlanId = Annotated[int, Field(ge=1, le=4094, strict=True)]
-NonEmptyText = Annotated[str, Field(min_length=1)]
 
 
 def minutes_of(time_of_day: str) -> int:
@@ -188,9 +285,9 @@ class HostEntry(Strict):
 
     ansible_host: IPv4Address
     storeops_roles: Annotated[list[Role], Field(min_length=1)]
-    storeops_zone: NonEmptyText
+    storeops_zone: ZoneName
     ansible_port: Annotated[int, Field(ge=1, le=65535, strict=True)] | None = None
-    ansible_user: NonEmptyText | None = None
+    ansible_user: Login | None = None
     storeops_address: IPv4Address | None = None
     storeops_platform: NetworkPlatform | None = None  # switches and firewalls only
 
@@ -221,14 +318,19 @@ class StoreGroup(Strict):
     )
 
 
+def _any_text(value: str) -> str:
+    return value
+
+
 class StoresGroup(Strict):
-    children: dict[str, StoreGroup]
+    # Keys: printable text here, named store_<code> below (reported at the stores level).
+    children: dict[Annotated[str, safe(_any_text)], StoreGroup]
 
     @model_validator(mode="after")
     def _store_group_names(self) -> StoresGroup:
         for name in self.children:
             code = name.removeprefix(STORE_GROUP_PREFIX)
-            if not name.startswith(STORE_GROUP_PREFIX) or not STORE_CODE_RE.match(code):
+            if not name.startswith(STORE_GROUP_PREFIX) or not STORE_CODE_RE.fullmatch(code):
                 raise ValueError(
                     f"group {name!r} is not named store_<code> (code: two letters, two digits)"
                 )
@@ -282,7 +384,7 @@ class BlackoutRange(Strict):
 
     start: Date = Field(alias="from")
     end: Date = Field(alias="to")
-    reason: NonEmptyText | None = None
+    reason: Text | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> BlackoutRange:
@@ -302,10 +404,9 @@ def _blackout_item(value: Any) -> Any:
 BlackoutItem = Annotated[BlackoutRange, BeforeValidator(_blackout_item)]
 
 
-def _store_code(value: Any) -> str:
-    if not isinstance(value, str) or not STORE_CODE_RE.match(value):
-        raise ValueError(f"{value!r} is not a store code (two lowercase letters, two digits)")
-    return value
+StoreCode = Annotated[
+    str, full_pattern(STORE_CODE_RE, "a store code (two lowercase letters, two digits)")
+]
 
 
 class Zone(Strict):
@@ -313,20 +414,20 @@ class Zone(Strict):
 
     vlan: VlanId
     subnet: IPv4Network
-    description: NonEmptyText | None = None
+    description: Text | None = None
 
 
 class Store(Strict):
     """The ``store:`` block of ``group_vars/store_<code>.yml``."""
 
-    code: Annotated[str, BeforeValidator(_store_code)]
-    name: NonEmptyText
-    city: NonEmptyText
+    code: StoreCode
+    name: Text
+    city: Text
     timezone: Timezone
     maintenance_window: MaintenanceWindow
     blackout_dates: list[BlackoutItem] = Field(default_factory=list)
     network: IPv4Network
-    zones: Annotated[dict[NonEmptyText, Zone], Field(min_length=1)]
+    zones: Annotated[dict[ZoneName, Zone], Field(min_length=1)]
     pilot: bool = False
     dms_target_version: Version
 
@@ -346,27 +447,62 @@ class Release(Strict):
     """One approved DMS release in the catalog."""
 
     version: Version
-    artifact: NonEmptyText
+    artifact: FileName
     sha256: Sha256
-    signature: NonEmptyText | None = None
+    signature: FileName | None = None
     upgrade_from: list[VersionPattern] = Field(default_factory=list)
-    migrations: list[NonEmptyText] = Field(default_factory=list)
+    migrations: list[MigrationName] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_downgrade(self) -> Release:
+        """A release upgrades only from earlier ones: an equal or later version (or a
+        pattern that can only name such versions) would be a downgrade, or a cycle."""
+        for pattern in self.upgrade_from:
+            if pattern_reaches(pattern, self.version):
+                raise ValueError(
+                    f"upgrade_from {pattern!r}: {self.version} can only upgrade from earlier "
+                    "releases (this would be a downgrade or a cycle)"
+                )
+        if self.signature is not None and self.signature == self.artifact:
+            raise ValueError("signature and artifact name the same file")
+        return self
 
 
-def _http_url(value: Any) -> str:
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
+def version_key(version: str) -> tuple[int, int, int]:
+    """'3.10.2' -> (3, 10, 2): versions compare as numbers."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major, minor, patch
+
+
+def pattern_reaches(pattern: str, version: str) -> bool:
+    """Whether ``pattern`` matches ``version`` or a later one: '3.2.*' reaches 3.2.1 (it
+    matches 3.2.1 and 3.2.9), '3.1.*' does not; '3.2.0' reaches 3.2.0 and 3.1.0."""
+    major, minor, patch = version_key(version)
+    if pattern.endswith(".*"):
+        first, second = (int(part) for part in pattern[:-2].split("."))
+        return (first, second) >= (major, minor)
+    return version_key(pattern) >= (major, minor, patch)
+
+
+# scheme://host[:port][/path]: no user info, query or characters a shell, a sed expression
+# or a configuration file would give a meaning to.
+HTTP_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+/-]*)?")
+
+
+def _http_url(value: str) -> str:
+    if not HTTP_URL_RE.fullmatch(value) or len(value) > MAX_TEXT:
+        raise ValueError(f"{value!r} is not an http(s) URL (scheme://host[:port][/path])")
     return value.rstrip("/")
 
 
-HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+HttpUrl = Annotated[str, safe(_http_url)]
 
 
 class DmsPortal(Strict):
     """Where DMS releases are downloaded from, and the key their signatures must verify with."""
 
     url: HttpUrl
-    signing_key: NonEmptyText  # PEM ed25519 public key; a path relative to the inventory dir
+    signing_key: RelativePath  # PEM ed25519 public key; a path relative to the inventory dir
 
 
 # ---------------------------------------------------------------------------- flows
@@ -389,7 +525,7 @@ SERVICE_ALIASES: Mapping[str, str] = MappingProxyType(
         "dms": "tcp/8080",
     }
 )
-PORT_SERVICE_RE = re.compile(r"^(tcp|udp)/([0-9]{1,5})(?:-([0-9]{1,5}))?$")
+PORT_SERVICE_RE = re.compile(r"(tcp|udp)/([0-9]{1,5})(?:-([0-9]{1,5}))?")
 MAX_PORT = 65535
 SERVICE_GRAMMAR = "tcp/N, udp/N, tcp/N-M, udp/N-M, icmp, or one of: " + ", ".join(
     sorted(SERVICE_ALIASES)
@@ -446,7 +582,7 @@ def parse_service(value: Any) -> Service:
     text = SERVICE_ALIASES.get(value, value) if isinstance(value, str) else value
     if text == Protocol.ICMP.value:
         return Service(Protocol.ICMP)
-    match = PORT_SERVICE_RE.match(text) if isinstance(text, str) else None
+    match = PORT_SERVICE_RE.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"{value!r} is not a service ({SERVICE_GRAMMAR})")
     first = int(match.group(2))
@@ -459,17 +595,12 @@ def parse_service(value: Any) -> Service:
     return Service(Protocol(match.group(1)), first, last)
 
 
-def _flow_name(value: Any) -> str:
-    if not isinstance(value, str) or not HOST_NAME_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a flow name (lowercase letters, digits, '-'; at most 63)"
-        )
-    return value
-
-
 ServiceSpec = Annotated[Service, PlainValidator(parse_service), PlainSerializer(str)]
-FlowName = Annotated[str, BeforeValidator(_flow_name)]
-Endpoints = Annotated[list[NonEmptyText], Field(min_length=1)]
+FlowName = Annotated[
+    str, full_pattern(HOST_NAME_RE, "a flow name (lowercase letters, digits, '-'; at most 63)")
+]
+# A zone, a host role or 'all': a zone name's rule covers the three.
+Endpoints = Annotated[list[ZoneName], Field(min_length=1)]
 
 ALL_HOSTS = "all"
 
@@ -488,12 +619,12 @@ class Flow(Strict):
     from_: Endpoints = Field(alias="from")
     to: Endpoints
     services: Annotated[list[ServiceSpec], Field(min_length=1)]
-    description: NonEmptyText | None = None
+    description: Text | None = None
 
 
 class GroupInfo(Strict):
-    name: NonEmptyText
-    contact: NonEmptyText | None = None
+    name: Text
+    contact: Text | None = None
 
 
 class GroupWideVars(BaseModel):
@@ -518,40 +649,42 @@ class GroupWideVars(BaseModel):
 # group_vars/store_<code>, a machine's assignment (asset tag, owner, role) in its host_vars.
 # All are optional to the schema; validate.py requires them once a workstation is assigned.
 
-USER_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
+USER_NAME_RE = re.compile(r"[a-z_][a-z0-9_-]*(\.[a-z0-9_-]+)*")
 MAX_USER_NAME = 32
-PACKAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-ASSET_TAG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$")
-WORKSTATION_ROLE_RE = re.compile(r"^[a-z][a-z_]{1,23}$")
-HOSTNAME_LABEL_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
-SUDO_TIER_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-CUPS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,127}$")
-PRINTER_URI_RE = re.compile(r"^(ipp|ipps|socket|lpd|http|https)://[^\s/]+(/\S*)?$")
-# sudoers: a command is an absolute path with optional arguments, or ALL; the characters
-# sudoers gives a meaning to inside a command (, : = \) are refused rather than escaped.
-SUDO_COMMAND_RE = re.compile(r"^(ALL|/[^\s,:=\\]+( [^,:=\\]+)?)$")
+PACKAGE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+ASSET_TAG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?")
+WORKSTATION_ROLE_RE = re.compile(r"[a-z][a-z_]{1,23}")
+HOSTNAME_LABEL_RE = re.compile(r"[a-z][a-z0-9]{0,11}")
+SUDO_TIER_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
+CUPS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,127}")
+PRINTER_URI_RE = re.compile(
+    r"(ipp|ipps|socket|lpd|http|https)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+/?=&-]*)?"
+)
+# lpadmin -m: "everywhere", a drv:/// or a PPD model name.
+PRINTER_DRIVER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
+# sudoers: ALL, or an absolute path with no argument, with "" (no arguments allowed), or
+# with plain words as arguments. Nothing sudoers gives a meaning to (, : = \ # @ ! quotes,
+# a line continuation, an @include at the start of a line) can be written.
+SUDO_WORD = r"[A-Za-z0-9._/+*?%~-]+"
+SUDO_COMMAND_RE = re.compile(rf'ALL|(/[A-Za-z0-9._+-]+)+( ""| {SUDO_WORD}( {SUDO_WORD})*)?')
 SSH_PUBLIC_KEY_RE = re.compile(
-    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) "
-    r"[A-Za-z0-9+/]+={0,2}( [^\n]*)?$"
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) "
+    r"[A-Za-z0-9+/]+={0,2}( [ -~]*)?"
 )
 PEM_CERTIFICATE_RE = re.compile(
-    r"^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$"
+    r"-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=]+\n)+-----END CERTIFICATE-----\n?"
 )
+# unattended-upgrades' Origins-Pattern: key=value pairs, in a double-quoted apt.conf string.
+APT_ORIGIN_RE = re.compile(r"[A-Za-z0-9=,._:/${}*~ -]{1,200}")
+# freshclam's DatabaseMirror: a host name or address.
+MIRROR_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?")
+# systemd OnCalendar: "*-*-* 00/4:17:00", "daily", "Mon..Fri 12:00".
+CALENDAR_RE = re.compile(r"[A-Za-z0-9*/:,.~ -]{1,100}")
+ABSOLUTE_PATH_RE = re.compile(r"(/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+/?|/")
 
 
-def _pattern(regex: re.Pattern[str], what: str) -> Any:
-    def check(value: Any) -> str:
-        if isinstance(value, int | float):
-            raise ValueError(f"{value!r} is not {what}: YAML read a number, quote the value")
-        if not isinstance(value, str) or not regex.match(value):
-            raise ValueError(f"{value!r} is not {what}")
-        return value
-
-    return BeforeValidator(check)
-
-
-def _user_name(value: Any) -> str:
-    if not isinstance(value, str) or not USER_NAME_RE.match(value) or len(value) > MAX_USER_NAME:
+def _user_name(value: str) -> str:
+    if not USER_NAME_RE.fullmatch(value) or len(value) > MAX_USER_NAME:
         raise ValueError(
             f"{value!r} is not a login name (lowercase letters, digits, '_', '-', '.' "
             f"between them; at most {MAX_USER_NAME})"
@@ -559,51 +692,83 @@ def _user_name(value: Any) -> str:
     return value
 
 
-def _absolute_path(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
-        raise ValueError(f"{value!r} is not an absolute path")
+def _absolute_path(value: str) -> str:
+    parts = value.split("/")
+    if not ABSOLUTE_PATH_RE.fullmatch(value) or ".." in parts or len(value) > MAX_TEXT:
+        raise ValueError(
+            f"{value!r} is not an absolute path (letters, digits, '.', '_', '+', '-'; no '..')"
+        )
     return value.rstrip("/") or "/"
 
 
-UserName = Annotated[str, BeforeValidator(_user_name)]
-PackageName = Annotated[str, _pattern(PACKAGE_NAME_RE, "a Debian package name")]
+UserName = Annotated[str, safe(_user_name)]
+PackageName = Annotated[str, full_pattern(PACKAGE_NAME_RE, "a Debian package name", 128)]
 AssetTag = Annotated[
     str,
-    _pattern(ASSET_TAG_RE, "an asset tag (lowercase letters, digits, inner '-'; at most 16)"),
+    full_pattern(ASSET_TAG_RE, "an asset tag (lowercase letters, digits, inner '-'; at most 16)"),
 ]
 WorkstationRoleName = Annotated[
-    str, _pattern(WORKSTATION_ROLE_RE, "a workstation role name (lowercase letters, '_')")
+    str, full_pattern(WORKSTATION_ROLE_RE, "a workstation role name (lowercase letters, '_')")
 ]
 HostnameLabel = Annotated[
-    str, _pattern(HOSTNAME_LABEL_RE, "a hostname label (lowercase letters, digits; at most 12)")
+    str,
+    full_pattern(HOSTNAME_LABEL_RE, "a hostname label (lowercase letters, digits; at most 12)"),
 ]
 SudoTierName = Annotated[
-    str, _pattern(SUDO_TIER_RE, "a sudo tier name (lowercase letters, digits, '-')")
+    str, full_pattern(SUDO_TIER_RE, "a sudo tier name (lowercase letters, digits, '-')")
 ]
 SudoCommand = Annotated[
     str,
-    _pattern(
-        SUDO_COMMAND_RE, "a sudo command (ALL, or an absolute path and arguments without , : = \\)"
+    full_pattern(
+        SUDO_COMMAND_RE,
+        'a sudo command (ALL, or an absolute path, then nothing, "" or words of letters, '
+        "digits and . _ / + * ? % ~ -)",
+        MAX_TEXT,
     ),
 ]
-SshPublicKey = Annotated[str, _pattern(SSH_PUBLIC_KEY_RE, "an SSH public key line")]
-PemCertificate = Annotated[
-    str, _pattern(PEM_CERTIFICATE_RE, "one PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+SshPublicKey = Annotated[
+    str, full_pattern(SSH_PUBLIC_KEY_RE, "an SSH public key line (type, key, comment)", 16384)
 ]
-AbsolutePath = Annotated[str, BeforeValidator(_absolute_path)]
+PemCertificate = Annotated[
+    str,
+    safe(
+        _full_match(
+            PEM_CERTIFICATE_RE, "one PEM certificate (-----BEGIN CERTIFICATE----- ...)", 65536
+        ),
+        allow_newlines=True,
+    ),
+]
+AptOrigin = Annotated[
+    str,
+    full_pattern(
+        APT_ORIGIN_RE, "an apt origin pattern (key=value pairs, no quotes or backslashes)"
+    ),
+]
+MirrorHost = Annotated[str, full_pattern(MIRROR_RE, "a mirror host name or address")]
+Calendar = Annotated[
+    str, full_pattern(CALENDAR_RE, "a systemd calendar expression (e.g. *-*-* 12:30:00)")
+]
+PrinterUri = Annotated[
+    str,
+    full_pattern(PRINTER_URI_RE, "a printer URI (ipp://, ipps://, socket://... host[:port]/path)"),
+]
+PrinterDriver = Annotated[
+    str, full_pattern(PRINTER_DRIVER_RE, "a printer driver (everywhere, drv:///..., a model)")
+]
+AbsolutePath = Annotated[str, safe(_absolute_path)]
 
 
 class SudoTier(Strict):
     """What the local IT admin account may run as root on a workstation (sudoers commands)."""
 
-    description: NonEmptyText | None = None
+    description: Text | None = None
     commands: Annotated[list[SudoCommand], Field(min_length=1)]
 
 
 class WorkstationRoleSpec(Strict):
     """One role of the catalogue: what a sales, service, parts... desk gets."""
 
-    description: NonEmptyText
+    description: Text
     hostname_label: HostnameLabel  # <store>-<label>-<asset tag>
     packages: list[PackageName] = Field(default_factory=list)  # on top of the base packages
     sudo_tier: SudoTierName  # the IT admin account's tier on this role's machines
@@ -613,11 +778,13 @@ class WorkstationRoleSpec(Strict):
 class WorkstationPrinter(Strict):
     """The store's printer, as a CUPS queue on every workstation of the store (the default)."""
 
-    name: Annotated[str, _pattern(CUPS_NAME_RE, "a CUPS queue name (letters, digits, '_', '-')")]
-    uri: Annotated[str, _pattern(PRINTER_URI_RE, "a printer URI (ipp://, ipps://, socket://...)")]
-    driver: NonEmptyText = "everywhere"  # lpadmin -m: IPP Everywhere, or a drv:/// model
-    location: NonEmptyText | None = None
-    description: NonEmptyText | None = None
+    name: Annotated[
+        str, full_pattern(CUPS_NAME_RE, "a CUPS queue name (letters, digits, '_', '-')")
+    ]
+    uri: PrinterUri
+    driver: PrinterDriver = "everywhere"  # lpadmin -m: IPP Everywhere, or a drv:/// model
+    location: Text | None = None
+    description: Text | None = None
 
 
 class WorkstationGroupVars(Strict):
@@ -633,10 +800,10 @@ class WorkstationGroupVars(Strict):
     workstation_admin_user: UserName | None = None
     workstation_admin_public_keys: list[SshPublicKey] = Field(default_factory=list)
     workstation_ca_certificate: PemCertificate | None = None
-    workstation_security_origins: Annotated[list[NonEmptyText], Field(min_length=1)] | None = None
-    workstation_freshclam_mirrors: Annotated[list[NonEmptyText], Field(min_length=1)] | None = None
-    workstation_freshclam_calendar: NonEmptyText = "*-*-* 00/4:17:00"
-    workstation_scan_calendar: NonEmptyText = "*-*-* 12:30:00"
+    workstation_security_origins: Annotated[list[AptOrigin], Field(min_length=1)] | None = None
+    workstation_freshclam_mirrors: Annotated[list[MirrorHost], Field(min_length=1)] | None = None
+    workstation_freshclam_calendar: Calendar = "*-*-* 00/4:17:00"
+    workstation_scan_calendar: Calendar = "*-*-* 12:30:00"
     workstation_archive_dir: AbsolutePath = "/srv/storeops-archive/workstations"
 
 
@@ -693,20 +860,20 @@ class SerialSource(StrEnum):
     MACHINE_ID = "machine-id"
 
 
-MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+MAC_RE = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 
 
 class AssetRecord(Strict):
     """One workstation of ``inventory/<group>/assets/<store>.yml``, keyed by its asset tag."""
 
     asset_tag: AssetTag
-    store: Annotated[str, BeforeValidator(_store_code)]
+    store: StoreCode
     host: HostName
     hostname: HostName  # what the machine was named: <store>-<role label>-<asset tag>
-    serial: NonEmptyText
+    serial: Text
     serial_source: SerialSource
-    model: NonEmptyText
-    mac: Annotated[str, _pattern(MAC_RE, "a MAC address (six lowercase hex pairs, ':')")]
+    model: Text
+    mac: Annotated[str, full_pattern(MAC_RE, "a MAC address (six lowercase hex pairs, ':')")]
     owner: UserName
     role: WorkstationRoleName
     provisioned: Date
@@ -724,6 +891,61 @@ class AssetRegisterFile(Strict):
     """``assets/<store>.yml``: the store's workstations, one record per asset tag."""
 
     assets: list[AssetRecord] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- role variables
+#
+# Role variables are declared by the roles (meta/argument_specs.yml); those whose values
+# reach a root shell, a ruleset or a device configuration are constrained here too, wherever
+# an inventory sets them (validate.py checks them in every vars file).
+
+# An nftables table or object name (also a systemd unit name part: nft-revert-<table>).
+# module_utils/storeops_nft.py holds the same rule on the host.
+FIREWALL_TABLE_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# A word of a device's configuration (an SNMP group, a user name).
+DEVICE_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,31}")
+# IOS ends a banner at its delimiter (^C), VRP's header is a double-quoted string.
+DEVICE_TEXT_FORBIDDEN = frozenset('^"')
+
+
+def _device_text(value: str) -> str:
+    _text(value)
+    bad = sorted(DEVICE_TEXT_FORBIDDEN.intersection(value))
+    if bad:
+        raise ValueError(
+            f"{value!r} contains {', '.join(map(repr, bad))}: banner delimiters on the devices"
+        )
+    return value
+
+
+NftName = Annotated[
+    str,
+    full_pattern(
+        FIREWALL_TABLE_RE,
+        "an nftables name (a lowercase letter, then letters, digits, '_'; at most 32)",
+    ),
+]
+DeviceText = Annotated[str, safe(_device_text)]
+DeviceWord = Annotated[
+    str, full_pattern(DEVICE_WORD_RE, "a device word (letters, digits, '_', '.', '-')")
+]
+
+
+class ConstrainedRoleVars(BaseModel):
+    """The role variables whose values reach a root shell, a ruleset or a device."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    firewall_table: NftName | None = None
+    firewall_drop_counter: NftName | None = None
+    firewall_state_dir: AbsolutePath | None = None
+    firewall_candidate_path: AbsolutePath | None = None
+    firewall_persist_path: AbsolutePath | None = None
+    network_username: DeviceWord | None = None
+    network_snmp_group: DeviceWord | None = None
+    network_snmp_location: DeviceText | None = None
+    network_snmp_contact: DeviceText | None = None
+    network_banner: DeviceText | None = None
 
 
 SCHEMA_OWNED_VARS = (

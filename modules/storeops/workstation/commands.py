@@ -12,13 +12,17 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from storeops.schema import FIREWALL_TABLE_RE
+
 # A password field an account gets from useradd (none set yet): the first-login password
 # goes there. A locked real password ("!$y$...") is someone's decision and is left alone.
 UNSET_PASSWORDS = frozenset({"", "!", "!!", "*", "!*"})
 STATE_DIR = "/var/lib/storeops/workstation"
 ARCHIVE_CIPHER = ("-aes-256-cbc", "-pbkdf2", "-iter", "600000", "-salt")
-_DEVICE_RE = re.compile(r"^device for ([^:\s]+): (\S+)$")
-_DEFAULT_RE = re.compile(r"^system default destination: (\S+)$")
+_DEVICE_RE = re.compile(r"device for ([^:\s]+): (\S+)")
+_DEFAULT_RE = re.compile(r"system default destination: (\S+)")
+# The firewall's commit-confirm on the host (module_utils/storeops_nft.py, copied there).
+NFT_HELPER = "/usr/local/lib/storeops/storeops_nft.py"
 
 
 def parse_lpstat(lines: list[str]) -> dict[str, Any]:
@@ -26,10 +30,10 @@ def parse_lpstat(lines: list[str]) -> dict[str, Any]:
     queues: dict[str, str] = {}
     default = None
     for line in lines:
-        device = _DEVICE_RE.match(line.strip())
+        device = _DEVICE_RE.fullmatch(line.strip())
         if device:
             queues[device.group(1)] = device.group(2)
-        chosen = _DEFAULT_RE.match(line.strip())
+        chosen = _DEFAULT_RE.fullmatch(line.strip())
         if chosen:
             default = chosen.group(1)
     return {"queues": queues, "default": default}
@@ -97,3 +101,12 @@ def remove_account_commands(owner: str) -> list[str]:
         f"userdel --remove {user}",
         f"rm -f /var/spool/cron/crontabs/{user}",
     ]
+
+
+def nft_helper_command(action: str, table: str, state_dir: str, *options: str) -> str:
+    """``python3 storeops_nft.py <action> --table T --state-dir D [options]``, every word
+    quoted for the root shell it runs in; a table that is not a plain name is refused."""
+    if not FIREWALL_TABLE_RE.fullmatch(table):
+        raise ValueError(f"firewall_table {table!r} is not an nftables table name")
+    words = ["python3", NFT_HELPER, action, "--table", table, "--state-dir", state_dir]
+    return shlex.join([*words, *options])

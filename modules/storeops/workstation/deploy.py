@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -48,6 +47,7 @@ from storeops.workstation.commands import (
     UNSET_PASSWORDS,
     archive_home_command,
     lpadmin_queue,
+    nft_helper_command,
     parse_lpstat,
     remove_account_commands,
 )
@@ -71,9 +71,8 @@ TEMPLATES = DEPLOYS_DIR / "templates"
 # The roles whose templates and defaults the deploys reuse.
 SHARED_ROLES = ("common", "firewall")
 # The commit-confirm of nft_ruleset (module_utils/storeops_nft.py), run on the host as a
-# script: where the deploy copies it (next to the backup role's storeops_mariadb.py).
+# script: the deploy copies it to NFT_HELPER (next to the backup role's storeops_mariadb.py).
 NFT_HELPER_SOURCE = REPO_ROOT / "module_utils" / "storeops_nft.py"
-NFT_HELPER = "/usr/local/lib/storeops/storeops_nft.py"
 
 
 # ---------------------------------------------------------------------------- facts
@@ -119,9 +118,8 @@ class CommitConfirmStatus(FactBase[dict[str, Any]]):
         return {}
 
     def command(self, table: str, state_dir: str, candidate_path: str | None = None) -> str:
-        words = ["python3", NFT_HELPER, "status", "--table", table, "--state-dir", state_dir]
         candidate = ["--src", candidate_path] if candidate_path else []
-        return f"{shlex.join([*words, *candidate])} 2>/dev/null || true"
+        return f"{nft_helper_command('status', table, state_dir, *candidate)} 2>/dev/null || true"
 
     def process(self, output: list[str]) -> dict[str, Any]:
         """Anything but the helper's JSON object (no helper, an error) says nothing."""
@@ -240,10 +238,9 @@ class HostFirewall:
     def digest(self) -> str:
         return hashlib.sha256(self.ruleset.encode()).hexdigest()
 
-    def helper(self, action: str, *options: str | QuoteString) -> StringCommand:
-        """``python3 storeops_nft.py <action>`` for this table and state directory."""
-        words = ["python3", NFT_HELPER, action, "--table", self.table, "--state-dir"]
-        return StringCommand(*words, QuoteString(self.state_dir), *options)
+    def helper(self, action: str, *options: str) -> StringCommand:
+        """``python3 storeops_nft.py <action>`` for this table and state directory, quoted."""
+        return StringCommand(nft_helper_command(action, self.table, self.state_dir, *options))
 
     def confirmation(self) -> list[StringCommand]:
         """Disarm the revert (it fails if the revert fired), then keep the candidate for boot:
@@ -297,9 +294,7 @@ def applied_ruleset(firewall: HostFirewall, confirm_now: bool) -> Any:
         mode="0600",
     )
     timeout = str(firewall.confirm_timeout)
-    yield firewall.helper(
-        "apply", "--src", QuoteString(firewall.candidate_path), "--timeout", timeout
-    )
+    yield firewall.helper("apply", "--src", firewall.candidate_path, "--timeout", timeout)
     if confirm_now:
         yield from firewall.confirmation()
 

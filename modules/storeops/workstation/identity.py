@@ -62,7 +62,7 @@ class IdentityError(Exception):
 def hostname_for(store: str, role_label: str, asset_tag: str) -> str:
     """``<store>-<role label>-<asset tag>``, e.g. ``sh01-sales-0101``."""
     name = f"{store}-{role_label}-{asset_tag}"
-    if len(name) > MAX_HOSTNAME or not HOST_NAME_RE.match(name):
+    if len(name) > MAX_HOSTNAME or not HOST_NAME_RE.fullmatch(name):
         raise ValueError(f"{name!r} is not a valid hostname (lowercase, digits, '-', at most 63)")
     return name
 

@@ -1,0 +1,259 @@
+"""Hostile values: every string of the schema refuses control characters, each sink's value
+is as narrow as its use, and the validator names the file and field of a bad one."""
+
+from __future__ import annotations
+
+import shlex
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, get_args, get_origin
+
+import pytest
+import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from storeops import schema
+from storeops.validate import validate
+from storeops.workstation.commands import nft_helper_command
+from storeops.yamlfiles import VaultPasswords
+from tests.conftest import FIXTURE_ROLES, FIXTURE_VAULT_PASSWORD, FIXTURES, build_inventory
+
+WORKSTATION_VALID = FIXTURES / "inventories" / "workstation" / "valid"
+
+HOSTILE_SUFFIXES = ["\n", "\nusername backdoor privilege 15 secret x", "\r", "\x00", "\u2028"]
+
+
+def _models() -> list[type[BaseModel]]:
+    return [
+        value
+        for value in vars(schema).values()
+        if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel
+    ]
+
+
+def _string_leaves(annotation: Any, metadata: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The metadata of every str the annotation holds (in lists, dicts, unions, Annotated)."""
+    if annotation is str:
+        return [metadata]
+    if get_origin(annotation) is Annotated:
+        inner, *extra = get_args(annotation)
+        return _string_leaves(inner, (*metadata, *extra))
+    origin = get_origin(annotation)
+    if origin in (list, dict, tuple, typing.Union, types.UnionType):
+        return [leaf for arg in get_args(annotation) for leaf in _string_leaves(arg)]
+    return []
+
+
+def _is_safe(metadata: tuple[Any, ...]) -> bool:
+    return any(getattr(getattr(m, "func", None), "storeops_safe_text", False) for m in metadata)
+
+
+def test_every_string_field_of_the_schema_refuses_control_characters() -> None:
+    unsafe = []
+    for model in _models():
+        for name, field in model.model_fields.items():
+            annotation = field.rebuild_annotation()
+            for leaf in _string_leaves(annotation):
+                if not _is_safe(leaf):
+                    unsafe.append(f"{model.__name__}.{name}")
+    assert unsafe == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "good"),
+    [
+        (schema.Text, "BMW Shanghai Minhang 4S"),
+        (schema.UserName, "wang.fang"),
+        (schema.SudoCommand, "/usr/bin/apt-get update"),
+        (schema.AptOrigin, "origin=Debian,codename=${distro_codename}-security"),
+        (schema.HttpUrl, "http://10.77.1.40:8080"),
+        (schema.PrinterUri, "ipp://10.77.1.110/ipp/print"),
+        (schema.FileName, "dms-3.2.0.tar.gz"),
+        (schema.NftName, "storeops"),
+        (schema.DeviceText, "Authorised access only."),
+        (schema.Calendar, "*-*-* 12:30:00"),
+        (schema.MirrorHost, "database.clamav.net"),
+        (schema.SshPublicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI it@example"),
+        (schema.HostName, "sh01-ws01"),
+        (schema.StoreCode, "sh01"),
+        (schema.Version, "3.2.0"),
+        (schema.AbsolutePath, "/srv/archive"),
+    ],
+)
+def test_a_good_value_passes_and_with_a_control_character_it_does_not(
+    type_: Any, good: str
+) -> None:
+    adapter = TypeAdapter(type_)
+    assert adapter.validate_python(good) == good
+    for suffix in HOSTILE_SUFFIXES:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(good + suffix)
+
+
+@pytest.mark.parametrize(
+    ("type_", "bad"),
+    [
+        (schema.SudoCommand, "/usr/bin/apt-get update, /bin/sh"),
+        (schema.SudoCommand, "@includedir /tmp"),
+        (schema.SudoCommand, "/usr/bin/vi /etc/sudoers\\"),
+        (schema.SudoCommand, "/usr/bin/env PATH=/tmp sh"),
+        (schema.SudoCommand, "/usr/bin/apt-get -o Dpkg::Pre-Invoke=sh"),
+        (schema.SudoCommand, "/usr/bin/less # comment"),
+        (schema.AptOrigin, 'origin=Debian";};APT::Update::Pre-Invoke {"sh'),
+        (schema.AptOrigin, "origin=Debian\\"),
+        (schema.FileName, "../../../../root/.bashrc"),
+        (schema.FileName, ".bashrc"),
+        (schema.FileName, "a/b.tar.gz"),
+        (schema.FileName, "dms..tar.gz"),
+        (schema.NftName, "storeops; reboot"),
+        (schema.NftName, "storeops inet x"),
+        (schema.DeviceText, "end ^C"),
+        (schema.HttpUrl, "http://host/$(reboot)"),
+        (schema.AbsolutePath, "/srv/../etc"),
+        (schema.PemCertificate, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n"),
+        (schema.PemCertificate, "-----BEGIN CERTIFICATE-----\nAA\rAA\n-----END CERTIFICATE-----\n"),
+    ],
+)
+def test_values_narrow_as_their_use(type_: Any, bad: str) -> None:
+    with pytest.raises(ValidationError):
+        TypeAdapter(type_).validate_python(bad)
+
+
+def test_a_trailing_newline_is_not_a_full_match() -> None:
+    """`$` would accept 'wang.fang\\n': every pattern is a full match."""
+    assert TypeAdapter(schema.UserName).validate_python("wang.fang") == "wang.fang"
+    with pytest.raises(ValidationError):
+        TypeAdapter(schema.UserName).validate_python("wang.fang\n")
+    with pytest.raises(ValidationError):
+        schema.WorkstationHostVars(workstation_owner="wang.fang\n")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- the validator
+
+
+def _inventory(tmp_path: Path) -> Path:
+    """The good fixture inventory with the valid workstation settings (both validate clean)."""
+    return build_inventory(tmp_path / "inv", WORKSTATION_VALID)
+
+
+def _set(path: Path, keys: list[Any], value: Any) -> None:
+    data = yaml.safe_load(path.read_text())
+    node = data
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _issues(root: Path) -> list[str]:
+    raw = validate(root, VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD]), FIXTURE_ROLES)
+    return [f"{issue.file.relative_to(root)}: {issue.field}" for issue in raw.issues]
+
+
+@pytest.mark.parametrize(
+    ("file", "keys", "value", "field"),
+    [
+        (
+            "group_vars/store_aa01/store.yml",
+            ["store", "name"],
+            "BMW\nusername backdoor privilege 15 secret x",
+            "store.name",
+        ),
+        (
+            "group_vars/store_aa01/store.yml",
+            ["store", "zones", "office", "description"],
+            "office\n!\nusername backdoor privilege 15 secret x",
+            "store.zones.office.description",
+        ),
+        (
+            "group_vars/all/workstation.yml",
+            ["workstation_sudo_tiers", "desk-support", "commands", 0],
+            "/usr/bin/apt-get update\n@includedir /tmp",
+            "workstation_sudo_tiers.desk-support.commands[0]",
+        ),
+        (
+            "group_vars/all/workstation.yml",
+            ["workstation_security_origins", 0],
+            'origin=Debian";\nAPT::Update::Pre-Invoke {"sh";};',
+            "workstation_security_origins[0]",
+        ),
+        (
+            "group_vars/all/dms_catalog.yml",
+            ["dms_catalog", 0, "artifact"],
+            "../../../../root/.bashrc",
+            "dms_catalog[0].artifact",
+        ),
+        (
+            "group_vars/all/dms_catalog.yml",
+            ["dms_catalog", 0, "signature"],
+            "../.ssh/authorized_keys",
+            "dms_catalog[0].signature",
+        ),
+        (
+            "group_vars/all/dms_catalog.yml",
+            ["dms_catalog", 0, "upgrade_from"],
+            ["4.0.0"],
+            "dms_catalog[0]",
+        ),
+        (
+            "group_vars/all/storeops.yml",
+            ["storeops_group", "name"],
+            "group\n",
+            "storeops_group.name",
+        ),
+    ],
+)
+def test_storeops_validate_names_the_file_and_field_of_a_hostile_value(
+    tmp_path: Path, file: str, keys: list[Any], value: Any, field: str
+) -> None:
+    root = _inventory(tmp_path)
+    _set(root / file, keys, value)
+    assert f"{file}: {field}" in _issues(root)
+
+
+def test_a_hostile_firewall_table_is_refused_by_the_validator(tmp_path: Path) -> None:
+    root = _inventory(tmp_path)
+    path = root / "group_vars" / "all" / "firewall.yml"
+    path.write_text(yaml.safe_dump({"firewall_table": "storeops; touch /tmp/pwned"}))
+    assert "group_vars/all/firewall.yml: firewall_table" in _issues(root)
+
+
+def test_the_upgrade_cycle_and_the_downgrade_are_refused() -> None:
+    with pytest.raises(ValidationError, match="downgrade or a cycle"):
+        schema.Release(version="3.1.0", artifact="a", sha256="1" * 64, upgrade_from=["4.0.0"])
+    with pytest.raises(ValidationError, match="downgrade or a cycle"):
+        schema.Release(version="3.2.0", artifact="a", sha256="1" * 64, upgrade_from=["3.2.0"])
+    # 3.2.* matches 3.2.5 too: a later release of the same minor would be a downgrade.
+    with pytest.raises(ValidationError, match="downgrade or a cycle"):
+        schema.Release(version="3.2.1", artifact="a", sha256="1" * 64, upgrade_from=["3.2.*"])
+    assert schema.Release(version="4.0.0", artifact="a", sha256="1" * 64, upgrade_from=["3.2.*"])
+
+
+# ---------------------------------------------------------------------------- the root shell
+
+
+def test_the_firewall_helper_command_quotes_every_word_and_refuses_a_bad_table() -> None:
+    state_dir = "/var/lib/storeops/fire wall;reboot"
+    command = nft_helper_command("apply", "storeops", state_dir, "--src", "/tmp/a b")
+    assert shlex.split(command)[2:] == [
+        "apply",
+        "--table",
+        "storeops",
+        "--state-dir",
+        state_dir,
+        "--src",
+        "/tmp/a b",
+    ]
+    for table in ("storeops; reboot", "storeops\n", "$(reboot)", "a b"):
+        with pytest.raises(ValueError, match="not an nftables table name"):
+            nft_helper_command("status", table, "/var/lib/storeops/firewall")
+
+
+def test_the_host_side_helper_refuses_a_bad_table_on_its_own() -> None:
+    from module_utils.storeops_nft import Host, table_name
+
+    assert table_name("storeops") == "storeops"
+    for table in ("storeops\n", "x; reboot", "storeops\ndelete table inet other"):
+        with pytest.raises(ValueError, match="not a table name"):
+            Host("/usr/sbin/nft", "inet", table, 30)
