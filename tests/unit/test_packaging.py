@@ -289,3 +289,45 @@ def test_without_a_project_the_installed_cli_says_so(installed: Path, tmp_path: 
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
     assert "STOREOPS_PROJECT" in done.stderr and "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------- storeops.paths
+
+
+def make_project(root: Path) -> Path:
+    (root / "roles").mkdir(parents=True)
+    (root / "ansible.cfg").write_text("[defaults]\n")
+    return root
+
+
+def test_the_project_comes_from_the_run_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storeops.paths import ProjectNotFound, find_project
+
+    explicit, holding, configured = (make_project(tmp_path / n) for n in ("env", "inv", "cfg"))
+    inventory = holding / "inventory" / "east-china"
+    inventory.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    config = {"ANSIBLE_CONFIG": str(configured / "ansible.cfg")}
+    assert find_project(inventory, {"STOREOPS_PROJECT": str(explicit), **config}) == explicit
+    assert find_project(inventory, config) == holding
+    assert find_project(tmp_path, config) == configured
+    monkeypatch.chdir(holding / "inventory")
+    assert find_project(None, {}) == holding  # the working directory or a parent
+    with pytest.raises(ProjectNotFound, match="STOREOPS_PROJECT=/nowhere"):
+        find_project(None, {"STOREOPS_PROJECT": "/nowhere"})
+
+
+def test_state_lives_under_storeops_state_dir_or_in_the_checkout(tmp_path: Path) -> None:
+    from storeops.paths import STATE_LAYOUT, state_path
+
+    project = make_project(tmp_path / "project")
+    playbooks = project / "playbooks"
+    playbooks.mkdir()
+    state = tmp_path / "state"
+    for name, place in STATE_LAYOUT.items():
+        assert state_path(name, playbooks, {}) == project / place
+        assert state_path(name, playbooks, {"STOREOPS_STATE_DIR": str(state)}) == state / name
+    with pytest.raises(KeyError, match="unknown controller state"):
+        state_path("passwords", playbooks, {})
