@@ -128,3 +128,38 @@ def test_unsigned_release_is_refused(built, portal, tmp_path: Path) -> None:
 def test_portal_down_is_a_clear_error(built, tmp_path: Path) -> None:
     with pytest.raises(VerifyError, match=r"cannot download http://127\.0\.0\.1:9/"):
         fetch_verified("http://127.0.0.1:9", release(built, "3.1.0"), built[1], tmp_path / "cache")
+
+
+def test_a_name_outside_the_cache_is_refused_before_anything_is_written(
+    built, portal, tmp_path: Path
+) -> None:
+    """The controller holds on its own, even for a catalog entry the schema never checked."""
+    url, _ = portal
+    hostile = release(built, "3.2.0").model_construct(
+        **{**release(built, "3.2.0").model_dump(), "artifact": "../../escaped.tar.gz"}
+    )
+    with pytest.raises(VerifyError, match="not a plain file name") as refused:
+        fetch_verified(url, hostile, built[1], tmp_path / "a" / "b" / "cache")
+    assert refused.value.exit_code == EXIT_BAD
+    assert not (tmp_path / "a" / "escaped.tar.gz").exists()
+
+
+def test_a_symlink_in_the_cache_pointing_outside_is_refused(built, portal, tmp_path: Path) -> None:
+    url, _ = portal
+    cache, outside = tmp_path / "cache", tmp_path / "outside.txt"
+    cache.mkdir()
+    outside.write_text("keep me\n")
+    (cache / "dms-3.2.0.tar.gz").symlink_to(outside)
+    with pytest.raises(VerifyError, match="outside the cache"):
+        fetch_verified(url, release(built, "3.2.0"), built[1], cache)
+    assert outside.read_text() == "keep me\n"
+
+
+def test_a_refused_download_never_lands_under_its_name(built, portal, tmp_path: Path) -> None:
+    url, served = portal
+    artifact = served / "dms-3.2.0.tar.gz"
+    artifact.write_bytes(artifact.read_bytes() + b"tampered")
+    cache = tmp_path / "cache"
+    with pytest.raises(VerifyError):
+        fetch_verified(url, release(built, "3.2.0"), built[1], cache)
+    assert sorted(p.name for p in cache.iterdir()) == []
