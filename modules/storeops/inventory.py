@@ -151,6 +151,16 @@ def _known_entities(raw: RawInventory) -> set[str]:
     return set(raw.ansible.groups) | set(raw.ansible.hosts)
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
+
+
 def _variables(raw: RawInventory, path: Path, data: Any) -> dict[str, Any] | None:
     """The file's variables; None (and an issue) when it holds no mapping of names."""
     if data is None:
@@ -171,8 +181,8 @@ def _variables(raw: RawInventory, path: Path, data: Any) -> dict[str, Any] | Non
                 Issue(
                     path,
                     str(key),
-                    f"not a variable name: {key!r} is a {type(key).__name__} "
-                    "(a variable name is text: a letter or _, then letters, digits, _)",
+                    f"not a variable name: YAML reads {key!r} as {_kind(key)}, not text "
+                    "(a name is a letter or _, then letters, digits or _)",
                 )
             )
     return variables

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from storeops import catalog
 from storeops.inventory import HOSTS_FILE, ROLES_FILE, RawInventory, VarsFile, read
-from storeops.issues import Issue, issues_from_validation_error
+from storeops.issues import Issue
 from storeops.paths import LAB_INVENTORY, REPO_ROOT, ROLES_DIR
 from storeops.schema import (
     DEVICE_ROLES,
@@ -30,7 +29,6 @@ from storeops.schema import (
     WORKSTATION_INITIAL_PASSWORD,
     AssetRecord,
     AssetStatus,
-    ConstrainedRoleVars,
     GroupWideVars,
     NetworkPlatform,
     Role,
@@ -518,22 +516,9 @@ def _check_variables(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]
                     "unknown variable: not in the inventory schema nor in any role's "
                     "meta/argument_specs.yml",
                 )
+                yield from _check_secret_value(vars_file, name, value)  # unknown, still secret
                 continue
             yield from _check_secret_value(vars_file, name, value)
-        yield from _check_role_values(vars_file)
-
-
-def _check_role_values(vars_file: VarsFile) -> Iterable[Issue]:
-    """Role variables that reach a shell, a ruleset or a device: the schema's rules."""
-    constrained = {
-        name: value
-        for name, value in vars_file.variables.items()
-        if name in ConstrainedRoleVars.model_fields
-    }
-    try:
-        ConstrainedRoleVars.model_validate(constrained)
-    except ValidationError as error:
-        yield from issues_from_validation_error(error, {}, vars_file.path)
 
 
 def _fully_vaulted(value: Any) -> bool:
@@ -693,11 +678,13 @@ def _check_ansible_hosts(raw: RawInventory) -> Iterable[Issue]:
     if raw.ansible.error:
         yield Issue(raw.root, "", f"Ansible cannot parse the inventory: {raw.ansible.error}")
         return
+    extra = [p for p in raw.sources if p.name not in {HOSTS_FILE, ROLES_FILE}]
+    where = extra[0] if len(extra) == 1 else raw.root
     for host, groups in sorted(raw.ansible.hosts.items()):
         entry = raw.host_entries.get(host)
         if entry is None:
             yield Issue(
-                raw.root,
+                where,
                 "",
                 f"Ansible has a host {host!r} that {HOSTS_FILE} does not define "
                 f"(groups: {', '.join(sorted(groups - {'all'}))})",
