@@ -29,7 +29,7 @@ description:
   - A dump that is already there, whose sha256 is the manifest's and which is verified,
     is not taken again (C(changed=false)), so a re-run after an interruption reuses it.
   - The dump's directory holds only this module's dumps (clear-text customer data), so it is
-    kept at mode 0700, every dump and manifest at 0600. No partial file survives a failure;
+    kept at mode 0700, every file in it at 0600. No partial file survives a failure;
     the dump is written to I(path).<pid>.part, which is removed on every failure path (a
     full disk, a failed C(mariadb-dump), a failed verification, an interruption), and a
     C(.part) file left by a killed process (its PID gone) is removed before the next dump.
@@ -224,10 +224,14 @@ def prune_dumps(path: str, keep: int) -> list[str]:
 
 
 def private_directory(path: str) -> str:
-    """The dump's directory, created if needed, mode 0700 whatever it was."""
+    """The dump's directory, created if needed, 0700 and its files 0600 whatever they were."""
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, mode=0o700, exist_ok=True)
     os.chmod(directory, 0o700)
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                os.chmod(entry.path, 0o600)
     return directory
 
 

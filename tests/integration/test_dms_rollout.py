@@ -8,24 +8,29 @@ the hosts themselves through podman, not through the playbook under test.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from storeops.inventory import Inventory
 from storeops.lab.rehearsal import (
     AUDIT_LOG,
+    DUMP_DIR,
     JOURNAL,
     copy_lab_inventory,
     reset_dms,
@@ -45,6 +50,7 @@ pytestmark = pytest.mark.lab
 
 PLAYBOOK = "playbooks/upgrade-dms.yml"
 STORES = ("sh01", "hz01")
+LOCK = "/var/lib/storedms/rollout.lock"
 
 
 def on(host: str, *argv: str, check: bool = True) -> str:
@@ -94,6 +100,11 @@ def tree_mtimes(store: str) -> str:
 
 def journal_of(store: str) -> dict[str, str] | None:
     out = on(f"{store}-dms", "cat", JOURNAL, check=False)
+    return json.loads(out) if out.strip() else None
+
+
+def lock_of(store: str) -> dict[str, object] | None:
+    out = on(f"{store}-dms", "cat", LOCK, check=False)
     return json.loads(out) if out.strip() else None
 
 
@@ -277,6 +288,121 @@ def test_check_mode_on_a_due_store_reports_and_changes_nothing(
     assert not rollout.controller_log.exists()
 
 
+# --- one rollout per store at a time; the window asked before every wave -------------------
+
+
+def test_a_second_rollout_is_refused_while_the_first_holds_the_store(
+    baseline: Inventory, rollout: Rollout, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second run (a manual one while the scheduled one runs) names the holder and leaves
+    the store alone: it does not take the first run's journal for an interrupted rollout."""
+    names = customer_names("sh01")
+    other = snapshot("hz01")
+    seen: list[str] = []
+    first = start_rollout(rollout, "--limit", "store_sh01,localhost")
+    try:
+        read_until(first, "Take a verified dump", seen)  # lock taken, journal written
+        os.killpg(first.pid, signal.SIGSTOP)  # keep the first run right there
+        try:
+            second = Rollout(tmp_path_factory.mktemp("second"))
+            refused = second.run()
+        finally:
+            os.killpg(first.pid, signal.SIGCONT)
+        words = finish(first, seen)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=60)
+    assert first.returncode == 0, words[-4000:]
+
+    assert refused.returncode != 0
+    holder = re.search(
+        r"store sh01 is locked by another rollout: run (\S+) by (\S+) on (\S+)"
+        r" \(ansible-playbook PID (\d+)\) since (\S+); its process \d+ on \S+ is running",
+        refused.words,
+    )
+    assert holder, refused.words[-3000:]
+    assert (holder[3], holder[4]) == (socket.gethostname(), str(first.pid))
+    assert dt.datetime.fromisoformat(holder[5]).tzinfo is not None
+    assert "does not resume that run's journal" in refused.words
+    assert "sh01* 1 - 3.2.0 locked" in refused.words
+    assert "held: pilot store sh01 is not on the target" in refused.words
+
+    # the first run went on, untouched by the second: one record, its own, not a resumption
+    state = health("sh01")
+    assert (state["version"], state["schema_version"], state["db"]) == ("3.2.0", "0002", "ok")
+    assert customer_names("sh01") == names
+    records = audit_records("sh01")
+    assert [(r["run_id"], r["user"], r["result"], r["resumed_run"]) for r in records] == [
+        (holder[1], holder[2], "upgraded", None)
+    ]
+    assert journal_of("sh01") is None and lock_of("sh01") is None
+    assert_untouched(other, "hz01")
+    assert lock_of("hz01") is None  # the second run released what it held
+
+
+def local_window_around_now(timezone: str) -> tuple[str, str, dt.datetime]:
+    """A two-hour window open now (at least an hour left): start, end, and when it closes."""
+    local = dt.datetime.now(ZoneInfo(timezone))
+    start = local.replace(minute=0, second=0, microsecond=0)
+    end = start + dt.timedelta(hours=2)
+    return f"{start:%H:%M}", f"{end:%H:%M}", end
+
+
+def test_no_store_starts_after_its_window_closed(baseline: Inventory, rollout: Rollout) -> None:
+    """The window closes while the pilot runs: the pilot finishes, the next wave is held.
+
+    hz01's window is open now for real; the test clock (storeops_now) shows 25 s before it
+    closes when the run starts and runs on from there, and the run is held after the
+    pilot's dump until 30 s have passed, so wave 2 begins after the window closed.
+    """
+    start, end, closes = local_window_around_now("Asia/Shanghai")
+    set_window(rollout.inventory, "hz01", start, end)
+    clock = (closes - dt.timedelta(seconds=25)).isoformat(timespec="seconds")
+    other = snapshot("hz01")
+    seen: list[str] = []
+    began = time.monotonic()
+    run = start_rollout(rollout, "-e", f"storeops_now={clock}")
+    try:
+        read_until(run, "Install, migrate, switch and check the health", seen)
+        os.killpg(run.pid, signal.SIGSTOP)
+        time.sleep(max(0.0, 30 - (time.monotonic() - began)))
+        os.killpg(run.pid, signal.SIGCONT)
+        words = finish(run, seen)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=60)
+    assert run.returncode != 0, words[-3000:]
+    assert "sh01* 1 3.1.0 3.2.0 upgraded" in words
+    assert "hz01 2 3.1.0 3.2.0 held" in words
+    assert "held: store hz01 refused: outside the maintenance window" in words
+    assert health("sh01")["version"] == "3.2.0"
+    assert_untouched(other, "hz01")
+    (record,) = audit_records("sh01")
+    assert record["clock"] == clock  # the test clock is in the audit record
+
+
+def test_a_test_clock_cannot_open_a_window_that_is_closed_now(
+    lab: Inventory, rollout: Rollout
+) -> None:
+    """storeops_now may close a window, never open one; --check asks about that time alone."""
+    local = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    opens = local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=2)
+    set_window(
+        rollout.inventory, "hz01", f"{opens:%H:%M}", f"{opens + dt.timedelta(hours=1):%H:%M}"
+    )
+    inside = (opens + dt.timedelta(minutes=30)).isoformat(timespec="seconds")
+    preflight = ("--tags", "preflight", "--limit", "store_hz01,localhost")
+    refused = rollout.run(*preflight, "-e", f"storeops_now={inside}")
+    assert refused.returncode != 0
+    assert "store hz01 refused: outside the maintenance window" in refused.words
+    assert f"storeops_now={inside} can close a window, never open one" in refused.words
+    dry = rollout.run("--check", *preflight, "-e", f"storeops_now={inside}")
+    assert dry.returncode == 0, dry.stdout[-3000:]
+    assert "hz01 BMW Hangzhou Xihu 4S: window open" in dry.words
+
+
 # --- the real rollout, then the broken release ----------------------------------------------
 
 
@@ -287,11 +413,43 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
     assert all(len(n) == 40 for n in names.values())
     for store in STORES:
         set_window(rollout.inventory, store, "22:00", "06:00")
+    # Earlier rollouts' dumps (oldest first), a .part a killed dump left, a 0755 directory.
+    old_dumps = [f"sh01-old{age}.sql.gz" for age in (3, 2, 1)]
+    script = f"mkdir -p {DUMP_DIR} && chmod 0755 {DUMP_DIR} && cd {DUMP_DIR}"
+    for age, name in zip((3, 2, 1), old_dumps, strict=True):
+        script += f" && echo 110101199003077777 > {name} && echo {{}} > {name}.json"
+        script += f" && touch -d '-{age} days' {name} {name}.json"
+    script += " && echo 110101199003077777 > sh01-killed.sql.gz.999999.part"
+    on("sh01-db", "sh", "-c", script)
     reason = "brand-mandated DMS 3.2.0, change CHG-1234"
     result = rollout.run(
-        "-e", "storeops_now=2026-11-25T12:00:00+08:00", "-e", f"dms_override_reason='{reason}'"
+        "-e",
+        "storeops_now=2026-11-25T12:00:00+08:00",
+        "-e",
+        f"dms_override_reason='{reason}'",
+        "-e",
+        "dms_rollout_dump_keep=2",
     )
     assert result.returncode == 0, result.stdout[-5000:]
+    # Customer data at rest: the newest 2 dumps (this run's and the newest older one),
+    # nothing partial, 0700 / 0600.
+    listing = on(
+        "sh01-db",
+        "stat",
+        "-c",
+        "%n %a",
+        DUMP_DIR,
+        *on("sh01-db", "sh", "-c", f"ls -d {DUMP_DIR}/*").split(),
+    )
+    modes = dict(line.rsplit(" ", 1) for line in listing.splitlines())
+    this_dump = str(audit_records("sh01")[-1]["dump"])
+    assert modes == {
+        DUMP_DIR: "700",
+        this_dump: "600",
+        f"{this_dump}.json": "600",
+        f"{DUMP_DIR}/sh01-old1.sql.gz": "600",
+        f"{DUMP_DIR}/sh01-old1.sql.gz.json": "600",
+    }
     for store in STORES:
         state = health(store)
         assert (state["version"], state["schema_version"], state["db"]) == ("3.2.0", "0002", "ok")
@@ -316,30 +474,103 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
     assert "already on target" in again.words
 
 
+# Deletes the given work orders one by one through the DMS API (4 a second), on the DMS
+# host itself; prints "<epoch> <HTTP status, 0: no answer> <id>" for each attempt.
+WRITER = r"""
+import os, sys, time, urllib.error, urllib.request
+ids = [int(i) for i in sys.argv[1].split(",")]
+deadline = time.time() + 600
+while ids and time.time() < deadline and not os.path.exists("/tmp/storeops-writer.stop"):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:8080/work-orders/{ids[0]}", method="DELETE"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            code = answer.status
+    except urllib.error.HTTPError as error:
+        code = error.code
+    except OSError:
+        code = 0
+    print(f"{time.time():.3f} {code} {ids[0]}", flush=True)
+    if code in (200, 404):
+        ids.pop(0)
+    time.sleep(0.25)
+"""
+
+
+def work_orders(store: str) -> set[str]:
+    return {row[0] for row in sql(store, "SELECT id FROM work_orders")}
+
+
 def test_broken_release_rolls_the_pilot_back_and_leaves_the_other_store_alone(
     lab: Inventory, rollout: Rollout
 ) -> None:
-    """Runs on what the previous test left: both stores on 3.2.0."""
+    """Runs on what the previous test left: both stores on 3.2.0.
+
+    While 3.2.1 serves, a client keeps writing (deleting work orders through the API): the
+    rollback stops the release before the data goes back, so no write is acknowledged
+    from then until the data is back, and every acknowledged write is in the database.
+    """
     for store in STORES:
         if health(store)["version"] != "3.2.0":
             pytest.skip("needs both stores on 3.2.0 (the previous test)")
-    pilot_tables = table_checksums("sh01")
+    orders = work_orders("sh01")
+    pilot_tables = {k: v for k, v in table_checksums("sh01").items() if k != "work_orders"}
     other = snapshot("hz01")
     for store in STORES:
         set_target(rollout.inventory, store, "3.2.1")
-    result = rollout.run()
-    assert result.returncode != 0
+    on("sh01-dms", "rm", "-f", "/tmp/storeops-writer.stop")
+    seen: list[str] = []
+    run = start_rollout(rollout)
+    try:
+        read_until(run, "Check the health and the smoke transaction", seen)  # 3.2.1 is on
+        writer = subprocess.Popen(
+            [
+                "podman",
+                "exec",
+                "storeops-sh01-dms",
+                "python3",
+                "-c",
+                WRITER,
+                ",".join(sorted(orders, key=int)),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        words = finish(run, seen)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=60)
+        on("sh01-dms", "touch", "/tmp/storeops-writer.stop")
+    attempts = [line.split() for line in writer.communicate(timeout=60)[0].splitlines()]
+    assert run.returncode != 0
     state = health("sh01")
     assert (state["version"], state["db"]) == ("3.2.0", "ok")
-    assert table_checksums("sh01") == pilot_tables
     assert journal_of("sh01") is None
     record = audit_records("sh01")[-1]
     assert (record["result"], record["from"], record["to"]) == ("rolled back", "3.2.0", "3.2.1")
     assert "smoke transaction" in str(record["reason"])
     assert_untouched(other, "hz01")
-    assert "not reached: the rollout stopped after store sh01 failed" in result.words
-    assert "1 store(s) not on their target: sh01: rolled back" in result.words or (
-        "sh01: rolled back" in result.words
+    assert "not reached: the rollout stopped after store sh01 failed" in words
+    assert "1 store(s) not on their target: sh01: rolled back" in words
+
+    timeline = record["rollback"]
+    assert isinstance(timeline, dict), record
+    stopped, data_from, data_until = (
+        float(timeline[key]) for key in ("stopped", "data_from", "data_until")
+    )
+    assert float(timeline["failed"]) <= stopped <= data_from <= data_until
+    acked = [(float(at), wid) for at, code, wid in attempts if code == "200"]
+    assert [wid for at, wid in acked if at < stopped], "the failed release took no write"
+    refused = [at for at, code, _ in attempts if code == "0" and float(at) > stopped]
+    assert refused, "the client did not try to write while the DMS was stopped"
+    written_meanwhile = [(at, wid) for at, wid in acked if stopped < at < data_until]
+    assert written_meanwhile == [], f"writes acknowledged while the data went back: {timeline}"
+    # every acknowledged write is in the data, nothing else changed
+    assert work_orders("sh01") == orders - {wid for _, wid in acked}
+    assert {k: v for k, v in table_checksums("sh01").items() if k != "work_orders"} == (
+        pilot_tables
     )
 
 
@@ -353,31 +584,49 @@ KILL_POINTS = [
 ]
 
 
-def run_and_kill_at(rollout: Rollout, marker: str) -> str:
-    """Start the rollout of the pilot store; SIGKILL the whole run when ``marker`` starts."""
-    command = [ANSIBLE_PLAYBOOK, PLAYBOOK, *rollout.args(), "-i", str(rollout.inventory)]
-    command += ["--limit", "store_sh01,localhost"]
+def start_rollout(rollout: Rollout, *extra: str) -> subprocess.Popen[str]:
+    """The rollout in the background, in its own process group, output as it comes."""
+    command = [ANSIBLE_PLAYBOOK, PLAYBOOK, *rollout.args(*extra), "-i", str(rollout.inventory)]
+    control_dir = rollout.tmp_path / "cp-background"
+    control_dir.mkdir(exist_ok=True)
     env = dict(
         os.environ,
         ANSIBLE_NOCOLOR="true",
+        ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir),
         PATH=f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
     )
-    seen: list[str] = []
-    with subprocess.Popen(
+    return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    ) as run:
-        assert run.stdout is not None
-        deadline = time.monotonic() + 600
-        for line in run.stdout:
-            seen.append(line)
-            if line.startswith("TASK [") and marker in line:
-                os.killpg(run.pid, signal.SIGKILL)
-                break
-            assert time.monotonic() < deadline, "the rollout did not reach the kill point"
+    )
+
+
+def read_until(run: subprocess.Popen[str], marker: str, seen: list[str]) -> None:
+    """Read the run's output into ``seen`` until the task ``marker`` starts."""
+    assert run.stdout is not None
+    deadline = time.monotonic() + 600
+    for line in run.stdout:
+        seen.append(line)
+        if line.startswith("TASK [") and marker in line:
+            return
+        assert time.monotonic() < deadline, "the rollout did not reach " + marker
+    raise AssertionError(f"the rollout ended before {marker}: {''.join(seen)[-3000:]}")
+
+
+def finish(run: subprocess.Popen[str], seen: list[str]) -> str:
+    assert run.stdout is not None
+    seen.extend(run.stdout)
+    run.wait(timeout=600)
+    return " ".join("".join(seen).split())
+
+
+def run_and_kill_at(rollout: Rollout, marker: str) -> str:
+    """Start the rollout of the pilot store; SIGKILL the whole run when ``marker`` starts."""
+    seen: list[str] = []
+    with start_rollout(rollout, "--limit", "store_sh01,localhost") as run:
+        read_until(run, marker, seen)
+        os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=60)
-    output = "".join(seen)
-    assert marker in output, output[-3000:]
-    return output
+    return "".join(seen)
 
 
 def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
@@ -390,6 +639,9 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
         assert journal is not None, f"killed {where}: no journal"
         assert (journal["from"], journal["to"]) == ("3.1.0", "3.2.0"), where
         assert customer_names("sh01") == names, f"killed {where}: customer data changed"
+        lock = lock_of("sh01")  # what the killed run leaves: its lock, its process gone
+        assert lock is not None, f"killed {where}: no lock record"
+        assert not Path(f"/proc/{lock['pid']}").exists(), where
     migrations = sql(
         "sh01",
         "SELECT version, state, steps_done, updated_at FROM schema_migrations ORDER BY version",
@@ -410,6 +662,10 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
     record = audit_records("sh01")[-1]
     assert record["result"] == "upgraded"
     assert record["resumed_run"] == journal["run_id"]
+    assert record["lock_taken_over"] == lock["run_id"]  # the last killed run's lock
+    assert f"took over the lock of run {lock['run_id']}" in result.words
+    assert "its process" in result.words and "is gone" in result.words
+    assert lock_of("sh01") is None
     dumps = on("sh01-db", "ls", "/var/backups/storedms/pre-upgrade").split()
     assert [d for d in dumps if d.endswith(".sql.gz")] == [Path(str(journal["dump"])).name]
 

@@ -108,10 +108,13 @@ def test_a_dump_is_private_in_a_private_directory(tmp_path: Path) -> None:
     directory = tmp_path / "pre-upgrade"
     directory.mkdir(mode=0o755)
     directory.chmod(0o755)
+    earlier = directory / "earlier.sql.gz"  # e.g. written before dumps were kept private
+    earlier.write_text("110101199003077777")
+    earlier.chmod(0o644)
     dump = directory / "sh01.sql.gz"
     manifest = mariadb_dump.take_dump(FakeServer(), params(dump))
     assert manifest["tables"] == STATS
-    assert leftovers(directory) == ["sh01.sql.gz", "sh01.sql.gz.json"]
+    assert leftovers(directory) == ["earlier.sql.gz", "sh01.sql.gz", "sh01.sql.gz.json"]
     assert directory.stat().st_mode & 0o777 == 0o700
     for name in leftovers(directory):
         assert (directory / name).stat().st_mode & 0o777 == 0o600, name
