@@ -1,13 +1,16 @@
 """Action plugin: validate the inventory on the controller before any host is contacted.
 
 Runs the same validator as ``storeops validate`` (the ``storeops`` package), with the vault
-secrets this ansible-playbook run was given. Never connects to a host.
+secrets this ansible-playbook run was given, on the inventory and on the group_vars/ and
+host_vars/ beside the run's playbooks (and the playbooks they import). Never connects to a
+host.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ansible import context
 from ansible.plugins.action import ActionBase
 
 from storeops.paths import ProjectNotFound, roles_dir
@@ -31,6 +34,13 @@ class ActionModule(ActionBase):
         # A file source (hosts.yml, roles.yml) belongs to the inventory directory holding it.
         return sorted({d if d.is_dir() else d.parent for d in dirs})
 
+    def _playbooks(self, task_vars):
+        """The run's playbooks (ansible-playbook's arguments): the variables beside them and
+        beside the playbooks they import are loaded over the inventory's."""
+        given = [Path(str(p)) for p in (context.CLIARGS.get("args") or ())]
+        files = [p for p in given if p.is_file()]  # not a collection's playbook (ns.coll.pb)
+        return files or [Path(task_vars.get("playbook_dir") or Path.cwd())]
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
@@ -43,7 +53,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(error))
             return result
         for directory in self._inventory_dirs(task_vars):
-            raw = validate(directory, passwords, roles)
+            raw = validate(directory, passwords, roles, playbooks=self._playbooks(task_vars))
             if raw.issues:
                 errors.extend(issue.render(Path.cwd()) for issue in raw.issues)
             else:

@@ -10,6 +10,8 @@ short_description: Validate the storeops inventory before any host is contacted
 description:
   - Runs the storeops inventory validator (the same code as C(storeops validate)) on the
     controller, with the vault secrets of the current run.
+  - Also judges the C(group_vars/) and C(host_vars/) beside the run's playbooks and beside
+    the playbooks they import, which Ansible loads over the inventory's variables.
   - Reports every error at once, each naming the file and the field, and fails the play.
   - Never connects to a managed host. Put it in the first play of every playbook, on localhost.
   - This is an action plugin (C(action_plugins/storeops_validate.py)); this file only

@@ -27,7 +27,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except ProjectNotFound as exc:
         print(f"storeops validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    raw = validate(args.inventory, passwords, roles)
+    # the variables beside the playbooks are loaded over the inventory's by every run
+    playbooks = args.playbooks or [roles.parent / "playbooks"]
+    raw = validate(args.inventory, passwords, roles, playbooks=playbooks)
     if raw.issues:
         print(f"{len(raw.issues)} error(s) in inventory {args.inventory}:", file=sys.stderr)
         for issue in raw.issues:
@@ -53,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         action="append",
         help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
+    )
+    check.add_argument(
+        "--playbooks",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="a playbook, or a directory of playbooks, whose group_vars/ and host_vars/ "
+        "(and those of the playbooks it imports) are checked too (default: the project's "
+        "playbooks/)",
     )
     check.set_defaults(handler=_cmd_validate)
     try:

@@ -12,7 +12,10 @@ re-deriving its rules:
   those extensions or none, hidden files and ``*~`` skipped, in sorted order: the order in
   which Ansible merges them, the last one winning);
 * hosts and groups: Ansible's inventory plugins parse the sources (no vars plugins, so no
-  vault password is needed).
+  vault password is needed);
+* variables beside the playbooks: ``group_vars/`` and ``host_vars/`` of each play's
+  directory (``PlaybookExecutor``: the imported playbook's directory for an imported play,
+  else the playbook's own), read by the same vars plugin rules as the inventory's.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 VARS_DIRS = (("group_vars", False), ("host_vars", True))
+IMPORT_PLAYBOOK = frozenset(
+    {"import_playbook", "ansible.builtin.import_playbook", "ansible.legacy.import_playbook"}
+)
+PLAYBOOK_SUFFIXES = (".yml", ".yaml")
 
 
 @dataclass(frozen=True)
@@ -180,3 +187,81 @@ def ansible_hosts(sources: list[Path]) -> AnsibleHosts:
         for name, host in manager.hosts.items()
     }
     return AnsibleHosts(groups, hosts)
+
+
+@dataclass
+class PlaybookDirs:
+    """Where a run's plays take playbook-adjacent variables from, and what could not be
+    followed (a playbook that cannot be read, an import whose path is a template)."""
+
+    dirs: list[Path] = field(default_factory=list)
+    problems: list[UnloadedEntry] = field(default_factory=list)
+
+
+def _playbook_entries(path: Path, found: PlaybookDirs) -> list[object] | None:
+    from storeops.yamlfiles import VaultPasswords, YamlProblem, read_yaml
+
+    try:
+        data = read_yaml(path, VaultPasswords()).data
+    except YamlProblem as problem:
+        found.problems.append(UnloadedEntry(path, str(problem)))
+        return None
+    return data if isinstance(data, list) else None
+
+
+def _imported(entry: object) -> object | None:
+    """The value of an entry's import_playbook, or None for a play."""
+    if not isinstance(entry, dict):
+        return None
+    keys = IMPORT_PLAYBOOK.intersection(entry)
+    return entry[next(iter(keys))] if keys else None
+
+
+def _follow(path: Path, found: PlaybookDirs, seen: set[Path]) -> None:
+    path = path.resolve()
+    if path in seen:
+        return
+    seen.add(path)
+    entries = _playbook_entries(path, found)
+    if entries is None:
+        return
+    has_play = False
+    for index, entry in enumerate(entries):
+        target = _imported(entry)
+        if target is None:
+            has_play = has_play or isinstance(entry, dict)
+        elif isinstance(target, str) and "{" not in target and (path.parent / target).is_file():
+            _follow(path.parent / target, found, seen)
+        else:
+            found.problems.append(
+                UnloadedEntry(
+                    path,
+                    f"[{index}].import_playbook: {target!r} is not a playbook file the validator "
+                    "can follow (a template or a missing file): the group_vars/ and host_vars/ "
+                    "beside it would go unchecked; name the file",
+                )
+            )
+    if has_play and path.parent not in found.dirs:
+        found.dirs.append(path.parent)
+
+
+def playbook_dirs(given: list[Path]) -> PlaybookDirs:
+    """The directories whose group_vars/ and host_vars/ the plays of ``given`` load.
+
+    ``given``: playbook files, or directories meaning every playbook directly in them; each
+    one's imports are followed (relative to the importing playbook, as Ansible resolves
+    them). A play's directory is its own playbook's, imported or not; a playbook that only
+    imports others runs no play of its own.
+    """
+    found = PlaybookDirs()
+    seen: set[Path] = set()
+    for item in given:
+        files = (
+            sorted(p for p in item.iterdir() if p.suffix in PLAYBOOK_SUFFIXES and p.is_file())
+            if item.is_dir()
+            else [item]
+        )
+        for path in files:
+            _follow(path, found, seen)
+    found.dirs.sort()
+    return found

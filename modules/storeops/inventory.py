@@ -15,7 +15,8 @@ inventory/<name>/
 
 The files read are exactly those Ansible loads (:mod:`storeops.discovery` asks Ansible's own
 code): group_vars/<name>/ read recursively, .yml, .yaml, .json and extension-less files, in
-Ansible's load order; the hosts and groups its inventory plugins build from every source.
+Ansible's load order; the hosts and groups its inventory plugins build from every source;
+given the run's playbooks, the group_vars/ and host_vars/ beside them too.
 
 :func:`read` parses every file and checks each against the schema, collecting issues;
 ``validate.py`` adds the rules that span files; :func:`load_valid` returns the typed view
@@ -117,6 +118,10 @@ class RawInventory:
     unloaded: list[UnloadedEntry] = field(default_factory=list)  # vars entries it skips
     ansible: AnsibleHosts | None = None  # hosts and groups as Ansible builds them
     undecrypted: list[Path] = field(default_factory=list)  # vault files that did not open
+    # group_vars/ and host_vars/ beside the playbooks of the run (discovery.playbook_dirs):
+    # Ansible loads them over the inventory's for the plays of that directory
+    playbook_dirs: list[Path] = field(default_factory=list)
+    playbook_vars_files: list[VarsFile] = field(default_factory=list)
 
     @property
     def hosts_path(self) -> Path:
@@ -190,6 +195,27 @@ def _variables(raw: RawInventory, path: Path, data: Any) -> dict[str, Any] | Non
 
 def _read_vars_files(raw: RawInventory, passwords: VaultPasswords) -> None:
     found, raw.unloaded = discovery.vars_files(raw.root, _known_entities(raw))
+    raw.vars_files = _read_found(raw, found, passwords)
+
+
+def _read_playbook_vars_files(
+    raw: RawInventory, passwords: VaultPasswords, playbooks: list[Path]
+) -> None:
+    """The vars files beside the run's playbooks, read like the inventory's."""
+    dirs = discovery.playbook_dirs(playbooks)
+    raw.unloaded.extend(dirs.problems)
+    for directory in dirs.dirs:
+        found, unloaded = discovery.vars_files(directory, _known_entities(raw))
+        raw.unloaded.extend(unloaded)
+        if found:
+            raw.playbook_dirs.append(directory)
+        raw.playbook_vars_files.extend(_read_found(raw, found, passwords))
+
+
+def _read_found(
+    raw: RawInventory, found: list[discovery.FoundVarsFile], passwords: VaultPasswords
+) -> list[VarsFile]:
+    read_files: list[VarsFile] = []
     for entry in found:
         path, owner = entry.path, entry.owner
         try:
@@ -207,11 +233,12 @@ def _read_vars_files(raw: RawInventory, passwords: VaultPasswords) -> None:
             continue
         ciphertexts = [("", parsed.ciphertext)] if parsed.encrypted else []
         ciphertexts += [(name, value.ciphertext) for name, value in vaulted_values(variables)]
-        raw.vars_files.append(
+        read_files.append(
             VarsFile(
                 path, owner, entry.owner_is_host, variables, parsed.encrypted, tuple(ciphertexts)
             )
         )
+    return read_files
 
 
 def _is_vault_file(path: Path) -> bool:
@@ -324,8 +351,16 @@ def _read_stores(raw: RawInventory) -> None:
         raw.stores[store.code] = (store, store_file)
 
 
-def read(root: Path | str, passwords: VaultPasswords | None = None) -> RawInventory:
-    """Read every file of the inventory and check each against the schema."""
+def read(
+    root: Path | str,
+    passwords: VaultPasswords | None = None,
+    playbooks: list[Path] | None = None,
+) -> RawInventory:
+    """Read every file of the inventory and check each against the schema.
+
+    ``playbooks``: the run's playbook files (or directories of playbooks), whose adjacent
+    group_vars/ and host_vars/ are read too (``raw.playbook_vars_files``).
+    """
     raw = RawInventory(Path(root).resolve())
     if not raw.root.is_dir():
         raw.issues.append(Issue(raw.root, "", "is not an inventory directory"))
@@ -337,6 +372,7 @@ def read(root: Path | str, passwords: VaultPasswords | None = None) -> RawInvent
     _read_vars_files(raw, passwords)
     _read_group_wide(raw)
     _read_stores(raw)
+    _read_playbook_vars_files(raw, passwords, [Path(p).resolve() for p in playbooks or []])
     return raw
 
 

@@ -216,6 +216,33 @@ def _ipv4_network(value: Any) -> ipaddress.IPv4Network:
         ) from None
 
 
+# A store's network and its zones' subnets: private (RFC 1918) and of a size a store has.
+# They become the host firewalls' and the devices' rule sources, so a public or huge range
+# (0.0.0.0/0) would open a rule to the internet; the only rules that reach beyond the store
+# networks are written by name in storeops.acl (the edge ACL's "the rest"), never by a value.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.IPv4Network(text) for text in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+STORE_PREFIX_RANGE = (16, 30)
+
+
+def _store_network(value: Any) -> ipaddress.IPv4Network:
+    network = _ipv4_network(value)
+    shortest, longest = STORE_PREFIX_RANGE
+    if not any(network.subnet_of(private) for private in PRIVATE_NETWORKS):
+        ranges = ", ".join(str(private) for private in PRIVATE_NETWORKS)
+        raise ValueError(
+            f"{value!r} is not a private network: a store's networks are inside {ranges} "
+            "(RFC 1918); they become firewall and ACL rule sources"
+        )
+    if not shortest <= network.prefixlen <= longest:
+        raise ValueError(
+            f"{value!r} is a /{network.prefixlen}: a store network or zone is "
+            f"/{shortest} to /{longest}"
+        )
+    return network
+
+
 def _file_name(value: str) -> str:
     if not FILE_NAME_RE.fullmatch(value) or len(value) > MAX_FILE_NAME:
         raise ValueError(
@@ -242,6 +269,7 @@ Sha256 = Annotated[str, full_pattern(SHA256_RE, "a sha256 digest (64 lowercase h
 Date = Annotated[dt.date, BeforeValidator(_date)]
 IPv4Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4_address)]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network)]
+StoreNetwork = Annotated[ipaddress.IPv4Network, BeforeValidator(_store_network)]
 HostName = Annotated[
     str, full_pattern(HOST_NAME_RE, "a host name (lowercase letters, digits, '-'; at most 63)")
 ]
@@ -413,7 +441,7 @@ class Zone(Strict):
     """A security zone of the store: one VLAN, one subnet."""
 
     vlan: VlanId
-    subnet: IPv4Network
+    subnet: StoreNetwork
     description: Text | None = None
 
 
@@ -426,7 +454,7 @@ class Store(Strict):
     timezone: Timezone
     maintenance_window: MaintenanceWindow
     blackout_dates: list[BlackoutItem] = Field(default_factory=list)
-    network: IPv4Network
+    network: StoreNetwork
     zones: Annotated[dict[ZoneName, Zone], Field(min_length=1)]
     pilot: bool = False
     dms_target_version: Version

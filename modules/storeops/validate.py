@@ -78,8 +78,25 @@ CONSTRUCTED_PLUGIN_NAMES = ("ansible.builtin.constructed", "constructed")
 ROLES_FILE_KEYS = frozenset({"plugin", "strict", "keyed_groups", "groups"})
 STORE_OWNED_VARS = frozenset(StoreVars.model_fields)
 GROUP_OWNED_VARS = frozenset(GroupWideVars.model_fields)
-PURE_TEMPLATE_RE = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
+PURE_TEMPLATE_RE = re.compile(r"^\s*\{\{.*\}\}\s*\Z", re.DOTALL)
 CONNECTION_VAR_PREFIXES = ("ansible_",)
+# Role variables the project derives, never an inventory value: a rule's sources and a
+# device's ACLs come from the zone model (so no value can open a rule to the internet; a
+# store's networks are private, schema.StoreNetwork), the DMS release and artifact from the
+# store's target in the approved catalog. name -> (derived from, what to change instead).
+DERIVED_VARS = {
+    "firewall_inbound_rules": (
+        "the zone model by the playbooks that run the firewall role (storeops.zones)",
+        "storeops_flows or the stores' zones",
+    ),
+    "network_intended": (
+        "the zone model by the network role's render step (storeops.network, storeops.acl)",
+        "storeops_flows, the zones or the device's network_* variables",
+    ),
+    "dms_version": ("store.dms_target_version", "the store's dms_target_version"),
+    "dms_artifact": ("the approved release catalog", "dms_catalog"),
+    "dms_artifact_sha256": ("the approved release catalog", "dms_catalog"),
+}
 # Built by roles.yml beside the role groups: servers and workstations, switches and firewalls.
 MANAGEMENT_GROUPS = ("linux", "network")
 FLOWS_FILE = "flows.yml"
@@ -493,9 +510,18 @@ def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
 
 
 def _check_variables(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]:
-    for vars_file in raw.vars_files:
+    for vars_file in [*raw.vars_files, *raw.playbook_vars_files]:
         for name, value in vars_file.variables.items():
             if name in SCHEMA_OWNED_VARS:
+                continue
+            if name in DERIVED_VARS:
+                source, instead = DERIVED_VARS[name]
+                yield Issue(
+                    vars_file.path,
+                    name,
+                    f"derived from {source}: a value set here would bypass it; "
+                    f"change {instead} instead",
+                )
                 continue
             if name.startswith("vault_"):
                 if not _fully_vaulted(value):
@@ -615,7 +641,7 @@ def _check_required_secrets(raw: RawInventory, roles: RoleKnowledge) -> Iterable
         return  # a file that could not be read (or decrypted) is reported; its names are unknown
     groups_of = raw.ansible.hosts
     defined_for: dict[str, set[str]] = defaultdict(set)  # owner (group/host) -> vault names
-    for vars_file in raw.vars_files:
+    for vars_file in [*raw.vars_files, *raw.playbook_vars_files]:
         defined_for[vars_file.owner].update(
             k for k in vars_file.variables if k.startswith("vault_")
         )
@@ -729,6 +755,22 @@ def _check_schema_owned_placement(raw: RawInventory) -> Iterable[Issue]:
                 )
 
 
+def _check_playbook_vars(raw: RawInventory) -> Iterable[Issue]:
+    """Beside a playbook, Ansible loads variables over the inventory's for every inventory
+    the playbook runs with: the store block and the group's settings stay in the inventory,
+    where they are judged (and a store group's file there would override the store's own)."""
+    for vars_file in raw.playbook_vars_files:
+        for name in vars_file.variables:
+            if name in SCHEMA_OWNED_VARS:
+                yield Issue(
+                    vars_file.path,
+                    name,
+                    "belongs in the inventory (group_vars/all/ or group_vars/store_<code>/): "
+                    "beside a playbook it overrides the inventory's for every run of the "
+                    "playbook, unchecked",
+                )
+
+
 def _vault_label(ciphertext: str | bytes) -> str:
     """The vault ID an envelope is labelled with ($ANSIBLE_VAULT;1.2;AES256;<id>), or ''."""
     text = ciphertext.decode("ascii", "replace") if isinstance(ciphertext, bytes) else ciphertext
@@ -758,9 +800,10 @@ def _check_lab_password(raw: RawInventory, lab_password: Path) -> Iterable[Issue
         "re-encrypt it with this inventory's own (ansible-vault rekey --vault-id "
         "lab@lab/vault-password.txt --new-vault-id prod@prompt --encrypt-vault-id prod FILE)"
     )
+    beside_playbooks = {vars_file.path for vars_file in raw.playbook_vars_files}
     found: list[tuple[Path, str, str | bytes]] = [
         (vars_file.path, name, ciphertext)
-        for vars_file in raw.vars_files
+        for vars_file in [*raw.vars_files, *raw.playbook_vars_files]
         for name, ciphertext in vars_file.ciphertexts
     ]
     for path in raw.undecrypted:
@@ -768,7 +811,9 @@ def _check_lab_password(raw: RawInventory, lab_password: Path) -> Iterable[Issue
             found.append((path, "", path.read_bytes()))
     for path, name, ciphertext in found:
         labelled_lab = _vault_label(ciphertext) == LAB_VAULT_ID
-        if (strict or not labelled_lab) and lab.opens(ciphertext):
+        # beside a playbook, lab content would reach every inventory the playbook runs with
+        lab_only = strict or path in beside_playbooks or not labelled_lab
+        if lab_only and lab.opens(ciphertext):
             yield Issue(path, name, message)
 
 
@@ -987,9 +1032,14 @@ def validate(
     passwords: VaultPasswords | None = None,
     roles_dir: Path | None = None,
     lab_password: Path = LAB_VAULT_PASSWORD,
+    playbooks: list[Path] | None = None,
 ) -> RawInventory:
-    """Read the inventory and apply every rule; ``raw.issues`` lists all problems found."""
-    raw = read(root, passwords)
+    """Read the inventory and apply every rule; ``raw.issues`` lists all problems found.
+
+    ``playbooks``: the run's playbook files or directories of playbooks; the variables
+    beside them (group_vars/, host_vars/ of each play's directory) are judged too.
+    """
+    raw = read(root, passwords, playbooks)
     roles = RoleKnowledge.scan(roles_dir or ROLES_DIR)
     for rule in (
         _check_inventory_sources(raw),
@@ -997,6 +1047,7 @@ def validate(
         _check_ansible_hosts(raw),
         _check_unloaded(raw),
         _check_schema_owned_placement(raw),
+        _check_playbook_vars(raw),
         _check_lab_password(raw, lab_password),
         _check_addresses(raw),
         _check_endpoints(raw),

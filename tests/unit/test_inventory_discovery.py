@@ -116,24 +116,35 @@ def test_the_validator_reads_the_files_and_hosts_ansible_loads(case: str, tmp_pa
         assert set(raw.host_entries) <= ansible_hosts
 
 
-def test_a_nested_store_file_overrides_for_ansible_and_is_judged(tmp_path: Path) -> None:
-    """The issue's example: group_vars/store_aa01/zz/store.yml wins in Ansible; the validator
-    judges that value (9.9.9, 0.0.0.0/0), in that file."""
-    inventory = build_inventory(tmp_path / "inventory", BAD_INVENTORIES / "nested-group-vars")
-    shown = subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/ansible-inventory"), "-i", str(inventory), "--host", "aa01-db"],
+def _ansible_shows(inventory: Path, host: str) -> str:
+    return subprocess.run(
+        [str(REPO_ROOT / ".venv/bin/ansible-inventory"), "-i", str(inventory), "--host", host],
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO_ROOT,
         env={"ANSIBLE_VAULT_PASSWORD_FILE": str(FIXTURE_VAULT_PASSWORD), "PATH": "/usr/bin:/bin"},
     ).stdout
-    assert '"dms_target_version": "9.9.9"' in shown
-    assert '"network": "0.0.0.0/0"' in shown
+
+
+@pytest.mark.parametrize(
+    ("case", "shown", "field"),
+    [
+        ("nested-group-vars", '"network": "0.0.0.0/0"', "store.network"),
+        ("nested-target-version", '"dms_target_version": "9.9.9"', "store.dms_target_version"),
+    ],
+)
+def test_a_nested_store_file_overrides_for_ansible_and_is_judged(
+    case: str, shown: str, field: str, tmp_path: Path
+) -> None:
+    """The issue's example: group_vars/store_aa01/zz/store.yml wins in Ansible; the validator
+    judges that value (0.0.0.0/0: not a store network; 9.9.9: not in the catalog), in that
+    file."""
+    inventory = build_inventory(tmp_path / "inventory", BAD_INVENTORIES / case)
+    assert shown in _ansible_shows(inventory, "aa01-db")
     raw = validate(inventory, VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD]), FIXTURE_ROLES)
     nested = inventory / "group_vars" / "store_aa01" / "zz" / "store.yml"
-    assert any(i.file == nested and i.field == "store.dms_target_version" for i in raw.issues)
-    assert any("0.0.0.0/0" in issue.message for issue in raw.issues)
+    assert [(i.file, i.field) for i in raw.issues] == [(nested, field)]
 
 
 def test_vars_files_are_found_in_ansibles_load_order(tmp_path: Path) -> None:
@@ -152,3 +163,76 @@ def test_vars_files_are_found_in_ansibles_load_order(tmp_path: Path) -> None:
         "sub/z.yaml",
     ]
     assert [u.path.name for u in unloaded] == ["g.yml"]
+
+
+def _dirs_ansible_plays_from(playbook: Path, root: Path) -> tuple[set[Path], set[Path]]:
+    """Each play's directory as ansible-playbook sets it (the imported playbook's for an
+    imported play, PlaybookExecutor), and the files its vars plugins load from there."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook import Playbook
+    from ansible.vars.manager import VariableManager
+    from ansible.vars.plugins import get_vars_from_path
+
+    from storeops.ansible_view import init_plugins
+
+    loaded: set[Path] = set()
+
+    class RecordingLoader(DataLoader):
+        def load_from_file(self, file_name: str, *args: Any, **kwargs: Any) -> Any:
+            loaded.add(Path(file_name))
+            return super().load_from_file(file_name, *args, **kwargs)
+
+    init_plugins()
+    loader = RecordingLoader()
+    manager = InventoryManager(loader=loader, sources=[str(root)])
+    playbook_loaded = Playbook.load(
+        str(playbook), variable_manager=VariableManager(loader, manager), loader=loader
+    )
+    dirs = {
+        Path(play._included_path or playbook_loaded._basedir).resolve()
+        for play in playbook_loaded.get_plays()
+    }
+    loaded.clear()
+    entities = [*manager.groups.values(), *manager.hosts.values()]
+    for directory in dirs:
+        get_vars_from_path(loader, str(directory), entities, "task")
+    return dirs, loaded
+
+
+def test_the_validator_reads_the_vars_ansible_loads_beside_the_playbooks(tmp_path: Path) -> None:
+    """The directories the plays run from, and every file Ansible loads there, are exactly
+    those the validator reads (a playbook that only imports runs no play of its own)."""
+    import shutil
+
+    inventory = build_inventory(tmp_path / "inventory").resolve()
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(FIXTURES / "inventories" / "playbook-vars" / "playbooks", playbooks)
+    site = (playbooks / "site.yml").resolve()
+    dirs, ansible_files = _dirs_ansible_plays_from(site, inventory)
+    assert dirs == {playbooks.resolve(), (playbooks / "sub").resolve()}
+    assert set(discovery.playbook_dirs([site]).dirs) == dirs
+    raw = validate(inventory, VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD]), FIXTURE_ROLES)
+    assert raw.playbook_vars_files == []
+    raw = validate(
+        inventory,
+        VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD]),
+        FIXTURE_ROLES,
+        playbooks=[site],
+    )
+    assert {f.path for f in raw.playbook_vars_files} == ansible_files
+    assert len(ansible_files) == 4
+
+
+def test_an_import_the_validator_cannot_follow_is_reported(tmp_path: Path) -> None:
+    site = tmp_path / "site.yml"
+    site.write_text(
+        "---\n- ansible.builtin.import_playbook: '{{ which }}.yml'\n"
+        "- import_playbook: missing.yml\n"
+    )
+    found = discovery.playbook_dirs([site])
+    assert found.dirs == []
+    assert [problem.reason.split(":")[0] for problem in found.problems] == [
+        "[0].import_playbook",
+        "[1].import_playbook",
+    ]

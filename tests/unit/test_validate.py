@@ -240,3 +240,38 @@ def test_encrypting_without_a_vault_id_fails_instead_of_using_the_lab_password(
     assert run.returncode != 0
     assert "encrypt-vault-id" in run.stderr
     assert secret.read_text().startswith("---")
+
+
+PLAYBOOK_VARS = REPO / "tests" / "fixtures" / "inventories" / "playbook-vars"
+
+
+@pytest.mark.parametrize("given", ["playbooks/site.yml", "playbooks"])
+def test_variables_beside_the_playbooks_are_judged(given: str, tmp_path: Path) -> None:
+    """group_vars/ and host_vars/ beside a played playbook (site.yml's, and sub/ for the play
+    imported from there) override the inventory's: a derived variable, a secret in clear
+    text, the store block are reported in their file; only/ runs no play, so not read."""
+    inventory = build_inventory(tmp_path / "inventory")
+    shutil.copytree(PLAYBOOK_VARS / "playbooks", tmp_path / "playbooks")
+    passwords = VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD])
+    raw = validate(inventory, passwords, FIXTURE_ROLES, playbooks=[tmp_path / given])
+    expected = (PLAYBOOK_VARS / "expected.txt").read_text().splitlines()
+    assert [issue.render(tmp_path) for issue in raw.issues] == expected
+    assert validate(inventory, passwords, FIXTURE_ROLES).issues == []  # the inventory alone
+
+
+def test_storeops_validate_reads_the_projects_playbook_vars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default the command judges the project's playbooks/ (as every run loads them)."""
+    project = tmp_path / "project"
+    shutil.copytree(PLAYBOOK_VARS / "playbooks", project / "playbooks")
+    shutil.copytree(FIXTURE_ROLES, project / "roles")
+    inventory = build_inventory(project / "inventory")
+    monkeypatch.setattr("storeops.cli.roles_dir", lambda near: project / "roles")
+    args = ["validate", str(inventory), "--vault-password-file", str(FIXTURE_VAULT_PASSWORD)]
+    assert cli.main(args) == 1
+    assert "playbooks/sub/group_vars/all/creds.json: ansible_become_pass" in capsys.readouterr().err
+    assert cli.main([*args, "--playbooks", str(project / "playbooks" / "sub" / "more.yml")]) == 1
+    err = capsys.readouterr().err
+    assert "creds.json: ansible_become_pass" in err
+    assert "playbooks/group_vars/all.yml" not in err
