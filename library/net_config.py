@@ -112,10 +112,10 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
 CLEAR_TEXT_SECRETS = {
     "cisco_ios": re.compile(
         r"^\s*(?:username \S+ .*\bsecret|enable secret)"
-        r"(?: level \d+)? (?:0 )?(?!(?:5|8|9) )\S+\s*$"
+        r"(?: level \d+)? (?:0 )?(?!(?:5|8|9) )\S+\s*\Z"
     ),
     "huawei_vrp": re.compile(
-        r"^\s*local-user \S+ password (?:irreversible-cipher|cipher) (?!\$1[a-z]\$)\S+\s*$"
+        r"^\s*local-user \S+ password (?:irreversible-cipher|cipher) (?!\$1[a-z]\$)\S+\s*\Z"
     ),
 }
 # VRP's documented second pass: "undo rule N" also removes "rule N description ...".

@@ -40,12 +40,12 @@ PLATFORMS: dict[str, NetPlatform] = {
         volatile=tuple(
             re.compile(pattern)
             for pattern in (
-                r"^Building configuration\.\.\.\s*$",
-                r"^Current configuration\s*:\s*\d+ bytes\s*$",
-                r"^! Last configuration change at .*$",
-                r"^! NVRAM config last updated at .*$",
-                r"^! No configuration change since last restart\s*$",
-                r"^ntp clock-period \d+\s*$",
+                r"^Building configuration\.\.\.\s*\Z",
+                r"^Current configuration\s*:\s*\d+ bytes\s*\Z",
+                r"^! Last configuration change at .*\Z",
+                r"^! NVRAM config last updated at .*\Z",
+                r"^! No configuration change since last restart\s*\Z",
+                r"^ntp clock-period \d+\s*\Z",
             )
         ),
     ),
@@ -60,10 +60,10 @@ PLATFORMS: dict[str, NetPlatform] = {
         volatile=tuple(
             re.compile(pattern)
             for pattern in (
-                r"^!Software Version .*$",
-                r"^!Last configuration was updated at .*$",
-                r"^!Last configuration was saved at .*$",
-                r"^!Time of .*$",
+                r"^!Software Version .*\Z",
+                r"^!Last configuration was updated at .*\Z",
+                r"^!Last configuration was saved at .*\Z",
+                r"^!Time of .*\Z",
             )
         ),
     ),

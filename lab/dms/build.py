@@ -48,7 +48,7 @@ DEFAULT_PUBKEY = HERE / "signing-key.pub"
 PRIVATE_KEY_NAME = "dms-signing-key.pem"
 # 2026-01-01T00:00:00Z: a fixed, plausible mtime for every entry (0 upsets some tools).
 SOURCE_DATE_EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "1767225600"))
-MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.(up|down)\.sql$")
+MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.(up|down)\.sql\Z")
 
 # The catalog's upgrade paths: the brand's release notice says these, not the app.
 UPGRADE_FROM: dict[str, list[str]] = {

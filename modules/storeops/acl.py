@@ -48,6 +48,7 @@ from enum import StrEnum
 
 import jinja2
 
+from storeops import quoting
 from storeops.inventory import Host, Inventory
 from storeops.schema import NetworkPlatform, Protocol, Role, Service, Zone
 from storeops.zones import AllowedFlow, endpoint_hosts, flow_matrix
@@ -67,7 +68,7 @@ ADVANCED_ACL_BASE = 3000
 EDGE_ACL_NUMBER = 3999
 MAX_NUMBERED_VLAN = EDGE_ACL_NUMBER - ADVANCED_ACL_BASE - 1
 # Letters, digits, '-' and '_', starting with a letter, at most 32: valid on every platform.
-ACL_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+ACL_NAME_RE = re.compile(r"[A-Z][A-Z0-9_-]{0,31}")
 
 CLOSED_REMARK = "no flow: store networks are closed"
 CLOSED_TRANSIT_REMARK = "no flow: store-to-store is closed, WAN traffic passes"
@@ -259,7 +260,7 @@ def _closing_entries(inventory: Inventory, store_code: str, zone_name: str) -> l
 
 def acl_name(text: str) -> str:
     """``text`` as an ACL name; ValueError if some platform would refuse it."""
-    if not ACL_NAME_RE.match(text):
+    if not ACL_NAME_RE.fullmatch(text):
         raise ValueError(
             f"{text!r} is not a valid ACL name (a letter, then letters, digits, '-' or '_';"
             " at most 32 characters): rename the zone"
@@ -344,6 +345,7 @@ def _environment() -> jinja2.Environment:
         autoescape=False,
     )
     environment.globals["fail"] = _fail
+    environment.filters.update(quoting.FILTERS)
     return environment
 
 

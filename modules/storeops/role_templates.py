@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from storeops.ansible_view import init_plugins
-from storeops.paths import ROLES_DIR
+from storeops.paths import REPO_ROOT, ROLES_DIR
 from storeops.yamlfiles import map_strings
 
 TEMPLATE_OPTIONS: Mapping[str, Any] = {
@@ -61,9 +61,13 @@ def play_variables(
 
 def _templar(variables: Mapping[str, Any]) -> Any:
     from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import filter_loader
     from ansible.template import Templar
 
     init_plugins()
+    # The project's filters (storeops_quoting's quoting filters the templates use) wherever
+    # the process runs, as ansible-playbook finds them through ansible.cfg.
+    filter_loader.add_directory(str(REPO_ROOT / "filter_plugins"))
     return Templar(loader=DataLoader(), variables=dict(variables))
 
 

@@ -11,7 +11,7 @@ import re
 # GB 11643-1999: 17 digits weighted, ISO 7064 MOD 11-2, remainder -> check character.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
-ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+ID_PATTERN = re.compile(r"^\d{17}[\dX]\Z")
 
 # ISO 3779 / FMVSS 115 (used by GB 16735 VINs too): letters transliterated, weighted,
 # mod 11 at position 9 (10 -> 'X'). I, O and Q never appear in a VIN.
@@ -24,7 +24,7 @@ VIN_VALUES = {
     **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
 }
 VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-VIN_PATTERN = re.compile(r"^[0-9A-HJ-NPR-Z]{17}$")
+VIN_PATTERN = re.compile(r"^[0-9A-HJ-NPR-Z]{17}\Z")
 
 
 def id_check_char(first17: str) -> str:

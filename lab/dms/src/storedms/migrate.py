@@ -44,7 +44,7 @@ from storedms.config import ConfigError, load
 from storedms.db import connect, error_code, safe_message
 
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
-FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.up\.sql$")
+FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.up\.sql\Z")
 BASE_VERSION = "0000"  # an empty database
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT, EXIT_LOCKED = 0, 1, 2, 3, 4

@@ -40,7 +40,7 @@ from storedms.migrate import current_version
 
 SD_LISTEN_FDS_START = 3
 MAX_BODY = 64 * 1024
-WORK_ORDER_PATH = re.compile(r"^/work-orders/(\d{1,10})$")
+WORK_ORDER_PATH = re.compile(r"^/work-orders/(\d{1,10})\Z")
 
 
 def health(config: Config) -> tuple[int, dict[str, Any]]:

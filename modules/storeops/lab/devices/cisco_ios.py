@@ -218,7 +218,7 @@ _KEYS = {
         r"^(switchport voice vlan) ",
         r"^(switchport trunk native vlan) ",
         r"^(switchport trunk allowed vlan) (?!add|remove|except)",
-        r"^(ip access-group) \S+ (in|out)$",
+        r"^(ip access-group) \S+ (in|out)\Z",
         r"^(speed) ",
         r"^(duplex) ",
         r"^(mtu) ",
@@ -232,7 +232,7 @@ _KEYS = {
         r"^(transport input) ",
         r"^(login)\b",
         r"^(privilege level) ",
-        r"^(access-class) \S+ (in|out)$",
+        r"^(access-class) \S+ (in|out)\Z",
         r"^(password) ",
         r"^(session-timeout) ",
     ),
@@ -263,9 +263,9 @@ _SHOWN_NEGATIONS = {
 }
 
 _SECRET = re.compile(
-    r"^(username \S+(?: privilege \d+)? secret|enable secret)(?: ([0589]))? (\S+)$"
+    r"^(username \S+(?: privilege \d+)? secret|enable secret)(?: ([0589]))? (\S+)\Z"
 )
-_PASSWORD = re.compile(r"^(username \S+(?: privilege \d+)? password)(?: ([07]))? (\S+)$")
+_PASSWORD = re.compile(r"^(username \S+(?: privilege \d+)? password)(?: ([07]))? (\S+)\Z")
 _PRIVILEGE = re.compile(r"^username (\S+) privilege (\d+)\b")
 
 # Port names IOS prints instead of numbers (the ones a store's ACLs use, and a few more).
@@ -324,7 +324,7 @@ _ACE_FLAGS = frozenset(
 )
 _ACE_OPTIONS = frozenset({"dscp", "precedence", "tos", "time-range", "option", "ttl"})
 _PORT_OPERATORS = {"eq": 1, "neq": 1, "lt": 1, "gt": 1, "range": 2}
-_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")
+_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\Z")
 
 _CRYPTO_NOTICE = """\
 This product contains cryptographic features and is subject to United
@@ -632,7 +632,7 @@ ntp server 192.0.2.10
         return _EXEC_COMMANDS
 
 
-BANNER_START = re.compile(r"^banner (motd|login|exec) \^C$")
+BANNER_START = re.compile(r"^banner (motd|login|exec) \^C\Z")
 BANNER_END = "^C"
 BANNER_JOIN = "\x00"  # holds a banner's lines together while the text is parsed
 

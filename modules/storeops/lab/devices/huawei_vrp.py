@@ -201,7 +201,7 @@ _KEYS = {
 }
 
 _LOCAL_USER_PASSWORD = re.compile(
-    r"^(local-user \S+ password (?:irreversible-cipher|cipher)) (\S+)$"
+    r"^(local-user \S+ password (?:irreversible-cipher|cipher)) (\S+)\Z"
 )
 _RULE = re.compile(r"^rule(?: (\d+))? (permit|deny)\b")
 # Rule fields in the order VRP prints them, and how many words follow the simple ones.
@@ -231,7 +231,7 @@ _PORT_NAMES = {
     | {514: "syslog"},
 }
 _PROTOCOLS = frozenset({"ip", "tcp", "udp", "icmp", "igmp", "gre", "ospf"})
-_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")
+_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\Z")
 
 
 class HuaweiVrp(Platform):
