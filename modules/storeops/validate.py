@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from storeops import catalog
 from storeops.inventory import HOSTS_FILE, ROLES_FILE, RawInventory, VarsFile, read
-from storeops.issues import Issue
+from storeops.issues import Issue, issues_from_validation_error
 from storeops.paths import LAB_INVENTORY, REPO_ROOT, ROLES_DIR
 from storeops.schema import (
     DEVICE_ROLES,
@@ -29,6 +30,7 @@ from storeops.schema import (
     WORKSTATION_INITIAL_PASSWORD,
     AssetRecord,
     AssetStatus,
+    ConstrainedRoleVars,
     GroupWideVars,
     NetworkPlatform,
     Role,
@@ -545,6 +547,20 @@ def _check_variables(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]
                 yield from _check_secret_value(vars_file, name, value)  # unknown, still secret
                 continue
             yield from _check_secret_value(vars_file, name, value)
+        yield from _check_role_values(vars_file)
+
+
+def _check_role_values(vars_file: VarsFile) -> Iterable[Issue]:
+    """Role variables that reach a shell, a ruleset or a device: the schema's rules."""
+    constrained = {
+        name: value
+        for name, value in vars_file.variables.items()
+        if name in ConstrainedRoleVars.model_fields
+    }
+    try:
+        ConstrainedRoleVars.model_validate(constrained)
+    except ValidationError as error:
+        yield from issues_from_validation_error(error, {}, vars_file.path)
 
 
 def _fully_vaulted(value: Any) -> bool:
