@@ -23,10 +23,10 @@ description:
     Nothing else is written into the repository; concurrent runs (forks) on the same
     repository take turns (an exclusive lock on the repository directory).
   - The backups carry the devices' password hashes, so they are private to the controller
-    user whatever the umask: I(repo) is made mode 0700 and each backup file 0600 on every
+    user whatever the umask (I(repo) is made mode 0700 and each backup file 0600 on every
     run, git writes its own files with C(core.sharedRepository=0600), and whatever an
     earlier run or a hand left readable to others under I(repo) is tightened (group and
-    other permission bits removed).
+    other permission bits removed)).
   - Git runs with its author and committer set on the command line, so no global git
     configuration is needed.
   - An unreachable device or a failed login fails the task with a message naming

@@ -23,7 +23,7 @@ from tests.unit.test_catalog import CATALOG
             "3.2.0",
             "3.1.0",
             "refuse",
-            "3.2.0 -> 3.1.0 is not allowed: 3.1.0 upgrades only from nothing (fresh installs only)",
+            "3.2.0 -> 3.1.0 is a downgrade: never allowed",
         ),
         ("3.1.0", "9.9.9", "refuse", "9.9.9 is not in the approved release catalog"),
         (
