@@ -19,19 +19,21 @@ from storeops.lab.podman import exec_in
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 
 LAB_KEY = "signing_key: ../../lab/dms/signing-key.pub"
+COPIED_KEY = "files/lab-dms-signing-key.pub"
 
 
 def copy_lab_inventory(directory: Path) -> Path:
-    """A copy of inventory/lab; its portal key path still points at the lab's key."""
+    """A copy of inventory/lab that validates as it is: the lab's portal key is copied into
+    its ``files/`` (the validator takes the key only relative to the inventory)."""
     target = directory / "inventory"
     shutil.copytree(LAB_INVENTORY, target)
     catalog = target / "group_vars" / "all" / "dms_catalog.yml"
     text = catalog.read_text()
     if LAB_KEY not in text:
         raise ValueError(f"{catalog}: no {LAB_KEY!r} to point at the lab's key")
-    catalog.write_text(
-        text.replace(LAB_KEY, f"signing_key: {REPO_ROOT / 'lab' / 'dms' / 'signing-key.pub'}")
-    )
+    (target / "files").mkdir(exist_ok=True)
+    shutil.copyfile(REPO_ROOT / "lab" / "dms" / "signing-key.pub", target / COPIED_KEY)
+    catalog.write_text(text.replace(LAB_KEY, f"signing_key: {COPIED_KEY}"))
     return target
 
 
