@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import subprocess
+import textwrap
 import threading
 import time
 import urllib.error
@@ -22,7 +25,9 @@ from typing import Any
 import pytest
 
 from storeops.inventory import Inventory
+from storeops.lab import up
 from storeops.lab.podman import exec_in
+from tests.conftest import REPO as REPO_ROOT
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab
@@ -82,6 +87,44 @@ def backup_now(container: str) -> dict[str, Any]:
     done = sh(container, "systemctl start storeops-backup.service")
     assert done.returncode == 0, sh(container, "journalctl -u storeops-backup -n 30").stdout
     return status(container)
+
+
+def dms_state() -> tuple[int, str, int]:
+    """sh01's DMS as a user meets it: customers in its database, release, /smoke status."""
+    customers = sh(DB, "mariadb -N -e 'SELECT COUNT(*) FROM storedms.customers'").stdout.strip()
+    health = sh(DMS, "curl -s -m 10 http://127.0.0.1:8080/health").stdout
+    smoke = sh(
+        DMS, "curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:8080/smoke"
+    )
+    version = json.loads(health)["version"] if health.startswith("{") else "none"
+    return int(customers or 0), version, int(smoke.stdout or 0)
+
+
+def test_the_lab_baseline_reseeds_a_running_dms_whose_database_was_recreated_empty(
+    lab: Inventory, tmp_path: Path
+) -> None:
+    """What `make test` did to `make demo`'s lab: a test recreates sh01-db (empty) while
+    sh01-dms still runs its release; the baseline must give the store its data back, on the
+    release it runs, and a second run changes nothing."""
+    before = lab_baseline(tmp_path)
+    assert before.returncode == 0, before.stdout[-3000:]
+    customers, version, _ = dms_state()
+    assert customers > 0
+    removed = subprocess.run(
+        ["podman", "rm", "-f", DB], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert removed.returncode == 0, removed.stderr
+    up(lab, say=lambda _: None)  # sh01-db again, from the image: no database yet
+    first = lab_baseline(tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert dms_state() == (40, version, 200)  # seeded again, still on its release
+    again = lab_baseline(tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert changes_per_host(again)["sh01-dms"] == 0, again.stdout[-3000:]
+
+
+def lab_baseline(tmp_path: Path) -> PlaybookRun:
+    return run_playbook("playbooks/lab-baseline.yml", tmp_path, "--limit", "store_sh01")
 
 
 @pytest.fixture(scope="module")
@@ -298,3 +341,248 @@ def test_retention_keeps_exactly_what_the_policy_says(
         listed = json.loads(restic(DB, ["snapshots", "--json", "--tag", "retention-test"]))
         if listed:
             restic(DB, ["forget", "--prune", *(s["id"] for s in listed)], timeout=300)
+
+
+# ---------------------------------------------------------------- a backup is a whole dump
+
+IN_PROGRESS = "storeops-in-progress"
+FAKE_BIN = "/root/storeops-test-bin"
+
+
+def dump_snapshots(*tags: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads(
+        restic(DB, ["snapshots", "--json", "--host", "sh01-db", "--tag", ",".join(tags)]) or "[]"
+    )
+    return found or []
+
+
+def latest_dump_id() -> str:
+    return str(max(dump_snapshots("storeops", "db:storedms"), key=lambda s: s["time"])["id"])
+
+
+# Half a dump saved as a dying job's restic saves it: tagged in-progress only.
+HALF_A_DUMP = f"""
+import json, os, subprocess
+config = json.load(open("/etc/storeops/backup/config.json"))
+env = dict(os.environ, RESTIC_REPOSITORY=config["repository"],
+           RESTIC_PASSWORD_FILE=config["password_file"])
+dump = subprocess.run(["mariadb-dump", "storedms"], capture_output=True, check=True).stdout
+subprocess.run(["restic", "-o", "sftp.command=" + config["sftp_command"], "backup", "--quiet",
+                "--stdin", "--stdin-filename", "storedms.sql", "--host", "sh01-db",
+                "--tag", "{IN_PROGRESS}"], input=dump[:4096], env=env, check=True)
+"""
+
+
+@contextmanager
+def mariadb_dump_replaced(script: str) -> Iterator[str]:
+    """A `mariadb-dump` of ``script`` first on the PATH this yields (the real one is
+    /usr/bin/mariadb-dump); removed afterwards."""
+    body = f"#!/bin/sh\n{script}\n"
+    done = exec_in(DB, ["sh", "-c", f"mkdir -p {FAKE_BIN} && cat > {FAKE_BIN}/mariadb-dump "
+                        f"&& chmod 0755 {FAKE_BIN}/mariadb-dump"], input_text=body)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    try:
+        yield f"{FAKE_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    finally:
+        sh(DB, f"rm -rf {FAKE_BIN}")
+
+
+def test_a_dump_killed_midway_leaves_no_snapshot_the_drill_or_latest_would_use(
+    converged: tuple[PlaybookRun, PlaybookRun], tmp_path: Path
+) -> None:
+    """Two ways a dump ends early: mariadb-dump killed after 4 KiB (the job sees it fail,
+    restic must save nothing), and the job itself killed while its restic goes on (restic
+    saves the half dump it read, which no reader may select)."""
+    assert backup_now(DB)["result"] == "ok"
+    good = latest_dump_id()
+
+    cut = '/usr/bin/mariadb-dump "$@" | head -c 4096\nkill -KILL $$'
+    with mariadb_dump_replaced(cut) as path:
+        failed = sh(DB, f"PATH={path} storeops-backup run")
+    assert failed.returncode != 0
+    assert status(DB)["result"] == "failed" and "mariadb-dump" in status(DB)["error"]
+    assert latest_dump_id() == good  # the cut dump is no snapshot at all
+    assert dump_snapshots(IN_PROGRESS) == []
+
+    # What a job killed mid-dump can leave when its restic outlives it: restic saves what it
+    # read once its stdin ends. Made here directly (the job's restic usually dies with it).
+    half = exec_in(DB, ["python3", "-"], input_text=HALF_A_DUMP, timeout=120)
+    assert half.returncode == 0, half.stderr
+    left = dump_snapshots(IN_PROGRESS)
+    assert len(left) == 1, left  # restic saved what it had read: half a dump...
+    assert latest_dump_id() == good  # ...that no reader selects
+    latest = restic(DB, ["dump", "--tag", "storeops,db:storedms", "latest", "/storedms.sql"])
+    assert latest.rstrip().splitlines()[-1].startswith("-- Dump completed")
+    drill = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "sh01-db")
+    assert drill.returncode == 0, drill.stdout[-3000:]
+    assert status(DB)["drill"]["result"] == "passed"
+
+    assert backup_now(DB)["result"] == "ok"  # the next run forgets what the dead one left
+    assert dump_snapshots(IN_PROGRESS) == []
+    assert latest_dump_id() != good
+
+
+# ---------------------------------------------------------------- what the job must find
+
+CONFIG = "/etc/storeops/backup/config.json"
+
+
+def test_a_missing_backup_path_fails_the_run_and_is_named(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    saved = sh(DMS, f"cat {CONFIG}").stdout
+    config = json.loads(saved)
+    config["paths"] = [*config["paths"], "/etc/storedms-typo"]
+    assert (
+        exec_in(DMS, ["sh", "-c", f"cat > {CONFIG}"], input_text=json.dumps(config)).returncode == 0
+    )
+    try:
+        done = sh(DMS, "systemctl start storeops-backup.service")
+        result = status(DMS)
+    finally:
+        exec_in(DMS, ["sh", "-c", f"cat > {CONFIG}"], input_text=saved)
+    assert done.returncode != 0  # the unit fails: systemctl and the health check see it
+    assert result["result"] == "failed", result
+    assert "/etc/storedms-typo" in result["error"], result
+    assert backup_now(DMS)["result"] == "ok"
+
+
+# ---------------------------------------------------------------- the password stays hidden
+
+# Runs on a lab host until /tmp/stop-sampling exists: every process's command line and
+# environment, every 20 ms; whether any holds the password (given on stdin, never in argv).
+SAMPLER = """
+import json, os, sys, time
+secret = sys.stdin.buffer.read().strip()
+samples, seen, hits = 0, set(), []
+while not os.path.exists("/tmp/stop-sampling"):
+    samples += 1
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        for name in ("cmdline", "environ"):
+            try:
+                data = open(f"/proc/{pid}/{name}", "rb").read()
+            except OSError:
+                continue
+            if name == "cmdline":
+                seen.update(word.decode(errors="replace") for word in data.split(b"\\0")[:2])
+            if secret in data:
+                hits.append(f"{pid} {name}: {data[:80]!r}")
+    time.sleep(0.02)
+print(json.dumps({"samples": samples, "seen": sorted(seen), "hits": hits[:5]}))
+"""
+
+
+def local_hits(secret: bytes) -> list[str]:
+    """The controller's processes (ansible-playbook, its ssh) whose argv or environment hold
+    ``secret``."""
+    hits = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        for name in ("cmdline", "environ"):
+            try:
+                data = Path(f"/proc/{pid}/{name}").read_bytes()
+            except OSError:
+                continue
+            if secret in data:
+                hits.append(f"{pid} {name}")
+    return hits
+
+
+def test_the_drill_never_shows_the_repository_password(
+    converged: tuple[PlaybookRun, PlaybookRun], tmp_path: Path
+) -> None:
+    secret = sh(DB, "cat /etc/storeops/backup/repository-password").stdout.strip()
+    assert len(secret) >= 8
+    sh(SERVER, "rm -f /tmp/stop-sampling")
+    sampler = subprocess.Popen(
+        ["podman", "exec", "-i", SERVER, "python3", "-c", SAMPLER],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert sampler.stdin is not None
+    sampler.stdin.write(secret + "\n")
+    sampler.stdin.close()
+    controller: list[str] = []
+    done = threading.Event()
+
+    def sample_controller() -> None:
+        while not done.is_set():
+            controller.extend(local_hits(secret.encode()))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=sample_controller)
+    watcher.start()
+    try:
+        drill = run_playbook("playbooks/restore-drill.yml", tmp_path, "--limit", "store_sh01",
+                             "-vvv")  # fmt: skip
+    finally:
+        done.set()
+        watcher.join()
+        sh(SERVER, "touch /tmp/stop-sampling")
+        assert sampler.stdout is not None
+        out = sampler.stdout.read()
+        sampler.wait(60)
+        sh(SERVER, "rm -f /tmp/stop-sampling")
+    assert drill.returncode == 0, drill.stdout[-3000:]
+    server = json.loads(out)
+    assert server["samples"] > 50  # sampled throughout...
+    assert "/usr/local/sbin/storeops-restore-drill" in server["seen"]  # ...the drill...
+    assert "restic" in server["seen"]  # ...and the restic it runs
+    assert server["hits"] == [], server["hits"]
+    assert controller == []
+    assert secret not in drill.stdout + drill.stderr  # -vvv: what AWX would keep
+
+
+# ---------------------------------------------------------------- the 03:00 runbook
+
+
+def runbook() -> str:
+    """The database restore of the README's "Restoring a store at 03:00", as pasted: the
+    commands between <<'RESTORE' and RESTORE, run by bash -euo pipefail as root."""
+    section = (REPO_ROOT / "README.md").read_text().split("### Restoring a store at 03:00")[1]
+    block = re.search(r"```sh\n(.*?)```", section.split("\n4. ")[0], re.S)
+    assert block, "no sh block in step 3"
+    text = textwrap.dedent(block.group(1))
+    assert text.startswith("sudo bash -euo pipefail <<'RESTORE'\n"), text[:80]
+    return text.split("\n", 1)[1].rsplit("RESTORE\n", 1)[0]
+
+
+def live_stats() -> str:
+    done = sh(DB, "storeops-backup stats")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_runbook_keeps_the_live_database_when_restic_fails(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    before = live_stats()
+    broken = "#!/bin/sh\necho 'restic: repository unreachable' >&2\nexit 1\n"
+    done = exec_in(DB, ["sh", "-c", f"mkdir -p {FAKE_BIN} && cat > {FAKE_BIN}/restic && "
+                        f"chmod 0755 {FAKE_BIN}/restic"], input_text=broken)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    try:
+        run = exec_in(DB, ["env", f"PATH={FAKE_BIN}:/usr/sbin:/usr/bin:/sbin:/bin", "bash",
+                           "-euo", "pipefail"], input_text=runbook(), timeout=300)  # fmt: skip
+        safety = sh(DB, "ls /root/storedms-before-restore-*.sql.gz && "
+                        "zcat /root/storedms-before-restore-*.sql.gz | tail -n 1")  # fmt: skip
+    finally:
+        sh(DB, f"rm -rf {FAKE_BIN} /root/storedms-before-restore-* /root/storedms-restore-*")
+    assert run.returncode != 0
+    assert "repository unreachable" in run.stderr
+    assert live_stats() == before  # not dropped
+    assert "-- Dump completed" in safety.stdout, safety  # and saved first
+
+
+def test_the_runbook_restores_the_latest_backup(
+    converged: tuple[PlaybookRun, PlaybookRun],
+) -> None:
+    backup_now(DB)
+    backed_up = live_stats()
+    try:
+        run = exec_in(DB, ["bash", "-euo", "pipefail"], input_text=runbook(), timeout=300)
+        left = sh(DB, "ls /root").stdout.split()
+    finally:
+        sh(DB, "rm -f /root/storedms-before-restore-* /root/storedms-restore-*")
+    assert run.returncode == 0, run.stderr
+    assert live_stats() == backed_up
+    assert not [name for name in left if name.startswith("storedms-restore-")]  # shredded
+    assert dms_state()[2] == 200
