@@ -176,14 +176,6 @@ class Rollout:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.inventory = copy_lab_inventory(tmp_path)
-        # The validator takes the portal key only relative to the inventory directory.
-        catalog = self.inventory / "group_vars" / "all" / "dms_catalog.yml"
-        key = REPO / "lab" / "dms" / "signing-key.pub"
-        catalog.write_text(
-            catalog.read_text().replace(
-                f"signing_key: {key}", f"signing_key: {os.path.relpath(key, self.inventory)}"
-            )
-        )
         self.controller_log = tmp_path / "dms-rollouts.jsonl"
 
     def args(self, *extra: str) -> list[str]:

@@ -214,6 +214,11 @@ def test_config_file_is_readable_by_the_service_only(target: Any, dms: dict[str,
     assert db.get("password"), "no database password in the configuration file"
 
 
+def test_log_directory_exists_and_is_roots(target: Any, dms: dict[str, Any]) -> None:
+    # The host's backup_paths name it: a backup fails on a path that is missing.
+    assert _stat(target, dms["dms_log_dir"]) == "root root 750 directory"
+
+
 def test_journal_has_no_customer_id_numbers(target: Any, dms: dict[str, Any]) -> None:
     if dms["storeops_test_writes"]:
         created = _http(target, dms, "POST", "/work-orders", TEST_WORK_ORDER)
