@@ -221,10 +221,10 @@ def test_ios_login_banner_is_stored_and_printed_like_the_motd(start: Start) -> N
     handle = start("cisco_ios")
     ios = session(handle)
     ios("configure terminal")
+    ios("banner motd #Store switch#")  # typed first, printed after the login banner
     assert ios("banner login ^C") == "Enter TEXT message.  End with the character '^C'.\n"
     ios("Authorised  staff only")
     ios("^C")
-    ios("banner motd #Store switch#")
     shown = running(handle)
     login, motd = shown.index("banner login ^C"), shown.index("banner motd ^C")
     assert login < motd  # IOS prints exec, incoming, login, motd in that order

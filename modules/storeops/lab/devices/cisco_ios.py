@@ -41,6 +41,21 @@ Emulated:
   the text (``Enter TEXT message.  End with the character '#'.``, no prompt) until a line
   holding the delimiter, or takes ``banner motd #text#`` on one line; the running
   configuration prints ``banner motd ^C``, the text lines, and ``^C``, as IOS does;
+  ``banner login`` and ``banner exec`` the same, printed in IOS's order (exec, login, motd);
+- the configuration archive and the revert timer (Configuration Rollback Confirmed Change):
+  ``archive`` / `` path flash:archive`` / `` maximum N``; ``configure terminal revert timer
+  [idle] <1-120>`` archives the running configuration as the checkpoint (``Rollback
+  Confirmed Change: Backing up current running config to flash:archive-Jun--6-10-38-00.741-0``),
+  arms the timer and enters configuration mode, or is refused when no archive path is set;
+  ``configure confirm`` cancels the timer and keeps the change, ``configure revert now``
+  rolls back at once, ``configure revert timer [idle] N`` resets the timer, ``show archive
+  config rollback timer`` and ``show archive`` show them (``%No Rollback Confirmed Change
+  pending`` when there is none). When the timer expires the device replaces its running
+  configuration with the checkpoint by itself, whatever sessions are open (those in
+  configuration mode go back to its top level). Arming again while a change is pending resets
+  the timer and keeps the older checkpoint. The wording of the refusal without an archive
+  path, and the silence of ``configure confirm`` (IOS logs it to syslog only), are the
+  emulator's reading of Cisco's documentation, not copied from a device;
 
 Not emulated: the full IOS grammar (arguments of most commands are not checked),
 ``interface range``, VLAN lists

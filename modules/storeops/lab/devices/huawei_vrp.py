@@ -35,8 +35,24 @@ Emulated:
   them (``Error: Unrecognized command found at '^' position.`` under a caret, and the
   ``Incomplete``, ``Ambiguous``, ``Wrong parameter`` variants).
 
+- VLAN lists as VRP prints them: ``vlan batch`` and ``port trunk allow-pass vlan`` are one
+  set each (the command adds, ``undo`` takes away), printed ascending with runs of
+  consecutive VLANs as ``A to B`` (``vlan batch 30 230 to 231 233``); ``header login|shell
+  information "..."`` kept as typed (inner spaces too), ``undo header login|shell``;
+- the scheduled reboot, VRP5's safety net for a risky change (an S5720 has no two-stage
+  commit): ``schedule reboot delay <hh:mm|mm>`` / ``schedule reboot at <hh:mm>
+  [YYYY/MM/DD]`` in the user view asks ``Info: Reboot system at 14:30:00 2026/06/12 (in 0
+  hours and 10 minutes). Confirm? [Y/N]:``; ``undo schedule reboot`` asks, then cancels;
+  ``display schedule reboot``. When it expires the device reboots: every connection is
+  dropped, the running configuration is replaced by the saved one (what ``save`` stored)
+  and no connection is accepted for the boot time (3 device minutes). The prompts' exact
+  wording is reconstructed from Huawei's command references, not copied from a device.
+
 Not emulated: the full VRP grammar (arguments of most commands are not checked), the
-two-stage ``commit`` of VRP V8, ``display`` commands other than the ones above, physical
+two-stage ``commit`` / ``commit trial`` of VRP V8 (the lab emulates a VRP5 campus switch,
+which has none: the scheduled reboot above is its safety net), VLAN lists longer than a
+real device prints on one line (VRP may wrap them), the ``reboot`` command,
+``display`` commands other than the ones above, physical
 interface removal (refused), ``port-group``, ``interface range``, and whether a real device
 accepts ``undo rule N <rule text>`` (hier_config sends that form; the emulator removes rule N).
 """
