@@ -247,7 +247,7 @@ EXPECTED = {  # hier_config's remediation, as sent (sections closed with exit / 
     "huawei_vrp": [
         "undo ntp-service unicast-server 192.0.2.10",
         "undo info-center loghost 192.0.2.20",
-        "vlan batch 10 20 40 50",  # the new list only: no "undo vlan batch 10 20 40" first
+        "vlan batch 50",  # the VLAN added: never "undo vlan batch 10 20 40" first
         "ntp-service unicast-server 192.0.2.11",
         "interface Vlanif10",
         "  undo description",
