@@ -175,9 +175,9 @@ PLATFORMS: dict[str, NetPlatform] = {
             ("header login information ", "header login"),
             ("header shell information ", "header shell"),
         ),
-        # "port trunk allow-pass vlan" joins when the lab's emulator removes VLANs from the
-        # set on "undo port trunk allow-pass vlan N" (it removes only the printed line today).
-        vlan_lists=("vlan batch ",),
+        # A port's "port trunk allow-pass vlan" is one VLAN set printed with ranges: the
+        # command adds to it and "undo port trunk allow-pass vlan N" removes N only.
+        vlan_lists=("vlan batch ", "port trunk allow-pass vlan "),
         second_pass=re.compile(r"^rule \d+ description "),
         management=_compile(
             r"ip route-static (?:vpn-instance \S+ )?0\.0\.0\.0 0(?:\.0\.0\.0)? .*\Z",

@@ -229,6 +229,8 @@ EDITS = {
         ("ntp-service unicast-server 192.0.2.10", "ntp-service unicast-server 192.0.2.11"),
         ("info-center loghost 192.0.2.20\n", ""),
         ("vlan batch 10 20 40", "vlan batch 10 20 40 50"),
+        # the factory uplink's VLAN set: 20 leaves, 50 joins, 10 and 40 stay
+        ("port trunk allow-pass vlan 10 20 40", "port trunk allow-pass vlan 10 40 50"),
         ("interface Vlanif10\n description management", "interface Vlanif10\n description mgmt"),
     ],
 }
@@ -252,6 +254,10 @@ EXPECTED = {  # hier_config's remediation, as sent (sections closed with exit / 
         "interface Vlanif10",
         "  undo description",
         "  description mgmt",
+        "  quit",
+        "interface GigabitEthernet0/0/1",  # only the delta: the set keeps 10 and 40
+        "  undo port trunk allow-pass vlan 20",
+        "  port trunk allow-pass vlan 50",
         "  quit",
     ],
 }
@@ -292,6 +298,7 @@ def test_config_check_mode_first_run_and_second_run(start: Start, tmp_path: Path
         assert second["changed"] is False and second["remediation"] == [], second
         assert "192.0.2.11" in (handle.device.saved_config() or "")
     assert len(devices["ios"].device.config_commands()) == len(EXPECTED["cisco_ios"]) + 2
+    assert " port trunk allow-pass vlan 10 40 50\n" in (devices["vrp"].device.saved_config() or "")
 
 
 def test_failures_are_clear_and_never_show_the_password(start: Start, tmp_path: Path) -> None:

@@ -183,6 +183,24 @@ def test_vrp_vlan_batch_ranges_compare_as_sets_and_the_delta_is_sent_as_vrp_take
     ]
 
 
+def test_vrp_trunk_vlans_compare_as_sets_and_only_the_delta_is_sent() -> None:
+    # One VLAN set per port: the full new list would only add, and an undo of the old list
+    # would take away VLANs the intended configuration keeps (20, 30, 31 here).
+    port = "interface GigabitEthernet0/0/1\n port link-type trunk\n port trunk allow-pass vlan "
+    running = port + "10 20 30 to 31\n#\nreturn\n"
+    assert stages("huawei_vrp", running, port + "10 20 30 31\n") == {
+        "make": [],
+        "rest": [],
+        "break": [],
+    }
+    assert net.ordered(net.remediation("huawei_vrp", running, port + "20 30 to 33 35\n")[0]) == [
+        "interface GigabitEthernet0/0/1",
+        "  undo port trunk allow-pass vlan 10",
+        "  port trunk allow-pass vlan 32 to 33 35",
+        "  quit",
+    ]
+
+
 def test_vlan_ranges_read_and_written_as_vrp_prints_them() -> None:
     assert net.expand_vlans(["30", "230", "to", "233"]) == [30, 230, 231, 232, 233]
     assert net.expand_vlans(["all"]) is None
