@@ -380,14 +380,18 @@ def test_ios_banner_is_pushed_over_several_lines_then_left_alone(
     """hier_config holds an IOS banner as one line of three; the device takes it as IOS does,
     in the same session as the lines around it (sent with their echoes checked)."""
     ios = start("cisco_ios", "sh01-sw1")
+    login = "banner login ^C\nLog in with your own account (MLPS 2.0).\n^C\n"
     banner = "banner motd ^C\nAuthorised access only. Every session is logged.\n^C\n"
     around = "logging host 10.77.1.9\nntp server 10.77.1.8\n"
-    hosts = {"ios": {**host_vars(ios), "net_intended": running(ios) + around + banner}}
+    intended = running(ios) + around + login + banner  # the role's order (IOS prints it so)
+    hosts = {"ios": {**host_vars(ios), "net_intended": intended}}
     task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
     results, _ = play(tmp_path, hosts, [{"name": "first", **task}, {"name": "again", **task}])
     first, again = results["first"]["ios"], results["again"]["ios"]
     assert first["changed"] is True, first
-    assert sorted(first["remediation"]) == sorted([*around.splitlines(), banner.rstrip("\n")])
+    assert sorted(first["remediation"]) == sorted(
+        [*around.splitlines(), login.rstrip("\n"), banner.rstrip("\n")]
+    )
     assert again["changed"] is False, again
     saved = ios.device.saved_config() or ""
-    assert banner in saved and all(line in saved for line in around.splitlines())
+    assert login + banner in saved and all(line in saved for line in around.splitlines())
