@@ -551,6 +551,13 @@ def live_stats() -> str:
     return done.stdout
 
 
+def database_collation() -> str:
+    done = sh(DB, "mariadb -N -e \"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME"
+                  " FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'storedms'\"")  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr
+    return done.stdout.strip()
+
+
 def test_the_runbook_keeps_the_live_database_when_restic_fails(
     converged: tuple[PlaybookRun, PlaybookRun],
 ) -> None:
@@ -577,6 +584,7 @@ def test_the_runbook_restores_the_latest_backup(
 ) -> None:
     backup_now(DB)
     backed_up = live_stats()
+    collation = database_collation()
     try:
         run = exec_in(DB, ["bash", "-euo", "pipefail"], input_text=runbook(), timeout=300)
         left = sh(DB, "ls /root").stdout.split()
@@ -584,5 +592,6 @@ def test_the_runbook_restores_the_latest_backup(
         sh(DB, "rm -f /root/storedms-before-restore-* /root/storedms-restore-*")
     assert run.returncode == 0, run.stderr
     assert live_stats() == backed_up
+    assert database_collation() == collation  # the mariadb role's, not the server default
     assert not [name for name in left if name.startswith("storedms-restore-")]  # shredded
     assert dms_state()[2] == 200
