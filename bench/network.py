@@ -292,25 +292,10 @@ def show_running(handle: DeviceHandle) -> str:
 
 
 def remediation_alone(net_config: ModuleType, running: str, intended: str, runs: int) -> float:
-    """net_config's remediation: hier_config plus the make-before-break ordering pass."""
     times = []
     for _ in range(max(runs, MIN_REPEATS)):
         started = time.monotonic()
         net_config.remediation("cisco_ios", running, intended)
-        times.append(time.monotonic() - started)
-    return statistics.median(times)
-
-
-def hier_config_alone(running: str, intended: str, runs: int) -> float:
-    """hier_config's remediation without the ordering pass (the texts prepared alike)."""
-    from hier_config import WorkflowRemediation
-
-    net = sys.modules["ansible.module_utils.storeops_net"]
-    times = []
-    for _ in range(max(runs, MIN_REPEATS)):
-        started = time.monotonic()
-        before, after = net._parse("cisco_ios", running), net._parse("cisco_ios", intended)
-        list(WorkflowRemediation(before, after).remediation_config.dump_simple())
         times.append(time.monotonic() - started)
     return statistics.median(times)
 
@@ -372,18 +357,14 @@ def describe_change(
         for line in difflib.unified_diff(before, after, lineterm="", n=0)
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     )
-    lines = net_config.remediation("cisco_ios", running, intended)[0]
-    unordered_s = hier_config_alone(running, intended, runs)
-    ordered_s = remediation_alone(net_config, running, intended, runs)
+    lines, _ = net_config.remediation("cisco_ios", running, intended)
     return {
         "large_config_lines": len(after),
         "large_config_bytes": len(intended.encode()),
         "large_running_lines": len(before),
         "large_differing_lines": differing,
         "remediation_lines": len(lines),
-        "remediation_alone_s": round(ordered_s, 3),
-        "remediation_unordered_s": round(unordered_s, 3),
-        "ordering_over_unordered": round(ordered_s / unordered_s, 2),
+        "remediation_alone_s": round(remediation_alone(net_config, running, intended, runs), 3),
     }
 
 
