@@ -558,7 +558,7 @@ def test_broken_release_rolls_the_pilot_back_and_leaves_the_other_store_alone(
     assert "smoke transaction" in str(record["reason"])
     assert_untouched(other, "hz01")
     assert "not reached: the rollout stopped after store sh01 failed" in words
-    assert "1 store(s) not on their target: sh01: rolled back" in words
+    assert "2 store(s) not on their target: sh01: rolled back; hz01: not reached" in words
 
     timeline = record["rollback"]
     assert isinstance(timeline, dict), record
