@@ -56,14 +56,9 @@ def _inventory(case: str, tmp_path: Path) -> tuple[Path, VaultPasswords]:
     return inventory, fixture_password
 
 
-def _what_ansible_loads(
-    root: Path, passwords: VaultPasswords
-) -> tuple[set[str], set[str], set[Path], set[str]]:
-    """Ansible's hosts and groups, every file its vars plugins load for them, and the groups
-    and hosts whose files it could not load (Ansible stops the run there)."""
-    from ansible.inventory.manager import InventoryManager
+def _recording_loader() -> tuple[Any, set[Path]]:
+    """Ansible's DataLoader (plugins initialised), and the set of files it loads from now on."""
     from ansible.parsing.dataloader import DataLoader
-    from ansible.vars.plugins import get_vars_from_inventory_sources
 
     from storeops.ansible_view import init_plugins
 
@@ -75,7 +70,18 @@ def _what_ansible_loads(
             return super().load_from_file(file_name, *args, **kwargs)
 
     init_plugins()
-    loader = RecordingLoader()
+    return RecordingLoader(), loaded
+
+
+def _what_ansible_loads(
+    root: Path, passwords: VaultPasswords
+) -> tuple[set[str], set[str], set[Path], set[str]]:
+    """Ansible's hosts and groups, every file its vars plugins load for them, and the groups
+    and hosts whose files it could not load (Ansible stops the run there)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.vars.plugins import get_vars_from_inventory_sources
+
+    loader, loaded = _recording_loader()
     loader.set_vault_secrets(passwords.secrets)
     manager = InventoryManager(loader=loader, sources=[], parse=False)
     manager.parse_source(str(root))
@@ -169,22 +175,11 @@ def _dirs_ansible_plays_from(playbook: Path, root: Path) -> tuple[set[Path], set
     """Each play's directory as ansible-playbook sets it (the imported playbook's for an
     imported play, PlaybookExecutor), and the files its vars plugins load from there."""
     from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
     from ansible.playbook import Playbook
     from ansible.vars.manager import VariableManager
     from ansible.vars.plugins import get_vars_from_path
 
-    from storeops.ansible_view import init_plugins
-
-    loaded: set[Path] = set()
-
-    class RecordingLoader(DataLoader):
-        def load_from_file(self, file_name: str, *args: Any, **kwargs: Any) -> Any:
-            loaded.add(Path(file_name))
-            return super().load_from_file(file_name, *args, **kwargs)
-
-    init_plugins()
-    loader = RecordingLoader()
+    loader, loaded = _recording_loader()
     manager = InventoryManager(loader=loader, sources=[str(root)])
     playbook_loaded = Playbook.load(
         str(playbook), variable_manager=VariableManager(loader, manager), loader=loader
