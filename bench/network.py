@@ -66,6 +66,8 @@ REMOVED_VLANS = range(300, 310)
 ADDED_VLANS = range(2000, 2010)
 CHANGED_ENTRIES = (50, 150, 250, 350, 450)  # permit -> deny
 APPENDED_ENTRIES = 5
+ARCHIVE = "archive\n path flash:storeops-rollback\n maximum 5\n"
+REVERT_MINUTES = 10  # the role's default
 
 LOGIN = {
     "host": "{{ net_host }}",
@@ -242,9 +244,14 @@ def large_config() -> str:
         f" {_entry(i)}\n" for i in range(ACL_ENTRIES)
     )
     anchor_vlans, anchor_acl = "vlan 40\n name OFFICE\n", "ip forward-protocol nd\n"
-    if anchor_vlans not in base or anchor_acl not in base:
+    anchor_archive = "no aaa new-model\n"  # the archive the revert timer's checkpoint needs
+    if any(anchor not in base for anchor in (anchor_vlans, anchor_acl, anchor_archive)):
         raise RuntimeError("the IOS initial configuration changed: update bench/network.py")
-    return base.replace(anchor_vlans, anchor_vlans + vlans).replace(anchor_acl, anchor_acl + acl)
+    return (
+        base.replace(anchor_vlans, anchor_vlans + vlans)
+        .replace(anchor_acl, anchor_acl + acl)
+        .replace(anchor_archive, anchor_archive + ARCHIVE)
+    )
 
 
 def _entry(index: int, action: str = "permit") -> str:
@@ -292,6 +299,7 @@ def show_running(handle: DeviceHandle) -> str:
 
 
 def remediation_alone(net_config: ModuleType, running: str, intended: str, runs: int) -> float:
+    """net_config's remediation: hier_config plus the make-before-break ordering pass."""
     times = []
     for _ in range(max(runs, MIN_REPEATS)):
         started = time.monotonic()
@@ -300,48 +308,89 @@ def remediation_alone(net_config: ModuleType, running: str, intended: str, runs:
     return statistics.median(times)
 
 
+def hier_config_alone(running: str, intended: str, runs: int) -> float:
+    """hier_config's remediation without the ordering pass (the texts prepared alike)."""
+    from hier_config import WorkflowRemediation
+
+    net = sys.modules["ansible.module_utils.storeops_net"]
+    times = []
+    for _ in range(max(runs, MIN_REPEATS)):
+        started = time.monotonic()
+        before, after = net._parse("cisco_ios", running), net._parse("cisco_ios", intended)
+        list(WorkflowRemediation(before, after).remediation_config.dump_simple())
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+def push_large(
+    root: Path, initial: str, revert_minutes: int, net_config: ModuleType, figures: dict[str, float]
+) -> tuple[float, float, dict[str, Any], list[str]]:
+    """The large change on a fresh emulated switch: push and no-op times, the push's result
+    and the configuration-mode commands the device received."""
+    handle = start_device(
+        LARGE_NAME, "cisco_ios", 0, USER, PASSWORD, root / "state", initial_config=initial
+    )
+    try:
+        running = show_running(handle)
+        intended = intended_from(running)
+        if not figures:
+            figures |= describe_change(net_config, running, intended, MIN_REPEATS)
+        hosts = {LARGE_NAME: host_vars(handle, net_intended=intended)}
+        task = {
+            "net_config": {
+                **LOGIN,
+                "intended": "{{ net_intended }}",
+                "revert_minutes": revert_minutes,
+            }
+        }
+        push_s, first = playbook(root, hosts, [{"name": "push", **task}])
+        sent = [r.command for r in handle.device.config_commands()]
+        noop_s, second = playbook(root, hosts, [{"name": "again", **task}])
+    finally:
+        handle.stop()
+    pushed, again = first["push"][LARGE_NAME], second["again"][LARGE_NAME]
+    if pushed.get("failed") or again.get("failed") or again.get("changed"):
+        raise RuntimeError(f"net_config failed: {pushed.get('msg')} {again.get('msg')}")
+    return push_s, noop_s, pushed, sent
+
+
 def large_remediation(runs: int) -> dict[str, float]:
+    """The large change pushed without the device's revert, then with it (armed, confirmed
+    over a new login, saved after): the time the safety net adds per device."""
     net_config = load_net_config()
     initial = large_config()
-    pushes: list[float] = []
+    plain: list[float] = []
+    armed: list[float] = []
     noops: list[float] = []
     figures: dict[str, float] = {}
-    for run in range(runs):
-        with tempfile.TemporaryDirectory(prefix="storeops-bench-net-") as scratch:
-            root = Path(scratch)
-            handle = start_device(
-                LARGE_NAME, "cisco_ios", 0, USER, PASSWORD, root / "state", initial_config=initial
-            )
-            try:
-                running = show_running(handle)
-                intended = intended_from(running)
-                if run == 0:
-                    figures |= describe_change(net_config, running, intended, runs)
-                hosts = {LARGE_NAME: host_vars(handle, net_intended=intended)}
-                task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
-                push_s, first = playbook(root, hosts, [{"name": "push", **task}])
-                sent = [r.command for r in handle.device.config_commands()]
-                noop_s, second = playbook(root, hosts, [{"name": "again", **task}])
-            finally:
-                handle.stop()
-        pushed, again = first["push"][LARGE_NAME], second["again"][LARGE_NAME]
-        if pushed.get("failed") or again.get("failed"):
-            raise RuntimeError(f"net_config failed: {pushed.get('msg')} {again.get('msg')}")
-        pushes.append(push_s)
-        noops.append(noop_s)
+    for _ in range(runs):
+        for minutes, times in ((0, plain), (REVERT_MINUTES, armed)):
+            with tempfile.TemporaryDirectory(prefix="storeops-bench-net-") as scratch:
+                push_s, noop_s, pushed, sent = push_large(
+                    Path(scratch), initial, minutes, net_config, figures
+                )
+            times.append(push_s)
+            if not minutes:
+                noops.append(noop_s)
+                plain_result, plain_sent = pushed, sent
+            elif pushed["safety_net"] != "confirmed":
+                raise RuntimeError(f"the revert was not confirmed: {pushed}")
     full_replace = figures["large_config_lines"]
+    push_s, armed_s = statistics.median(plain), statistics.median(armed)
     figures |= {
-        "net_config_push_s": round(statistics.median(pushes), 2),
+        "net_config_push_s": round(push_s, 2),
         "net_config_noop_s": round(statistics.median(noops), 2),
-        "net_config_changed": int(bool(pushed["changed"])),
-        "net_config_passes": pushed["passes"],
-        "net_config_noop_changed": int(bool(again["changed"])),
-        "remediation_lines_sent": len(pushed["remediation"]),
+        "net_config_armed_push_s": round(armed_s, 2),
+        "safety_net_added_s": round(armed_s - push_s, 2),
+        "safety_net_over_plain": round(armed_s / push_s, 2),
+        "net_config_changed": int(bool(plain_result["changed"])),
+        "net_config_passes": plain_result["passes"],
+        "remediation_lines_sent": len(plain_result["remediation"]),
         # everything typed in configuration mode, "configure terminal" and "end" included
-        "config_mode_commands": len(sent),
-        "device_log_matches": int(sent[1:-1] == pushed["remediation"]),
+        "config_mode_commands": len(plain_sent),
+        "device_log_matches": int(plain_sent[1:-1] == plain_result["remediation"]),
         "full_replace_lines": full_replace,
-        "full_replace_over_remediation": round(full_replace / len(pushed["remediation"]), 1),
+        "full_replace_over_remediation": round(full_replace / len(plain_result["remediation"]), 1),
         "net_config_runs": runs,
     }
     return figures
@@ -357,14 +406,18 @@ def describe_change(
         for line in difflib.unified_diff(before, after, lineterm="", n=0)
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     )
-    lines, _ = net_config.remediation("cisco_ios", running, intended)
+    lines = net_config.remediation("cisco_ios", running, intended)[0]
+    unordered_s = hier_config_alone(running, intended, runs)
+    ordered_s = remediation_alone(net_config, running, intended, runs)
     return {
         "large_config_lines": len(after),
         "large_config_bytes": len(intended.encode()),
         "large_running_lines": len(before),
         "large_differing_lines": differing,
         "remediation_lines": len(lines),
-        "remediation_alone_s": round(remediation_alone(net_config, running, intended, runs), 3),
+        "remediation_alone_s": round(ordered_s, 3),
+        "remediation_unordered_s": round(unordered_s, 3),
+        "ordering_over_unordered": round(ordered_s / unordered_s, 2),
     }
 
 

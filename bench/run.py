@@ -271,9 +271,15 @@ def network_rows(f: dict[str, float]) -> list[str]:
         f"| hier_config remediation alone, IOS configuration of {f['large_config_lines']:,.0f} "
         f"lines (1,000 VLANs, 500-entry ACL), {f['large_differing_lines']:.0f} lines "
         f"added/removed | {f['remediation_alone_s'] * 1000:.0f} ms |",
+        f"| make-before-break ordering pass on that remediation: hier_config alone / with "
+        f"the ordering | {f['remediation_unordered_s'] * 1000:.0f} ms / "
+        f"{f['remediation_alone_s'] * 1000:.0f} ms ({f['ordering_over_unordered']:.2f}x) |",
         f"| `net_config` on that emulated switch: push + save + verify / no-op re-run "
         f"({f['net_config_runs']:.0f} runs) | "
         f"{f['net_config_push_s']:.1f} s / {f['net_config_noop_s']:.1f} s |",
+        f"| the same push with the device's revert armed, confirmed over a new login, saved "
+        f"after | {f['net_config_armed_push_s']:.1f} s: **+{f['safety_net_added_s']:.1f} s** "
+        f"per device ({f['safety_net_over_plain']:.2f}x) |",
         f"| lines sent to the device for that change: remediation vs full replace | "
         f"{f['remediation_lines_sent']:.0f} vs {f['full_replace_lines']:,.0f}: "
         f"**{f['full_replace_over_remediation']:.0f}x** fewer |",

@@ -55,7 +55,7 @@ attributes:
     description: Reads the device and reports the difference to the last backup; writes nothing.
   diff_mode:
     support: full
-    description: The last backup and the configuration just read.
+    description: The last backup and the configuration just read, secret values masked (the backup file keeps them).
 """
 
 EXAMPLES = r"""
@@ -104,6 +104,7 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
     NetError,
     connect,
     disconnect,
+    mask,
     running_config,
     strip_volatile,
 )
@@ -259,8 +260,8 @@ def main() -> None:
         before = read_text(path)
         result["lines"] = len(config.splitlines())
         result["diff"] = {
-            "before": before,
-            "after": config,
+            "before": mask(params["platform"], before),
+            "after": mask(params["platform"], config),
             "before_header": path,
             "after_header": f"{params['name']} ({params['host']}:{params['port']})",
         }

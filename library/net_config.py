@@ -24,14 +24,70 @@ description:
     and returns the lines that remain. One more pass is made only for a documented VRP
     behaviour - C(undo rule N) also removes the rule's C(rule N description), so a changed ACL
     rule needs its description put back - and only when nothing else remains.
-  - On VRP, C(vlan batch) is treated as one idempotent line (a changed list is pushed as the
-    new C(vlan batch) line, which adds VLANs) instead of hier_config's default
-    C(undo vlan batch <old list>) first, which would delete every VLAN and its C(vlan N)
-    section. Removing a VLAN on VRP therefore needs an explicit C(undo vlan batch N) line from
-    the caller; until then the verification fails and names the C(vlan batch) line.
-  - Secrets must be given as the device prints them (IOS C(secret 9 $9$...), VRP
-    C(irreversible-cipher $1a$...)). The device hashes a clear-text secret with a fresh salt,
-    so such a line would never match; it is refused before the device is contacted.
+  - The per-platform facts (how each platform prints secrets, banners, VLAN lists, which
+    lines form the management path) live in one home per platform, C(PLATFORMS) in
+    C(module_utils/storeops_net.py).
+  - B(Make before break.) The remediation is sent in three stages, in this order and
+    returned as I(stages) - C(make) adds or updates the management path (the management
+    VLAN, the ports that carry it, its VLAN interface and address, the default route or
+    C(ip default-gateway), local users, AAA, C(ip ssh)/C(stelnet)/C(ssh user), the VTY lines,
+    the ACLs the VTY lines or the management interface reference), in that dependency order;
+    C(rest) is every other change, in hier_config's order; C(break) removes the old
+    management path (C(no)/C(undo) of management lines, a port moved off the old management
+    VLAN, a trunk list that drops it), in the reverse order. No removal of a management line
+    comes before C(break). An IOS trunk that swaps the management VLAN gets
+    C(switchport trunk allowed vlan add <new>) in C(make), its final list in C(break).
+    The management path is learnt from I(management_vlans) and the management addresses
+    (I(management_address), I(running_management_address), by default I(host) when it is
+    an IP address) - the interfaces carrying those addresses and the VLAN interfaces of the
+    management VLANs are management interfaces - and from the platform's own management lines.
+    A line whose new value overwrites the old one (an interface's description or primary
+    address, IOS C(ip default-gateway), a user's secret and privilege) is never negated; a
+    user the intended configuration drops is removed by name in C(break) (C(no username NAME),
+    C(undo local-user NAME)), and removing the user this run logs in as (I(username)) is
+    refused before any line is sent.
+  - B(Three logins, the device's own revert armed.) The first connection arms the device's
+    revert for I(revert_minutes) (Cisco IOS C(configure terminal revert timer N) - the
+    configuration archive is the checkpoint, its C(archive) section is sent first from
+    I(intended) when the device has none; Huawei VRP C(schedule reboot delay N) after a
+    C(save), so the reboot goes back to the configuration as found) and sends C(make) and
+    C(rest). A B(new) login then proves the new management path (at I(management_address)
+    when I(running_management_address) differs and I(host) is that old address) and sends
+    C(break) over it; the remediation is re-read until empty. A third login confirms
+    (C(configure confirm), C(undo schedule reboot)) and only then saves.
+  - B(Faults are results.) Any failure after the first line (a refused line, netmiko's
+    C(ReadTimeout), a dropped session, a failed new login) ends this device's task with
+    I(sent), I(not_sent) and I(safety_net). When a new login still works, IOS rolls back
+    at once (C(configure revert now)) and VRP's reboot is cancelled (the lines sent stay,
+    unsaved); when it does not, nothing more is sent and the device reverts itself when the
+    timer expires, so the next run reaches it again. Other hosts are not affected.
+  - Known limit - IOS refuses two interfaces in one subnet, so renumbering the management
+    VLAN while keeping its subnet cannot make the new VLAN interface before the old one is
+    removed; the address then only takes after C(break).
+  - VLAN lists VRP prints with ranges (C(vlan batch 30 230 to 231 233),
+    C(port trunk allow-pass vlan 30 230 to 233)) are compared as sets (either form, and
+    several lines of one section, read alike) and sent as the delta as VRP takes it
+    (C(vlan batch 232), C(undo vlan batch 230), C(port trunk allow-pass vlan 232),
+    C(undo port trunk allow-pass vlan 230)), consecutive VLANs as ranges again.
+  - Banners (IOS C(banner motd|login|exec), VRP C(header login|shell information)) are
+    replaced by the new text; a banner that goes is removed without its old text
+    (C(no banner motd), C(undo header login)).
+  - Secrets must be given as the device prints them (IOS C(secret 5|8|9 ...), VRP
+    C(irreversible-cipher $1a$...) or C(cipher %^%#...%^%#)). The device hashes a clear-text
+    secret with a fresh salt, so such a line would never match; intended lines with a
+    clear-text secret are refused before the device is contacted (IOS C(secret 0)/C(secret x),
+    C(password 0)/C(password x) under C(username) or a line, C(enable password),
+    C(snmp-server community), C(tacacs-server key), C(server-key), C(key 0), C(key-string) in
+    clear; VRP C(simple) forms, C(cipher)/C(irreversible-cipher) values that are not the
+    device's hashed output, C(snmp-agent community read|write) without C(cipher)).
+  - IOS type 7 (C(password 7 ...), C(key 7 ...)) is accepted; it is what the device prints
+    with C(service password-encryption) and it is trivially reversible, so it protects
+    nothing - prefer C(secret 9). Two type-7 strings of one password (IOS picks a random
+    offset) compare equal - both sides are decoded and re-encoded with offset 0 before
+    comparing. Type 0 is refused rather than compared, so a device re-printing it as type 7
+    cannot make a change that never converges.
+  - Every returned line (I(remediation), I(stages), I(remaining), the diff, messages) has
+    its secret values masked, e.g. C(username admin secret 9 ********).
   - A second run with the same I(intended) pushes nothing (C(changed=false)).
   - An unreachable device or a failed login fails the task with a message naming
     I(host):I(port) and which of the two happened; the password never appears in it.
@@ -49,6 +105,44 @@ options:
     description: Save the running configuration (C(write memory) / C(save)) after a change.
     type: bool
     default: true
+  management_vlans:
+    description:
+      - The management zone's VLAN id(s) in I(intended); their VLAN interfaces, VLANs and the
+        ports that carry them are the management path.
+    type: list
+    elements: int
+    default: []
+  management_address:
+    description:
+      - The device's management address in I(intended) (the address the controller reaches it
+        at after the change). Default I(host) when that is an IP address.
+    type: str
+    required: false
+  running_management_address:
+    description:
+      - The device's management address in its running configuration, when it changes.
+        Default I(management_address).
+    type: str
+    required: false
+  revert_minutes:
+    description:
+      - Minutes the device waits for the confirmation before it reverts the change by itself
+        (IOS 1-120; on VRP a reboot to the saved configuration). C(0) sends no revert
+        commands (a device without the archive feature, a lab without timers).
+    type: int
+    default: 10
+  previous_username:
+    description:
+      - The automation user the device has now, when this run replaces it with I(username)
+        (the intended configuration holds the new user and drops this one). The first login
+        falls back to it when I(username) is refused; every later login is as I(username),
+        so the old user is removed in C(break) only after the new one has logged in.
+    type: str
+    required: false
+  previous_password:
+    description: The password of I(previous_username).
+    type: str
+    required: false
 attributes:
   check_mode:
     support: full
@@ -72,11 +166,34 @@ EXAMPLES = r"""
 
 RETURN = r"""
 remediation:
-  description: The lines pushed (or, in check mode, that would be pushed), in order, as sent.
+  description: The lines pushed (or, in check mode, that would be pushed), in order, as sent (stages make, rest, break), secrets masked.
+sent:
+  description: The lines the device acknowledged, in order, secrets masked (on failure, where it stopped).
+  returned: always
+  type: list
+  elements: str
+not_sent:
+  description: On failure, the lines of the change the device did not acknowledge (the first run of them may be partly applied).
+  returned: always
+  type: list
+  elements: str
+safety_net:
+  description:
+    - The device's revert - C(off) (I(revert_minutes) 0, or nothing to change), C(confirmed),
+      C(armed) (the change failed and the device reverts it when the timer expires),
+      C(rolled back) (taken at once) or C(cancelled) (VRP, the lines sent stay unsaved).
+  returned: always
+  type: str
+  sample: confirmed
   returned: always
   type: list
   elements: str
   sample: ["ntp server 192.0.2.11", "no ntp server 192.0.2.10"]
+stages:
+  description: The first pass's lines by stage (C(make), C(rest), C(break)), secrets masked.
+  returned: always
+  type: dict
+  sample: {"make": ["vlan 11", "  name MGMT", "  exit"], "rest": [], "break": ["no vlan 10"]}
 passes:
   description: Remediation passes pushed (0 when nothing was needed or in check mode).
   returned: always
@@ -92,7 +209,8 @@ diff:
   type: dict
 """
 
-import re  # noqa: E402
+import ipaddress  # noqa: E402
+import time  # noqa: E402
 from itertools import groupby  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -100,159 +218,294 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.storeops_net import (  # noqa: E402
     COMMON_ARGUMENT_SPEC,
     PLATFORMS,
+    AuthError,
+    Management,
     NetError,
+    arm_revert,
+    clear_text_secrets,
+    confirm_revert,
     connect,
     disconnect,
+    mask,
+    ordered,
+    revert_now,
+    revert_prerequisite,
     running_config,
+    save,
     scrub,
     strip_volatile,
 )
+from ansible.module_utils.storeops_net import remediation as staged_remediation  # noqa: E402
 
-# Secrets typed in clear text: the device stores them hashed with a fresh salt each time.
-CLEAR_TEXT_SECRETS = {
-    "cisco_ios": re.compile(
-        r"^\s*(?:username \S+ .*\bsecret|enable secret)"
-        r"(?: level \d+)? (?:0 )?(?!(?:5|8|9) )\S+\s*\Z"
-    ),
-    "huawei_vrp": re.compile(
-        r"^\s*local-user \S+ password (?:irreversible-cipher|cipher) (?!\$1[a-z]\$)\S+\s*\Z"
-    ),
-}
-# VRP's documented second pass: "undo rule N" also removes "rule N description ...".
-SECOND_PASS_LINES = {"huawei_vrp": re.compile(r"^rule \d+ description ")}
 MAX_PASSES = 2
 
 
-def driver_for(platform: str) -> Any:
-    from hier_config import Platform, get_hconfig_driver
-    from hier_config.models import IdempotentCommandsRule, MatchRule
-
-    driver = get_hconfig_driver(Platform[PLATFORMS[platform].hier_platform])
-    if platform == "huawei_vrp":
-        # "vlan batch" lists the VLANs: replace the line, never "undo" the old list first.
-        driver.rules.idempotent_commands.append(
-            IdempotentCommandsRule(match_rules=(MatchRule(startswith="vlan batch "),))
-        )
-    return driver
-
-
-def prepare(platform: str, text: str) -> str:
-    """The configuration as hier_config should see it (no volatile lines, no VRP ``return``)."""
-    lines = strip_volatile(platform, text).splitlines()
-    if platform == "huawei_vrp":
-        lines = [line for line in lines if line.strip() != "return"]
-    return "\n".join(lines) + "\n"
-
-
-def remediation(platform: str, running: str, intended: str) -> tuple[list[str], list[str]]:
-    """The lines to push (sectional, as sent) and the leaf commands they hold."""
-    from hier_config import WorkflowRemediation, get_hconfig
-
-    driver = driver_for(platform)
-    workflow = WorkflowRemediation(
-        get_hconfig(driver, prepare(platform, running)),
-        get_hconfig(driver, prepare(platform, intended)),
+def management_of(params: dict[str, Any]) -> Management:
+    """The management path from the options (the address defaults to I(host) when it is an
+    IP address: the address the controller connects to)."""
+    host = params["host"]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        host = None
+    address = params.get("management_address") or host
+    return Management(
+        vlans=tuple(params.get("management_vlans") or ()),
+        address=address,
+        running_address=params.get("running_management_address") or address,
+        user=params["username"],
     )
-    config = workflow.remediation_config
-    lines = list(config.dump_simple(sectional_exiting=True))
-    leaves = [child.text for child in config.all_children_sorted() if not child.children]
-    return lines, leaves
+
+
+def remediation(
+    platform: str, running: str, intended: str, management: Management | None = None
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """The lines to push in order (make, rest, break), the leaf commands, and the stages."""
+    stages, leaves = staged_remediation(platform, running, intended, management)
+    return ordered(stages), leaves, stages
 
 
 def for_diff(platform: str, text: str) -> str:
     """``text`` as the diff shows it: no volatile lines, no separator lines (``!``, ``#``),
-    no VRP ``return``: the lines hier_config compares."""
+    no VRP ``return``, secrets masked: the lines hier_config compares."""
     kept = [
         line
         for line in strip_volatile(platform, text).splitlines()
         if line.strip() not in ("!", "#", "return")
     ]
-    return "\n".join(kept) + "\n" if kept else ""
+    return mask(platform, "\n".join(kept) + "\n") if kept else ""
 
 
-def clear_text_secrets(platform: str, intended: str) -> list[int]:
-    pattern = CLEAR_TEXT_SECRETS[platform]
-    return [n for n, line in enumerate(intended.splitlines(), 1) if pattern.match(line)]
+def shown(platform: str, lines: list[str]) -> list[str]:
+    return [mask(platform, line) for line in lines]
 
 
-def push(conn: Any, platform: str, lines: list[str], secrets: tuple[str | None, ...]) -> None:
-    """Send ``lines`` in one configuration session, in order, each checked for errors.
+class Pushing:
+    """The lines of one change as they go out: what the device acknowledged, what it did
+    not get (a failure mid-run may have applied part of the first run not acknowledged)."""
 
-    A banner is one line of hier_config's holding several device lines (IOS prints and takes
-    ``banner motd ^C``, the text, ``^C``) and the device answers its first line with a
-    question, not an echo: a banner is sent without waiting for echoes (netmiko then reads
-    until the device is silent, ~2 s a line, so only the banner goes that way), every other
-    run of lines with its echoes checked. The platform's error markers fail the push.
-    """
-    from netmiko.exceptions import ConfigInvalidException
+    def __init__(self, platform: str, secrets: tuple[str | None, ...]) -> None:
+        self.platform, self.secrets = platform, secrets
+        self.sent: list[str] = []
+        self.planned: list[str] = []
+        self.passes = 0
 
-    runs = [(banner, list(run)) for banner, run in groupby(lines, key=lambda line: "\n" in line)]
-    try:
-        for index, (banner, run) in enumerate(runs):
-            conn.send_config_set(
-                run,
-                error_pattern=PLATFORMS[platform].error_pattern,
-                cmd_verify=not banner,
-                exit_config_mode=index == len(runs) - 1,
-            )
-    except ConfigInvalidException as error:
-        raise NetError(f"the device refused a line: {scrub(str(error), *secrets)}") from None
+    @property
+    def not_sent(self) -> list[str]:
+        return self.planned[len(self.sent) :]
 
+    def plan(self, lines: list[str]) -> None:
+        self.planned = [*self.sent, *lines]
 
-def save(conn: Any, platform: str) -> None:
-    output = str(conn.save_config())
-    if re.search(PLATFORMS[platform].error_pattern, output):
-        raise NetError(f"{PLATFORMS[platform].save_command!r} failed: {output.strip()}")
+    def push(self, conn: Any, lines: list[str]) -> None:
+        """Send ``lines`` in one configuration session, in order, each checked for errors.
 
+        A banner is one line of hier_config's holding several device lines (IOS prints and
+        takes ``banner motd ^C``, the text, ``^C``) and the device answers its first line
+        with a question, not an echo: a banner is sent without waiting for echoes (netmiko
+        then reads until the device is silent, ~2 s a line, so only the banner goes that
+        way), every other run of lines with its echoes checked. The platform's error markers
+        fail the push.
+        """
+        from netmiko.exceptions import ConfigInvalidException
 
-def converge(
-    conn: Any, params: dict[str, Any], running: str, lines: list[str]
-) -> tuple[str, list[str], int]:
-    """Push ``lines`` (and a documented second pass if needed); the new running config,
-    everything pushed, the passes, or NetError with the remaining lines."""
-    platform, intended = params["platform"], params["intended"]
-    secrets = (params["password"], params.get("enable_secret"))
-    pushed: list[str] = []
-    passes = 0
-    while lines:
-        push(conn, platform, lines, secrets)
-        pushed += lines
-        passes += 1
-        running = running_config(conn, platform)
-        lines, leaves = remediation(platform, running, intended)
-        second = SECOND_PASS_LINES.get(platform)
-        if lines and not (
-            passes < MAX_PASSES and second and all(second.match(leaf) for leaf in leaves)
-        ):
-            raise RemainingError(lines, pushed, passes)
-    if params["save"]:
-        save(conn, platform)
-    return running, pushed, passes
+        runs = [
+            (banner, list(run)) for banner, run in groupby(lines, key=lambda line: "\n" in line)
+        ]
+        try:
+            for index, (banner, run) in enumerate(runs):
+                conn.send_config_set(
+                    run,
+                    error_pattern=PLATFORMS[self.platform].error_pattern,
+                    cmd_verify=not banner,
+                    exit_config_mode=index == len(runs) - 1,
+                )
+                self.sent += run
+        except ConfigInvalidException as error:
+            raise NetError(
+                f"the device refused a line: {scrub(str(error), *self.secrets)}"
+            ) from None
 
 
-class RemainingError(Exception):
-    """The remediation is not empty after the push (what was pushed, what remains)."""
+class RemainingError(NetError):
+    """The remediation is not empty after the push (what remains)."""
 
-    def __init__(self, remaining: list[str], pushed: list[str], passes: int) -> None:
+    def __init__(self, remaining: list[str], passes: int) -> None:
         super().__init__(
             f"the remediation is not empty after {passes} pass(es) "
             f"({len(remaining)} line(s) remain: {'; '.join(line.strip() for line in remaining[:10])})"
         )
-        self.remaining, self.pushed, self.passes = remaining, pushed, passes
+        self.remaining = remaining
+
+
+class LockedOut(NetError):
+    """A new login failed after lines were sent: the change cut the controller off."""
+
+
+class Change:
+    """One device's change, make before break, under the device's own revert timer.
+
+    1. First connection (I(username), else I(previous_username)): arm the revert
+       (I(revert_minutes)), send C(make) and C(rest).
+    2. A new login, at the new address when it changes: proves the new management path;
+       C(break) goes over it, then the remediation is re-read until empty.
+    3. A new login again: C(configure confirm) / C(undo schedule reboot), then save.
+    Anything that fails before the confirmation leaves the revert to the device, or takes
+    it at once when a new login still works (see I(safety_net) in RETURN).
+    """
+
+    def __init__(self, params: dict[str, Any], first: Any) -> None:
+        self.params, self.platform = params, params["platform"]
+        self.management = management_of(params)
+        self.pushing = Pushing(self.platform, (params["password"], params.get("enable_secret")))
+        self.connections = [first]
+        self.safety_net = "off"
+        self.armed_at = 0.0
+
+    def login(self, why: str) -> Any:
+        """A new connection as I(username), at the address the device has after the change."""
+        where = {**self.params, "host": confirm_host(self.params)}
+        try:
+            conn = connect(where)
+        except NetError as error:
+            raise LockedOut(f"a new login {why} failed: {error}") from None
+        self.connections.append(conn)
+        return conn
+
+    def run(self, running: str, stages: dict[str, list[str]]) -> str:
+        """Apply ``stages`` (computed from ``running``); the running configuration after."""
+        first, minutes = self.connections[0], int(self.params["revert_minutes"])
+        if minutes:
+            prerequisite = revert_prerequisite(self.platform, running, self.params["intended"])
+            if prerequisite:  # the archive the IOS checkpoint needs; harmless on its own
+                self.pushing.plan(prerequisite)
+                self.pushing.push(first, prerequisite)
+                running = running_config(first, self.platform)
+                stages = remediation(
+                    self.platform, running, self.params["intended"], self.management
+                )[2]
+            arm_revert(first, self.platform, minutes)
+            self.safety_net, self.armed_at = "armed", time.time()
+        self.pushing.plan(ordered(stages))
+        self.pushing.push(first, stages["make"] + stages["rest"])
+        last = first
+        if stages["break"]:
+            last = self.login("through the new management path (before the break stage)")
+            self.pushing.push(last, stages["break"])
+        self.pushing.passes = 1
+        running = self.converged(last)
+        confirming = self.login("after the change")
+        if self.safety_net == "armed":
+            confirm_revert(confirming, self.platform)
+            self.safety_net = "confirmed"
+        if self.params["save"]:
+            save(confirming, self.platform)
+        return running
+
+    def converged(self, conn: Any) -> str:
+        """Re-read until the remediation is empty (one documented extra pass at most)."""
+        second = PLATFORMS[self.platform].second_pass
+        while True:
+            running = running_config(conn, self.platform)
+            lines, leaves, _ = remediation(
+                self.platform, running, self.params["intended"], self.management
+            )
+            if not lines:
+                return running
+            if not (
+                self.pushing.passes < MAX_PASSES
+                and second
+                and all(second.match(leaf) for leaf in leaves)
+            ):
+                raise RemainingError(lines, self.pushing.passes)
+            self.pushing.plan(lines)
+            self.pushing.push(conn, lines)
+            self.pushing.passes += 1
+
+    def recover(self, error: Exception) -> str:
+        """After ``error`` before the confirmation: what happened to the safety net."""
+        if self.safety_net != "armed":
+            return ""
+        spec = PLATFORMS[self.platform]
+        deadline = time.strftime(
+            "%H:%M:%S", time.localtime(self.armed_at + 60 * int(self.params["revert_minutes"]))
+        )
+        waiting = f"the device {spec.revert_what} at about {deadline} (controller time)"
+        if isinstance(error, LockedOut):
+            return f"The confirmation was not sent: {waiting}; the next run reaches it again."
+        try:
+            conn = self.login("to take the change back")
+            if revert_now(conn, self.platform):
+                self.safety_net = "rolled back"
+                return "The device's revert was taken at once: the configuration is as before."
+            confirm_revert(conn, self.platform)
+        except NetError:
+            return f"The confirmation was not sent: {waiting}."
+        self.safety_net = "cancelled"
+        return (
+            "The revert was cancelled (a new login still works): the lines sent stay in the "
+            "running configuration, unsaved; the saved one is as before; a re-run repairs."
+        )
+
+    def close(self) -> None:
+        for conn in self.connections:
+            disconnect(conn)
+
+
+def confirm_host(params: dict[str, Any]) -> str:
+    """Where the logins after the first go: the new management address when this run moves
+    it and the controller reached the device at the old one, else I(host)."""
+    management = management_of(params)
+    moves = management.address and management.running_address != management.address
+    if moves and params["host"] == management.running_address:
+        return str(management.address)
+    return str(params["host"])
+
+
+def first_login(params: dict[str, Any]) -> Any:
+    """Log in as I(username); as I(previous_username) when the device refuses it."""
+    try:
+        return connect(params)
+    except AuthError:
+        if not params.get("previous_username"):
+            raise
+    return connect(
+        {**params, "username": params["previous_username"], "password": params["previous_password"]}
+    )
+
+
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    **COMMON_ARGUMENT_SPEC,
+    "intended": {"type": "str", "required": True},
+    "save": {"type": "bool", "default": True},
+    "management_vlans": {"type": "list", "elements": "int", "default": []},
+    "management_address": {"type": "str", "required": False},
+    "running_management_address": {"type": "str", "required": False},
+    "revert_minutes": {"type": "int", "default": 10},
+    "previous_username": {"type": "str", "required": False},
+    "previous_password": {"type": "str", "required": False, "no_log": True},
+}
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            **COMMON_ARGUMENT_SPEC,
-            "intended": {"type": "str", "required": True},
-            "save": {"type": "bool", "default": True},
-        },
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
+        required_together=[("previous_username", "previous_password")],
     )
     params = module.params
     platform = params["platform"]
-    result: dict[str, Any] = {"changed": False, "remediation": [], "passes": 0}
+    result: dict[str, Any] = {
+        "changed": False,
+        "remediation": [],
+        "stages": {"make": [], "rest": [], "break": []},
+        "passes": 0,
+        "sent": [],
+        "not_sent": [],
+        "safety_net": "off",
+    }
+    if not 0 <= params["revert_minutes"] <= 120:
+        module.fail_json(msg="revert_minutes must be 0 (off) to 120", **result)
     refused = clear_text_secrets(platform, params["intended"])
     if refused:
         module.fail_json(
@@ -261,29 +514,56 @@ def main() -> None:
             **result,
         )
     try:
-        conn = connect(params)
+        conn = first_login(params)
     except NetError as error:
         module.fail_json(msg=str(error), **result)
+    change = Change(params, conn)
     try:
         before = running_config(conn, platform)
-        lines, _ = remediation(platform, before, params["intended"])
-        result["remediation"] = lines
+        lines, _, stages = remediation(platform, before, params["intended"], management_of(params))
+        result["remediation"] = shown(platform, lines)
+        result["stages"] = {stage: shown(platform, s) for stage, s in stages.items()}
         shown_before = for_diff(platform, before)
         if module.check_mode or not lines:
             after = for_diff(platform, params["intended"]) if lines else shown_before
             result["changed"] = bool(lines)
             result["diff"] = {"before": shown_before, "after": after}
+            change.close()
             module.exit_json(**result)
-        running, pushed, passes = converge(conn, params, before, lines)
-        result.update(changed=True, remediation=pushed, passes=passes)
+        running = change.run(before, stages)
         result["diff"] = {"before": shown_before, "after": for_diff(platform, running)}
-    except RemainingError as error:
-        result.update(changed=True, remediation=error.pushed, passes=error.passes)
-        module.fail_json(msg=str(error), remaining=error.remaining, **result)
-    except NetError as error:
-        module.fail_json(msg=f"{params['host']}:{params['port']}: {error}", **result)
-    finally:
-        disconnect(conn)
+    except Exception as error:  # a fault mid-change is a result, never a traceback
+        fault = (
+            error if isinstance(error, NetError) else NetError(f"{type(error).__name__}: {error}")
+        )
+        outcome = change.recover(fault)
+        change.close()
+        pushing = change.pushing
+        result.update(
+            changed=bool(pushing.sent),
+            remediation=shown(platform, pushing.sent),
+            passes=pushing.passes,
+            sent=shown(platform, pushing.sent),
+            not_sent=shown(platform, pushing.not_sent),
+            safety_net=change.safety_net,
+        )
+        if isinstance(fault, RemainingError):
+            result["remaining"] = shown(platform, fault.remaining)
+        message = scrub(mask(platform, str(fault)), *pushing.secrets)
+        module.fail_json(
+            msg=f"{params['host']}:{params['port']}: {message}"
+            + (f" {outcome}" if outcome else ""),
+            **result,
+        )
+    change.close()
+    pushing = change.pushing
+    result.update(
+        changed=True,
+        remediation=shown(platform, pushing.sent),
+        passes=pushing.passes,
+        sent=shown(platform, pushing.sent),
+        safety_net=change.safety_net,
+    )
     module.exit_json(**result)
 
 

@@ -107,7 +107,11 @@ def device_model(inventory: Inventory, host: Host) -> dict[str, Any]:
     routed VLAN interfaces (vlan, description, address, netmask, the ACL applied inbound or
     None); ``routes``: static routes (prefix, netmask, next hop); ``acl_config``: the ACLs
     in the platform's syntax, not applied to any interface (the interfaces above and the
-    WAN side do that); ``edge_acl``: the name of the WAN-inbound ACL on a firewall, else None.
+    WAN side do that); ``edge_acl``: the name of the WAN-inbound ACL on a firewall, else None;
+    ``management``: the path the controller reaches the device by (net_config's
+    make-before-break stages): ``vlans``, the VLAN id of the zone the device sits in (the
+    store's ``mgmt`` zone in the lab), and ``address``, the device's own address there
+    (``storeops_address``; never the connection address ``ansible_host``).
     NetworkModelError when the host is no network device or a gateway is taken.
     """
     if host.platform is None or not {Role.SWITCH, Role.FIREWALL} & set(host.roles):
@@ -137,4 +141,5 @@ def device_model(inventory: Inventory, host: Host) -> dict[str, Any]:
         "acl_config": render_acl_config(host.platform.value, unapplied),
         "edge_acl": edge[0] if edge else None,
         "zones": {name: zone.vlan for name, zone in store.zones.items()},
+        "management": {"vlans": [store.zones[host.zone].vlan], "address": str(host.address)},
     }

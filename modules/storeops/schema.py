@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -957,6 +957,11 @@ DeviceText = Annotated[str, safe(_device_text)]
 DeviceWord = Annotated[
     str, full_pattern(DEVICE_WORD_RE, "a device word (letters, digits, '_', '.', '-')")
 ]
+# A file system and path on a device (IOS archive: flash:storeops-rollback).
+DEVICE_PATH_RE = re.compile(r"[a-z][a-z0-9]{0,15}:[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,63}")
+DevicePath = Annotated[
+    str, full_pattern(DEVICE_PATH_RE, "a device path (flash:name: letters, digits, '_./-')")
+]
 
 
 class ConstrainedRoleVars(BaseModel):
@@ -974,6 +979,11 @@ class ConstrainedRoleVars(BaseModel):
     network_snmp_location: DeviceText | None = None
     network_snmp_contact: DeviceText | None = None
     network_banner: DeviceText | None = None
+    network_login_banner: DeviceText | None = None
+    network_archive_path: DevicePath | None = None
+    network_revert_minutes: Annotated[int, Field(ge=0, le=120, strict=True)] | None = None
+    network_previous_username: DeviceWord | Literal[""] | None = None
+    network_running_management_address: IPv4Address | Literal[""] | None = None
 
 
 SCHEMA_OWNED_VARS = (

@@ -196,10 +196,14 @@ def test_an_out_of_band_change_is_backed_up_then_reverted(
     fix = network(tmp_path, backups, "--limit", "sh01-sw01")
     assert fix.returncode == 0, fix.stdout[-3000:]
     assert config_commands("sh01-sw01", before) == [
+        "configure terminal revert timer 10",  # the device's own revert, armed first
+        "end",
         "configure terminal",
         "no logging host 192.0.2.99",
         "end",
     ]
+    confirmed = [r for r in commands("sh01-sw01")[before:] if r["command"] == "configure confirm"]
+    assert len(confirmed) == 1  # over a new login, then saved
     assert "192.0.2.99" not in (STATE_DIR / "sh01-sw01.startup-config").read_text()
 
 

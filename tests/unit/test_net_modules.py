@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -23,8 +24,13 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
+from storeops.ansible_view import load as load_ansible_view
 from storeops.lab.devices import DeviceHandle, start_device
+from storeops.role_templates import render
+from storeops.workstation.plan import load_checked
+from storeops.yamlfiles import VaultPasswords
 from tests.conftest import REPO
+from tests.unit.test_render_quoting import LAB_PASSWORDS, ROLE_TEMPLATES, _role_vars
 
 USER = "admin"
 PASSWORD = "Lab-Passw0rd-7431"
@@ -39,8 +45,8 @@ Results = dict[str, dict[str, dict[str, Any]]]  # task name -> host -> result
 def start(tmp_path: Path) -> Iterator[Start]:
     handles: list[DeviceHandle] = []
 
-    def _start(platform: str, name: str) -> DeviceHandle:
-        handle = start_device(name, platform, 0, USER, PASSWORD, tmp_path / "state")
+    def _start(platform: str, name: str, **options: Any) -> DeviceHandle:
+        handle = start_device(name, platform, 0, USER, PASSWORD, tmp_path / "state", **options)
         handles.append(handle)
         return handle
 
@@ -69,6 +75,9 @@ LOGIN = {
     "password": "{{ net_password }}",
     "timeout": 10,
 }
+# net_config without the device's revert: these tests count the exact commands sent; the
+# safety net (arm, new logins, confirm) has its own tests in test_net_safety_net.py.
+CONFIG = {**LOGIN, "revert_minutes": 0}
 
 
 def play(
@@ -229,6 +238,8 @@ EDITS = {
         ("ntp-service unicast-server 192.0.2.10", "ntp-service unicast-server 192.0.2.11"),
         ("info-center loghost 192.0.2.20\n", ""),
         ("vlan batch 10 20 40", "vlan batch 10 20 40 50"),
+        # the factory uplink's VLAN set: 20 leaves, 50 joins, 10 and 40 stay
+        ("port trunk allow-pass vlan 10 20 40", "port trunk allow-pass vlan 10 40 50"),
         ("interface Vlanif10\n description management", "interface Vlanif10\n description mgmt"),
     ],
 }
@@ -247,11 +258,14 @@ EXPECTED = {  # hier_config's remediation, as sent (sections closed with exit / 
     "huawei_vrp": [
         "undo ntp-service unicast-server 192.0.2.10",
         "undo info-center loghost 192.0.2.20",
-        "vlan batch 10 20 40 50",  # the new list only: no "undo vlan batch 10 20 40" first
+        "vlan batch 50",  # the VLAN added: never "undo vlan batch 10 20 40" first
         "ntp-service unicast-server 192.0.2.11",
-        "interface Vlanif10",
-        "  undo description",
+        "interface Vlanif10",  # the new description overwrites: never "undo description"
         "  description mgmt",
+        "  quit",
+        "interface GigabitEthernet0/0/1",  # only the delta: the set keeps 10 and 40
+        "  undo port trunk allow-pass vlan 20",
+        "  port trunk allow-pass vlan 50",
         "  quit",
     ],
 }
@@ -271,7 +285,7 @@ def test_config_check_mode_first_run_and_second_run(start: Start, tmp_path: Path
         name: {**host_vars(handle), "net_intended": intended_for(handle)}
         for name, handle in devices.items()
     }
-    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+    task = {"net_config": {**CONFIG, "intended": "{{ net_intended }}"}}
 
     check, _ = play(tmp_path, hosts, [{"name": "check", **task}], "--check", "--diff")
     for name, handle in devices.items():
@@ -292,6 +306,7 @@ def test_config_check_mode_first_run_and_second_run(start: Start, tmp_path: Path
         assert second["changed"] is False and second["remediation"] == [], second
         assert "192.0.2.11" in (handle.device.saved_config() or "")
     assert len(devices["ios"].device.config_commands()) == len(EXPECTED["cisco_ios"]) + 2
+    assert " port trunk allow-pass vlan 10 40 50\n" in (devices["vrp"].device.saved_config() or "")
 
 
 def test_failures_are_clear_and_never_show_the_password(start: Start, tmp_path: Path) -> None:
@@ -350,7 +365,7 @@ def test_vrp_changed_acl_rule_takes_the_documented_second_pass(
     assert "Error" not in "".join(answers)  # typed on the console, as a person would
     changed_acl = running(vrp).replace("10.77.1.40 0", "10.77.1.41 0")
     hosts = {"vrp": {**host_vars(vrp), "net_intended": changed_acl}}
-    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+    task = {"net_config": {**CONFIG, "intended": "{{ net_intended }}"}}
     results, _ = play(tmp_path, hosts, [{"name": "change", **task}, {"name": "again", **task}])
     changed, again = results["change"]["vrp"], results["again"]["vrp"]
     assert changed["changed"] is True and changed["passes"] == 2, changed
@@ -373,14 +388,85 @@ def test_ios_banner_is_pushed_over_several_lines_then_left_alone(
     """hier_config holds an IOS banner as one line of three; the device takes it as IOS does,
     in the same session as the lines around it (sent with their echoes checked)."""
     ios = start("cisco_ios", "sh01-sw1")
+    login = "banner login ^C\nLog in with your own account (MLPS 2.0).\n^C\n"
     banner = "banner motd ^C\nAuthorised access only. Every session is logged.\n^C\n"
     around = "logging host 10.77.1.9\nntp server 10.77.1.8\n"
-    hosts = {"ios": {**host_vars(ios), "net_intended": running(ios) + around + banner}}
-    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}"}}
+    intended = running(ios) + around + login + banner  # the role's order (IOS prints it so)
+    hosts = {"ios": {**host_vars(ios), "net_intended": intended}}
+    task = {"net_config": {**CONFIG, "intended": "{{ net_intended }}"}}
     results, _ = play(tmp_path, hosts, [{"name": "first", **task}, {"name": "again", **task}])
     first, again = results["first"]["ios"], results["again"]["ios"]
     assert first["changed"] is True, first
-    assert sorted(first["remediation"]) == sorted([*around.splitlines(), banner.rstrip("\n")])
+    assert sorted(first["remediation"]) == sorted(
+        [*around.splitlines(), login.rstrip("\n"), banner.rstrip("\n")]
+    )
     assert again["changed"] is False, again
     saved = ios.device.saved_config() or ""
-    assert banner in saved and all(line in saved for line in around.splitlines())
+    assert login + banner in saved and all(line in saved for line in around.splitlines())
+
+
+# The lab's network devices, one a platform (test_render_quoting renders the same templates).
+LAB_TEMPLATES = {
+    "cisco_ios": "roles/network/templates/intended/cisco_ios.cfg.j2",
+    "huawei_vrp": "roles/network/templates/intended/huawei_vrp.cfg.j2",
+}
+
+
+def test_lab_intended_converges_with_the_management_options_then_pushes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The role's intended configurations, rendered from the lab inventory, converge from the
+    emulators' factory configurations with management_vlans/management_address (as the
+    role passes them), the lab's user and management address: make-before-break stages
+    that never undo a value they replaced (issue 16), and a second run sends nothing."""
+    inventory = shutil.copytree(REPO / "inventory" / "lab", tmp_path / "inventory-lab")
+    lab = load_checked(inventory, VaultPasswords.from_files(LAB_PASSWORDS))
+    lab_hosts = load_ansible_view(lab.raw.root, VaultPasswords.from_files(LAB_PASSWORDS))
+    handles: list[DeviceHandle] = []
+    hosts: dict[str, dict[str, Any]] = {}
+    try:
+        for platform, template in LAB_TEMPLATES.items():
+            name = ROLE_TEMPLATES[template][0]
+            variables = _role_vars(lab, lab_hosts, template)
+            password = str(lab_hosts[name].variables["vault_network_password"])
+            user = str(variables["network_username"])
+            management = variables["network_device"]["management"]
+            handle = start_device(
+                name,
+                platform,
+                0,
+                user,
+                password,
+                tmp_path / "state",
+                management_addresses=[management["address"]],
+            )
+            handles.append(handle)
+            hosts[name] = {
+                **host_vars(handle, password),
+                "net_user": user,
+                "net_intended": str(render(REPO / template, "/x", variables)),
+                "net_vlans": [int(vlan) for vlan in management["vlans"]],
+                "net_address": str(management["address"]),
+            }
+        task = {
+            "net_config": {
+                **LOGIN,
+                "username": "{{ net_user }}",
+                "intended": "{{ net_intended }}",
+                "management_vlans": "{{ net_vlans }}",
+                "management_address": "{{ net_address }}",
+            }
+        }
+        runs, output = play(
+            tmp_path, hosts, [{"name": "first", **task}, {"name": "second", **task}]
+        )
+        for name in hosts:
+            first = runs["first"][name]
+            assert not first.get("failed"), (name, first.get("msg"), first.get("remaining"), output)
+            assert first["changed"] is True, first
+            assert first["stages"]["make"], first  # the management path is staged
+            second = runs["second"][name]
+            assert second["changed"] is False and second["remediation"] == [], second
+    finally:
+        for handle in handles:
+            handle.stop()

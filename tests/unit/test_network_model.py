@@ -86,3 +86,21 @@ def test_a_host_on_a_zone_gateway_is_refused(lab: Inventory) -> None:
 def test_only_switches_and_firewalls_have_a_model(lab: Inventory) -> None:
     with pytest.raises(NetworkModelError, match="sh01-db is not a switch or firewall"):
         device_model(lab, lab.hosts["sh01-db"])
+
+
+def test_the_management_path_is_the_devices_zone_vlan_and_store_address(lab: Inventory) -> None:
+    # net_config's make-before-break stages get these: the VLAN and the address the
+    # controller reaches the device by in the store, not the lab's connection address.
+    switch, firewall = lab.hosts["sh01-sw01"], lab.hosts["hz01-fw01"]
+    assert switch.endpoint[0] == ipaddress.IPv4Address("127.0.0.1")
+    assert device_model(lab, switch)["management"] == {"vlans": [10], "address": "10.77.1.3"}
+    assert device_model(lab, firewall)["management"] == {"vlans": [10], "address": "10.77.2.2"}
+    # Renumbering the management zone's VLAN moves the management path with it.
+    store = lab.stores["sh01"]
+    zones = {**store.zones, "mgmt": store.zones["mgmt"].model_copy(update={"vlan": 11})}
+    renumbered = dataclasses.replace(
+        lab, stores={**lab.stores, "sh01": store.model_copy(update={"zones": zones})}
+    )
+    model = device_model(renumbered, renumbered.hosts["sh01-sw01"])
+    assert model["management"] == {"vlans": [11], "address": "10.77.1.3"}
+    assert model["zones"]["mgmt"] == 11

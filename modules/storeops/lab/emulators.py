@@ -10,6 +10,15 @@ platform's factory configuration with the local admin ``network_username`` and t
 store's ``vault_network_password``: the lab's devices start out of line with the
 inventory, and ``playbooks/network.yml`` brings them in.
 
+A device answers only while its running configuration holds its inventory address
+(``storeops_address``) on an up interface, and allows SSH (the lock-out model of
+:mod:`storeops.lab.devices.device`); its factory configuration's management interface
+holds that address. A device whose saved configuration locks the controller out when its
+process starts (a lab left by an older checkout, or a test that saved a lock-out) is reset
+to its factory configuration, as a technician with a console cable would: ``up`` can
+always bring the lab back. ``STOREOPS_LAB_SECONDS_PER_MINUTE`` (lab-only; default 60) scales the
+devices' revert and reboot timers for tests that wait for them.
+
 Nothing is trusted that was not probed: ``up`` checks that each device's process is
 alive with this checkout's arguments and that its port answers with an SSH banner, and
 (re)starts the ones that do not. A process of another checkout on the port is replaced.
@@ -39,6 +48,7 @@ from storeops.roles import role_defaults
 
 STATE_DIR = LAB_STATE_DIR / "devices"
 PASSWORD_ENV = "STOREOPS_DEVICE_PASSWORD"
+TIME_SCALE_ENV = "STOREOPS_LAB_SECONDS_PER_MINUTE"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
 MODULE = "storeops.lab.emulators"
@@ -54,6 +64,8 @@ class EmulatedDevice:
     port: int
     username: str
     password: str
+    address: str = ""  # the management address the controller uses (storeops_address)
+    seconds_per_minute: float = 60.0
 
     @property
     def pid_file(self) -> Path:
@@ -78,6 +90,8 @@ class EmulatedDevice:
             self.username,
             str(STATE_DIR),
             f"--password-digest={digest}",
+            f"--management-address={self.address}",
+            f"--seconds-per-minute={self.seconds_per_minute:g}",
         ]
 
 
@@ -96,6 +110,7 @@ def lab_devices(inventory: Inventory) -> list[EmulatedDevice]:
         return []
     variables = {name: host.variables for name, host in load(inventory.root).items()}
     default_user = str(role_defaults("network")["network_username"])
+    scale = _time_scale()
     devices = []
     for host in hosts:
         host_vars = variables[host.name]
@@ -111,9 +126,25 @@ def lab_devices(inventory: Inventory) -> list[EmulatedDevice]:
                 port=host.port,
                 username=str(host_vars.get("network_username", default_user)),
                 password=str(host_vars["vault_network_password"]),
+                address=str(host.address),
+                seconds_per_minute=scale,
             )
         )
     return devices
+
+
+def _time_scale() -> float:
+    """``STOREOPS_LAB_SECONDS_PER_MINUTE`` (a positive number of seconds), else 60."""
+    raw = os.environ.get(TIME_SCALE_ENV, "").strip()
+    if not raw:
+        return 60.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise LabError(f"{TIME_SCALE_ENV}={raw!r}: give a number of seconds between 0 and 3600")
+    return value
 
 
 # ---------------------------------------------------------------------------- probes
@@ -273,6 +304,8 @@ def serve(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("username")
     parser.add_argument("state_dir", type=Path)
     parser.add_argument("--password-digest", default="")
+    parser.add_argument("--management-address", action="append", default=[])
+    parser.add_argument("--seconds-per-minute", type=float, default=60.0)
     args = parser.parse_args(argv)
     password = os.environ.pop(PASSWORD_ENV, "")
     if not password:
@@ -280,9 +313,24 @@ def serve(argv: Sequence[str] | None = None) -> int:
         return 2
     args.state_dir.mkdir(parents=True, exist_ok=True)
     handle = start_device(
-        args.name, args.platform, args.port, args.username, password, args.state_dir
+        args.name,
+        args.platform,
+        args.port,
+        args.username,
+        password,
+        args.state_dir,
+        management_addresses=[address for address in args.management_address if address],
+        seconds_per_minute=args.seconds_per_minute,
     )
     print(f"{args.name}: {args.platform} on {handle.host}:{handle.port}", flush=True)
+    if not handle.device.reachable():
+        handle.device.factory_reset()
+        print(
+            f"{args.name}: the saved configuration let no new login in at "
+            f"{', '.join(handle.device.management_addresses)}: reset to the factory "
+            "configuration (the lab's console cable)",
+            flush=True,
+        )
     stop = False
 
     def _stop(_signum: int, _frame: object) -> None:

@@ -18,16 +18,25 @@ Usage::
 
 Port 0 picks a free port (``handle.port`` says which). Several devices can run in one
 process, each on its own port; every server binds 127.0.0.1 only.
+
+Safety nets and lock-outs (see :mod:`storeops.lab.devices.device`): Cisco IOS emulates the
+configuration archive and its revert timer (``configure terminal revert timer``,
+``configure confirm``), Huawei VRP the scheduled reboot to the saved configuration
+(``schedule reboot delay``, ``undo schedule reboot``); a device refuses new connections
+once its running configuration no longer holds one of its ``management_addresses`` on an
+up interface or no longer allows SSH. ``seconds_per_minute`` scales the devices' timers for
+tests (lab-only: nothing on the CLI shows it).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from storeops.lab.devices.cisco_ios import CiscoIos
-from storeops.lab.devices.device import CommandRecord, Device
+from storeops.lab.devices.device import DEFAULT_SECONDS_PER_MINUTE, CommandRecord, Device
 from storeops.lab.devices.huawei_vrp import HuaweiVrp
 from storeops.lab.devices.platform import Platform
 from storeops.lab.devices.server import ADDRESS, DeviceSshServer
@@ -73,7 +82,7 @@ class DeviceHandle:
         self.server.stop()
 
 
-def start_device(  # noqa: PLR0917 - the lab's start_device(name, platform, port, ...) contract
+def start_device(  # noqa: PLR0917 - the lab's start_device(name, platform, port, ...)
     name: str,
     platform: str,
     port: int,
@@ -84,6 +93,8 @@ def start_device(  # noqa: PLR0917 - the lab's start_device(name, platform, port
     enable_secret: str | None = None,
     initial_config: str | None = None,
     log_commands: bool = True,
+    management_addresses: Sequence[str] = (),
+    seconds_per_minute: float = DEFAULT_SECONDS_PER_MINUTE,
 ) -> DeviceHandle:
     """Boot an emulated device and serve its CLI over SSH on 127.0.0.1:``port``.
 
@@ -94,14 +105,30 @@ def start_device(  # noqa: PLR0917 - the lab's start_device(name, platform, port
     asks for nothing). ``username`` and ``password`` only seed that configuration: logins
     are checked against the local users it holds. With ``log_commands``, every command is
     also appended to ``<state_dir>/<name>.commands.jsonl``.
+
+    ``management_addresses``: the addresses the controller may reach the device at (none:
+    the factory configuration's); the factory configuration's management interface holds
+    the first one. ``seconds_per_minute``: the length of a device minute in real seconds,
+    for the revert and reboot timers (default 60; tests scale it down).
     """
     started = time.perf_counter()
     if platform not in PLATFORMS:
         raise ValueError(f"unknown platform {platform!r}: one of {', '.join(PLATFORMS)}")
     emulated = PLATFORMS[platform]()
-    text = initial_config or emulated.initial_config(name, username, password, enable_secret)
+    addresses = tuple(management_addresses) or (emulated.factory_address,)
+    text = initial_config or emulated.initial_config(
+        name, username, password, enable_secret, address=addresses[0]
+    )
     log_file = state_dir / f"{name}.commands.jsonl" if log_commands else None
-    device = Device(name, emulated, Path(state_dir), initial_config=text, log_file=log_file)
+    device = Device(
+        name,
+        emulated,
+        Path(state_dir),
+        initial_config=text,
+        log_file=log_file,
+        management_addresses=addresses,
+        seconds_per_minute=seconds_per_minute,
+    )
     server = DeviceSshServer(device, port)
     server.start()
     return DeviceHandle(

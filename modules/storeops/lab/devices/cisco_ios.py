@@ -41,6 +41,21 @@ Emulated:
   the text (``Enter TEXT message.  End with the character '#'.``, no prompt) until a line
   holding the delimiter, or takes ``banner motd #text#`` on one line; the running
   configuration prints ``banner motd ^C``, the text lines, and ``^C``, as IOS does;
+  ``banner login`` and ``banner exec`` the same, printed in IOS's order (exec, login, motd);
+- the configuration archive and the revert timer (Configuration Rollback Confirmed Change):
+  ``archive`` / `` path flash:archive`` / `` maximum N``; ``configure terminal revert timer
+  [idle] <1-120>`` archives the running configuration as the checkpoint (``Rollback
+  Confirmed Change: Backing up current running config to flash:archive-Jun--6-10-38-00.741-0``),
+  arms the timer and enters configuration mode, or is refused when no archive path is set;
+  ``configure confirm`` cancels the timer and keeps the change, ``configure revert now``
+  rolls back at once, ``configure revert timer [idle] N`` resets the timer, ``show archive
+  config rollback timer`` and ``show archive`` show them (``%No Rollback Confirmed Change
+  pending`` when there is none). When the timer expires the device replaces its running
+  configuration with the checkpoint by itself, whatever sessions are open (those in
+  configuration mode go back to its top level). Arming again while a change is pending resets
+  the timer and keeps the older checkpoint. The wording of the refusal without an archive
+  path, and the silence of ``configure confirm`` (IOS logs it to syslog only), are the
+  emulator's reading of Cisco's documentation, not copied from a device;
 
 Not emulated: the full IOS grammar (arguments of most commands are not checked),
 ``interface range``, VLAN lists
@@ -54,6 +69,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -69,6 +85,7 @@ from storeops.lab.devices.cli import (
     split_pipe,
 )
 from storeops.lab.devices.config import ConfigNode, Rank, parse_indented, tokens
+from storeops.lab.devices.device import Countdown
 from storeops.lab.devices.platform import (
     ROOT,
     Platform,
@@ -178,7 +195,7 @@ _VIEWS: dict[str, Vocabulary | None] = {
         """neighbor, network, redistribute, maximum-paths, aggregate-address,
         default-information, default, exit-address-family"""
     ),
-    "archive": None,
+    "archive": vocabulary("path, maximum, time-period, write-memory, log, rollback, default"),
     "dhcp": None,
     "cmap": None,
     "pmap": None,
@@ -237,6 +254,7 @@ _KEYS = {
         r"^(session-timeout) ",
     ),
     "router": key_patterns(r"^(router-id) "),
+    "archive": key_patterns(r"^(path) ", r"^(maximum) ", r"^(time-period) "),
 }
 
 # Defaults IOS prints negated ("no ip http server"); True: the enabled form is printed too.
@@ -378,10 +396,21 @@ class CiscoIos(Platform):
         "Vlan",
     )
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.checkpoint: Checkpoint | None = None  # the pending revert's configuration
+        self.archives: list[str] = []  # archive file names, oldest first
+
     # ---------------------------------------------------------------- configuration files
 
     def initial_config(
-        self, hostname: str, username: str, password: str, enable: str | None
+        self,
+        hostname: str,
+        username: str,
+        password: str,
+        enable: str | None,
+        *,
+        address: str = "192.0.2.2",
     ) -> str:
         enable_line = f"enable secret 9 {passwords.cisco_type9(enable)}\n" if enable else ""
         ports = "".join(_initial_port(port) for port in PORTS)
@@ -416,7 +445,7 @@ interface FastEthernet0
  shutdown
 interface Vlan10
  description management
- ip address 192.0.2.2 255.255.255.0
+ ip address {address} 255.255.255.0
 ip forward-protocol nd
 no ip http server
 no ip http secure-server
@@ -499,6 +528,58 @@ ntp server 192.0.2.10
                 return words[-1] == password
         return False
 
+    def management_path(self, tree: ConfigNode, addresses: Sequence[str]) -> bool:
+        """An up interface holding one of ``addresses`` (an SVI also needs its VLAN), and a
+        VTY line taking SSH (``transport input ssh|all``) with local logins (``login local``,
+        or ``aaa new-model``, whose default login method is the local users)."""
+        vlans = {1} | {int(n.text.split()[1]) for n in tree.children if _VLAN.fullmatch(n.text)}
+        aaa = tree.find("aaa new-model") is not None
+        return any(
+            _interface_up(node, vlans, addresses) for node in tree.find_words(["interface"])
+        ) and any(_vty_takes_ssh(node, aaa=aaa) for node in tree.find_words(["line", "vty"]))
+
+    # ---------------------------------------------------------------- archive and rollback
+
+    def archive_path(self, tree: ConfigNode) -> str | None:
+        archive = tree.find("archive")
+        path = archive.find_words(["path"]) if archive else []
+        return path[0].text.split(maxsplit=1)[1] if path else None
+
+    def archive_maximum(self, tree: ConfigNode) -> int:
+        archive = tree.find("archive")
+        found = archive.find_words(["maximum"]) if archive else []
+        return int(found[0].text.split()[1]) if found else ARCHIVE_MAXIMUM
+
+    def take_checkpoint(self, tree: ConfigNode, path: str) -> Checkpoint:
+        """Archive the running configuration (``flash:archive-Jun--6-10-38-00.741-0``)."""
+        now = clock_now()
+        stamp = f"{now:%b}-{now.day:->2}-{now:%H-%M-%S}.{now.microsecond // 1000:03d}"
+        name = f"{path}-{stamp}-{len(self.archives)}"
+        self.archives = [*self.archives, name][-self.archive_maximum(tree) :]
+        self.checkpoint = Checkpoint(name, tree.copy())
+        return self.checkpoint
+
+    def rollback(self) -> None:
+        """The revert timer expired (or ``configure revert now``): back to the checkpoint."""
+        if self.checkpoint is not None:
+            self.device.replace_running(self.checkpoint.tree.copy())
+            self.checkpoint = None
+
+    def archive_listing(self, tree: ConfigNode) -> str:
+        path = self.archive_path(tree)
+        if path is None:
+            return "Archive feature not enabled\n"
+        lines = [
+            f"The maximum archive configurations allowed is {self.archive_maximum(tree)}.",
+            f"There are currently {len(self.archives)} archive configurations saved.",
+            f"The next archive file will be named {path}-<timestamp>-{len(self.archives)}",
+            " Archive #  Name",
+        ]
+        for number, name in enumerate(self.archives, 1):
+            latest = " <- Most Recent" if number == len(self.archives) else ""
+            lines.append(f"   {number:<8} {name}{latest}")
+        return "\n".join(lines) + "\n"
+
     def privilege(self, tree: ConfigNode, user: str) -> int:
         for node in tree.find_words(["username", user]):
             if found := _PRIVILEGE.match(node.text):
@@ -527,6 +608,8 @@ ntp server 192.0.2.10
             return (group, int(words[1]))
         if words[0] == "line" and len(words) >= 3 and words[2].isdigit():
             return (group, ("con", "aux", "vty").index(words[1]), int(words[2]))
+        if words[0] == "banner" and len(words) >= 2 and words[1] in _BANNER_ORDER:
+            return (group, _BANNER_ORDER.index(words[1]))
         return (group,)
 
     def view_accepts(self, view: str, words: list[str]) -> int:
@@ -632,6 +715,8 @@ ntp server 192.0.2.10
         return _EXEC_COMMANDS
 
 
+# The order IOS prints its banners in.
+_BANNER_ORDER = ("exec", "incoming", "login", "motd", "prompt-timeout", "slip-ppp")
 BANNER_START = re.compile(r"^banner (motd|login|exec) \^C\Z")
 BANNER_END = "^C"
 BANNER_JOIN = "\x00"  # holds a banner's lines together while the text is parsed
@@ -657,6 +742,37 @@ def _banners_as_one_line(lines: Sequence[str]) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+_VLAN = re.compile(r"vlan \d+")
+ARCHIVE_MAXIMUM = 10
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The configuration a revert goes back to, and its archive file name."""
+
+    name: str
+    tree: ConfigNode
+
+
+def _interface_up(node: ConfigNode, vlans: set[int], addresses: Sequence[str]) -> bool:
+    name = node.text.split()[1]
+    if node.find("shutdown") is not None:
+        return False
+    if name.startswith("Vlan") and int(name[4:].split(".")[0]) not in vlans:
+        return False  # an SVI whose VLAN does not exist is down
+    return any(
+        line.text.split()[2] in addresses
+        for line in node.find_words(["ip", "address"])
+        if len(line.text.split()) >= 4
+    )
+
+
+def _vty_takes_ssh(node: ConfigNode, *, aaa: bool) -> bool:
+    transport = next(iter(node.find_words(["transport", "input"])), None)
+    protocols = set(transport.text.split()[2:]) if transport else set()
+    return bool(protocols & {"ssh", "all"}) and (aaa or node.find("login local") is not None)
 
 
 def _by(user: str) -> str:
@@ -919,6 +1035,13 @@ def _exit(session: Session, args: list[str]) -> Reply:
     return Reply(close=True)
 
 
+ENTER_CONFIG = "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+NO_ROLLBACK = "%No Rollback Confirmed Change pending\n"
+NO_ARCHIVE = "% Archive path is not configured. Configure it with 'archive' / 'path' first.\n"
+REVERT_MINUTES = range(1, 121)
+REVERT = "revert"  # the device timer's kind
+
+
 def _configure(session: Session, args: list[str]) -> Reply:
     ios = _session(session)
     if not args:
@@ -926,10 +1049,114 @@ def _configure(session: Session, args: list[str]) -> Reply:
         if answer is None:
             return Reply(close=True)
         args = [answer.strip() or "terminal"]
-    if expect_words(args, ("terminal", "memory", "network")) != "terminal":
+    what = expect_words(args[:1], ("terminal", "memory", "network", "confirm", "revert"))
+    if what == "confirm":
+        return _configure_confirm(ios, args[1:])
+    if what == "revert":
+        return _configure_revert(ios, args[1:])
+    if what != "terminal":
         return Reply("% Not supported by the emulator\n")
+    if len(args) > 1:
+        return _configure_with_revert(ios, args[1:])
     ios.enter_config()
-    return Reply("Enter configuration commands, one per line.  End with CNTL/Z.\n")
+    return Reply(ENTER_CONFIG)
+
+
+def _revert_minutes(args: list[str], first: int) -> tuple[int, bool]:
+    """``timer [idle] <1-120>`` (words from ``first`` on): the minutes and whether idle."""
+    if not args or args[0].lower() != "timer":
+        raise CliError("incomplete" if not args else "invalid", word=first)
+    rest = args[1:]
+    idle = bool(rest) and "idle".startswith(rest[0].lower()) and not rest[0].isdigit()
+    value = rest[1:] if idle else rest
+    position = first + (2 if idle else 1)
+    if not value:
+        raise CliError("incomplete", word=position)
+    if len(value) > 1 or not value[0].isdigit() or int(value[0]) not in REVERT_MINUTES:
+        raise CliError("invalid", word=position + (1 if len(value) > 1 else 0))
+    return int(value[0]), idle
+
+
+def _configure_with_revert(ios: IosSession, args: list[str]) -> Reply:
+    """``configure terminal revert timer [idle] N``: checkpoint, arm, enter configuration."""
+    if args[0].lower() != "revert":
+        raise CliError("invalid", word=1)
+    minutes, idle = _revert_minutes(args[1:], 2)
+    device = ios.device
+    archive = ios.platform.archive_path(device.tree)
+    if archive is None:
+        return Reply(NO_ARCHIVE)
+    pending = device.timers.get(REVERT)
+    checkpoint = ios.platform.checkpoint
+    if pending is None or checkpoint is None:  # a pending change keeps its checkpoint
+        checkpoint = ios.platform.take_checkpoint(device.tree, archive)
+    device.arm(REVERT, Countdown(minutes, ios.platform.rollback, ios.user, idle=idle))
+    ios.enter_config()
+    backing_up = (
+        f"Rollback Confirmed Change: Backing up current running config to {checkpoint.name}"
+    )
+    return Reply(f"{backing_up}\n\n{ENTER_CONFIG}")
+
+
+def _configure_confirm(ios: IosSession, args: list[str]) -> Reply:
+    if args:
+        raise CliError("invalid", word=1)
+    if ios.device.disarm(REVERT) is None:
+        return Reply(NO_ROLLBACK)
+    ios.platform.checkpoint = None
+    return Reply()
+
+
+def _configure_revert(ios: IosSession, args: list[str]) -> Reply:
+    """``configure revert now`` / ``configure revert timer [idle] N``."""
+    if not args:
+        raise CliError("incomplete", word=1)
+    pending = ios.device.timers.get(REVERT)
+    if "now".startswith(args[0].lower()):
+        if len(args) > 1:
+            raise CliError("invalid", word=2)
+        if pending is None:
+            return Reply(NO_ROLLBACK)
+        ios.device.disarm(REVERT)
+        ios.platform.rollback()
+        return Reply("Rollback Done\n")
+    minutes, idle = _revert_minutes(args, 1)
+    if pending is None:
+        return Reply(NO_ROLLBACK)
+    ios.device.arm(REVERT, Countdown(minutes, pending.action, ios.user, idle=idle))
+    return Reply()
+
+
+def _show_archive(session: Session, args: list[str]) -> Reply:
+    """``show archive`` and ``show archive config rollback timer``."""
+    ios = _session(session)
+    words = [word.lower() for word in args]
+    if not words:
+        return Reply(ios.platform.archive_listing(ios.device.tree))
+    wanted = ("config", "rollback", "timer")
+    if len(words) != len(wanted) or not all(
+        w.startswith(t) for t, w in zip(wanted, words, strict=True)
+    ):
+        raise CliError(
+            "invalid",
+            word=next(
+                (
+                    i
+                    for i, (t, w) in enumerate(zip(wanted, words, strict=False))
+                    if not t.startswith(w)
+                ),
+                min(len(words), 2),
+            ),
+        )
+    pending = ios.device.timers.get(REVERT)
+    if pending is None:
+        return Reply(NO_ROLLBACK)
+    return Reply(
+        f"Time configured(or reset) : {_ios_time(pending.started)}\n"
+        f"Timer type : {'idle' if pending.idle else 'absolute'}\n"
+        f"Timer value : {pending.minutes:g} min\n"
+        f"User : {pending.user}\n"
+    )
 
 
 def _show_running(session: Session, args: list[str]) -> Reply:
@@ -1097,6 +1324,7 @@ _EXEC_COMMANDS = (
     command("show running-config", _show_running, args=True, level=15),
     command("show startup-config", _show_startup, level=15),
     command("show access-lists", _show_access_lists, args=True),
+    command("show archive", _show_archive, args=True, level=15),
     command("show ip access-lists", _show_access_lists, args=True),
     command("terminal", _terminal, args=True),
     command("write", _write, args=True, level=15),

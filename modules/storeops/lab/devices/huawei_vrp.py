@@ -35,8 +35,24 @@ Emulated:
   them (``Error: Unrecognized command found at '^' position.`` under a caret, and the
   ``Incomplete``, ``Ambiguous``, ``Wrong parameter`` variants).
 
+- VLAN lists as VRP prints them: ``vlan batch`` and ``port trunk allow-pass vlan`` are one
+  set each (the command adds, ``undo`` takes away), printed ascending with runs of
+  consecutive VLANs as ``A to B`` (``vlan batch 30 230 to 231 233``); ``header login|shell
+  information "..."`` kept as typed (inner spaces too), ``undo header login|shell``;
+- the scheduled reboot, VRP5's safety net for a risky change (an S5720 has no two-stage
+  commit): ``schedule reboot delay <hh:mm|mm>`` / ``schedule reboot at <hh:mm>
+  [YYYY/MM/DD]`` in the user view asks ``Info: Reboot system at 14:30:00 2026/06/12 (in 0
+  hours and 10 minutes). Confirm? [Y/N]:``; ``undo schedule reboot`` asks, then cancels;
+  ``display schedule reboot``. When it expires the device reboots: every connection is
+  dropped, the running configuration is replaced by the saved one (what ``save`` stored)
+  and no connection is accepted for the boot time (3 device minutes). The prompts' exact
+  wording is reconstructed from Huawei's command references, not copied from a device.
+
 Not emulated: the full VRP grammar (arguments of most commands are not checked), the
-two-stage ``commit`` of VRP V8, ``display`` commands other than the ones above, physical
+two-stage ``commit`` / ``commit trial`` of VRP V8 (the lab emulates a VRP5 campus switch,
+which has none: the scheduled reboot above is its safety net), VLAN lists longer than a
+real device prints on one line (VRP may wrap them), the ``reboot`` command,
+``display`` commands other than the ones above, physical
 interface removal (refused), ``port-group``, ``interface range``, and whether a real device
 accepts ``undo rule N <rule text>`` (hier_config sends that form; the emulator removes rule N).
 """
@@ -59,6 +75,7 @@ from storeops.lab.devices.cli import (
     split_pipe,
 )
 from storeops.lab.devices.config import ConfigNode, Rank, parse_indented, tokens
+from storeops.lab.devices.device import Countdown
 from storeops.lab.devices.platform import (
     ROOT,
     Platform,
@@ -269,7 +286,13 @@ class HuaweiVrp(Platform):
     # ---------------------------------------------------------------- configuration files
 
     def initial_config(
-        self, hostname: str, username: str, password: str, enable: str | None
+        self,
+        hostname: str,
+        username: str,
+        password: str,
+        enable: str | None,
+        *,
+        address: str = "192.0.2.2",
     ) -> str:
         ports = "".join(_initial_port(port) for port in (*GE_PORTS, *XGE_PORTS))
         return f"""\
@@ -295,7 +318,7 @@ ntp-service unicast-server 192.0.2.10
 interface Vlanif1
 interface Vlanif10
  description management
- ip address 192.0.2.2 255.255.255.0
+ ip address {address} 255.255.255.0
 interface MEth0/0/1
 {ports}interface NULL0
 info-center loghost 192.0.2.20
@@ -368,9 +391,28 @@ user-interface vty 0 4
         return node.text.split(maxsplit=1)[1] if node else self.default_hostname
 
     def check_login(self, tree: ConfigNode, user: str, password: str) -> bool:
+        """A local user with this password, allowed SSH (``service-type ... ssh``)."""
         aaa = tree.find("aaa")
         stored = aaa.find_words(["local-user", user, "password"]) if aaa else []
-        return bool(stored) and passwords.verify(password, stored[0].text.split()[-1])
+        services = aaa.find_words(["local-user", user, "service-type"]) if aaa else []
+        allowed = any("ssh" in node.text.split()[3:] for node in services)
+        return allowed and bool(stored) and passwords.verify(password, stored[0].text.split()[-1])
+
+    def management_path(self, tree: ConfigNode, addresses: Sequence[str]) -> bool:
+        """A Vlanif (or routed port) holding one of ``addresses``, not shut down, its VLAN
+        created; ``stelnet server enable``; a VTY with ``authentication-mode aaa`` and
+        ``protocol inbound ssh|all``."""
+        vlans = {1} | _batch(tree)
+        up = any(_interface_up(node, vlans, addresses) for node in tree.find_words(["interface"]))
+        vty = any(
+            node.find("authentication-mode aaa") is not None
+            and any(
+                {"ssh", "all"} & set(line.text.split()[2:])
+                for line in node.find_words(["protocol", "inbound"])
+            )
+            for node in tree.find_words(["user-interface", "vty"])
+        )
+        return up and vty and tree.find("stelnet server enable") is not None
 
     def open_session(self, device: Device, number: int, user: str) -> Session:
         return VrpSession(device, number, user)
@@ -467,6 +509,14 @@ user-interface vty 0 4
         """The ACL sections of the running configuration that satisfy ``predicate``."""
         return [n for n in self.tree.children if n.text.startswith("acl ") and predicate(n)]
 
+    def line_text(self, line: str, body: Typed) -> str:
+        """``header login|shell information "..."``: the text kept as typed, inner spaces
+        included, as VRP prints it back."""
+        words = [word.lower() for _, word in body]
+        if len(body) > 3 and words[0] == "header" and words[2] == "information":
+            return f"header {words[1]} information {line[body[3][0] :].rstrip()}"
+        return super().line_text(line, body)
+
     def normalise(self, view: str, text: str, typed: Typed) -> str:
         if view == "aaa" and (found := _LOCAL_USER_PASSWORD.match(text)):
             head, value = found.groups()
@@ -491,6 +541,9 @@ user-interface vty 0 4
         super().set_line(view, parent, text, typed)
 
     def set_special(self, view: str, parent: ConfigNode, text: str, typed: Typed) -> bool:
+        if view == "if" and text.startswith(ALLOW_PASS):
+            _allow_pass(parent, typed, remove=False)
+            return True
         if view == ROOT and text.startswith("vlan batch"):
             vlans = _vlan_set(typed[2:], typed[-1][0] + len(typed[-1][1]) + 1)
             _set_batch(parent, _batch(parent) | vlans)
@@ -502,6 +555,9 @@ user-interface vty 0 4
 
     def negate_special(self, view: str, parent: ConfigNode, text: str, typed: Typed) -> bool:
         words = text.split()
+        if view == "if" and text.startswith(ALLOW_PASS) and len(words) > 4:
+            _allow_pass(parent, typed, remove=True)
+            return True
         if view == ROOT and words[:2] == ["vlan", "batch"]:
             _remove_vlans(parent, _vlan_set(typed[2:], typed[-1][0] + len(typed[-1][1]) + 1))
             return True
@@ -541,6 +597,19 @@ user-interface vty 0 4
 
     def exec_commands(self) -> Sequence[ExecCommand]:
         return _VIEW_COMMANDS
+
+
+def _interface_up(node: ConfigNode, vlans: set[int], addresses: Sequence[str]) -> bool:
+    name = node.text.split()[1]
+    if node.find("shutdown") is not None:
+        return False
+    if name.startswith("Vlanif") and int(name[6:]) not in vlans:
+        return False  # a Vlanif whose VLAN does not exist is down
+    return any(
+        line.text.split()[2] in addresses
+        for line in node.find_words(["ip", "address"])
+        if len(line.text.split()) >= 4
+    )
 
 
 def _by(user: str) -> str:
@@ -593,9 +662,42 @@ def _acl_child_rank(words: list[str]) -> Rank:
 
 def _batch(tree: ConfigNode) -> set[int]:
     node = tree.find_first(lambda n: n.text.startswith("vlan batch "))
-    if node is None:
-        return set()
-    words = node.text.split()[2:]
+    return _vlans_of(node.text[len("vlan batch ") :]) if node is not None else set()
+
+
+def _set_batch(tree: ConfigNode, vlans: set[int]) -> None:
+    """Rewrite the ``vlan batch`` line: runs of consecutive VLANs as ``A to B``."""
+    vlans.discard(1)
+    node = tree.find_first(lambda n: n.text.startswith("vlan batch "))
+    if not vlans:
+        if node is not None:
+            tree.remove(node)
+        return
+    text = f"vlan batch {vlan_ranges(vlans)}"
+    if node is not None:
+        node.text = text
+    else:
+        tree.insert_ranked(ConfigNode(text), lambda n: (_ROOT_ORDER(n.text),))
+
+
+def vlan_ranges(vlans: set[int]) -> str:
+    """VLANs as VRP prints them: ascending, runs of consecutive ones as ``A to B``
+    (``30 230 to 231 233``; two consecutive VLANs are a run too)."""
+    parts: list[str] = []
+    ordered = sorted(vlans)
+    start = previous = ordered[0]
+    for vlan in [*ordered[1:], -1]:
+        if vlan == previous + 1:
+            previous = vlan
+            continue
+        parts.append(str(start) if start == previous else f"{start} to {previous}")
+        start = previous = vlan
+    return " ".join(parts)
+
+
+def _vlans_of(text: str) -> set[int]:
+    """The VLANs of a printed list (``10 20 to 22``)."""
+    words = text.split()
     vlans: set[int] = set()
     index = 0
     while index < len(words):
@@ -608,28 +710,26 @@ def _batch(tree: ConfigNode) -> set[int]:
     return vlans
 
 
-def _set_batch(tree: ConfigNode, vlans: set[int]) -> None:
-    """Rewrite the ``vlan batch`` line: runs of consecutive VLANs as ``A to B``."""
-    vlans.discard(1)
-    node = tree.find_first(lambda n: n.text.startswith("vlan batch "))
+ALLOW_PASS = "port trunk allow-pass vlan"
+
+
+def _allow_pass(parent: ConfigNode, typed: Typed, *, remove: bool) -> None:
+    """``[undo] port trunk allow-pass vlan <list>``: one set of VLANs per port, printed as
+    one line with ranges; the command adds to it, ``undo`` takes away."""
+    end = typed[-1][0] + len(typed[-1][1]) + 1
+    typed_vlans = _vlan_set(typed[4:], end)
+    node = next(iter(parent.find_words(ALLOW_PASS.split())), None)
+    current = _vlans_of(node.text[len(ALLOW_PASS) :]) if node is not None else set()
+    vlans = current - typed_vlans if remove else current | typed_vlans
     if not vlans:
         if node is not None:
-            tree.remove(node)
+            parent.remove(node)
         return
-    parts: list[str] = []
-    ordered = sorted(vlans)
-    start = previous = ordered[0]
-    for vlan in [*ordered[1:], -1]:
-        if vlan == previous + 1:
-            previous = vlan
-            continue
-        parts.append(str(start) if start == previous else f"{start} to {previous}")
-        start = previous = vlan
-    text = "vlan batch " + " ".join(parts)
+    text = f"{ALLOW_PASS} {vlan_ranges(vlans)}"
     if node is not None:
         node.text = text
     else:
-        tree.insert_ranked(ConfigNode(text), lambda n: (_ROOT_ORDER(n.text),))
+        parent.insert_ranked(ConfigNode(text), lambda n: (_VIEW_ORDER["if"](n.text),))
 
 
 def _vlan_set(typed: Typed, end: int) -> set[int]:
@@ -941,11 +1041,102 @@ def _screen_length(session: Session, args: list[str]) -> Reply:
     )
 
 
+REBOOT = "reboot"  # the device timer's kind
+BOOT_MINUTES = 3.0  # an S5720 from reboot to SSH, roughly
+NO_SCHEDULE = "Info: No schedule reboot is configured.\n"
+
+
+def _reboot_text(session: Session, minutes: float) -> str:
+    """``14:30:00 2026/06/12 (in 0 hours and 10 minutes)``: when, in device time."""
+    at = clock_now() + timedelta(minutes=minutes)
+    whole = round(minutes)
+    return f"{at:%H:%M:%S} {at:%Y/%m/%d} (in {whole // 60} hours and {whole % 60} minutes)"
+
+
+def _confirmed(session: Session, question: str) -> bool | None:
+    """A ``[Y/N]`` answer: True for yes, False for anything else, None at end of input."""
+    answer = session.ask(question, True)
+    if answer is None:
+        return None
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _delay_minutes(args: list[str]) -> int:
+    """``delay <hh:mm|mm>`` or ``at <hh:mm> [YYYY/MM/DD]`` -> minutes from now."""
+    if not args:
+        raise CliError("incomplete", word=0)
+    kind = next((k for k in ("delay", "at") if k.startswith(args[0].lower())), None)
+    if kind is None:
+        raise CliError("parameter", word=0)
+    if len(args) < 2:
+        raise CliError("incomplete", word=1)
+    found = re.fullmatch(r"(?:(\d{1,3}):)?(\d{1,5})", args[1])
+    if found is None or (kind == "delay" and len(args) > 2):
+        raise CliError("parameter", word=1 if found is None else 2)
+    hours, minutes = int(found.group(1) or 0), int(found.group(2))
+    if kind == "delay":
+        total = hours * 60 + minutes
+        if (found.group(1) and (hours > 720 or minutes > 59)) or total > 43200:
+            raise CliError("parameter", word=1)
+        return total
+    if found.group(1) is None or hours > 23 or minutes > 59:
+        raise CliError("parameter", word=1)
+    now = clock_now()
+    at = now.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if len(args) > 2:
+        try:
+            day = datetime.strptime(args[2], "%Y/%m/%d").replace(tzinfo=now.tzinfo)
+        except ValueError as error:
+            raise CliError("parameter", word=2) from error
+        at = at.replace(year=day.year, month=day.month, day=day.day)
+    elif at <= now:
+        at += timedelta(days=1)
+    total = int((at - now).total_seconds() // 60) + 1
+    if at <= now or total > 43200:
+        raise CliError("parameter", word=min(len(args) - 1, 2))
+    return total
+
+
+def _schedule_reboot(session: Session, args: list[str]) -> Reply:
+    """``schedule reboot delay|at ...``: reboot to the saved configuration when it expires."""
+    minutes = _delay_minutes(args)
+    device = session.device
+    question = f"Info: Reboot system at {_reboot_text(session, minutes)}.\n Confirm? [Y/N]:"
+    answer = _confirmed(session, question)
+    if answer is None:
+        return Reply(close=True)
+    if answer:
+        device.arm(REBOOT, Countdown(minutes, lambda: device.reboot(BOOT_MINUTES), session.user))
+    return Reply()
+
+
+def _undo_schedule_reboot(session: Session, args: list[str]) -> Reply:
+    device = session.device
+    if REBOOT not in device.timers:
+        return Reply(NO_SCHEDULE)
+    answer = _confirmed(session, "Warning: The schedule reboot will be cancelled. Continue? [Y/N]:")
+    if answer is None:
+        return Reply(close=True)
+    if answer:
+        device.disarm(REBOOT)
+        return Reply("Info: The schedule reboot is cancelled.\n")
+    return Reply()
+
+
+def _display_schedule_reboot(session: Session, args: list[str]) -> Reply:
+    pending = session.device.timers.get(REBOOT)
+    if pending is None:
+        return Reply(NO_SCHEDULE)
+    minutes = session.device.device_minutes(pending.remaining())
+    return Reply(f"Info: System will reboot at {_reboot_text(session, minutes)}.\n")
+
+
 _COMMON = (
     command("display version", _display_version),
     command("display clock", _display_clock),
     command("display current-configuration", _display_current, args=True),
     command("display saved-configuration", _display_saved),
+    command("display schedule reboot", _display_schedule_reboot),
     command("save", _save, args=True),
 )
 _USER_COMMANDS = (
@@ -953,5 +1144,7 @@ _USER_COMMANDS = (
     command("system-view", _system_view),
     command("quit", _quit),
     command("screen-length", _screen_length, args=True),
+    command("schedule reboot", _schedule_reboot, args=True),
+    command("undo schedule reboot", _undo_schedule_reboot),
 )
 _VIEW_COMMANDS = (*_COMMON, command("display this", _display_this))

@@ -128,6 +128,9 @@ class Platform(ABC):
     physical_interface_types: ClassVar[tuple[str, ...]]
     interface_types: ClassVar[tuple[str, ...]]
     free_text: ClassVar[frozenset[str]] = frozenset({"description", "remark", "banner", "name"})
+    # The management address of the factory configuration, and the one the controller
+    # may use when the device is started without a list (see storeops.lab.devices.device).
+    factory_address: ClassVar[str] = "192.0.2.2"
 
     def __init__(self) -> None:
         self._device: Device | None = None
@@ -155,9 +158,16 @@ class Platform(ABC):
 
     @abstractmethod
     def initial_config(
-        self, hostname: str, username: str, password: str, enable: str | None
+        self,
+        hostname: str,
+        username: str,
+        password: str,
+        enable: str | None,
+        *,
+        address: str = "192.0.2.2",
     ) -> str:
-        """A small switch configuration for a device that has never been saved."""
+        """A small switch configuration for a device that has never been saved, with its
+        management interface at ``address`` (a /24)."""
 
     @abstractmethod
     def parse(self, text: str) -> ConfigNode:
@@ -186,6 +196,11 @@ class Platform(ABC):
     @abstractmethod
     def check_login(self, tree: ConfigNode, user: str, password: str) -> bool:
         """True when the configuration has a local user with this password."""
+
+    @abstractmethod
+    def management_path(self, tree: ConfigNode, addresses: Sequence[str]) -> bool:
+        """True when the configuration still lets the controller in: one of ``addresses``
+        on an up layer-3 interface, and SSH logins allowed (see the device module)."""
 
     @abstractmethod
     def rank(self, view: str, node: ConfigNode) -> Rank:
@@ -404,9 +419,15 @@ class Session(ABC):
     def configuring(self) -> bool:
         return self.frames is not None
 
+    def reset_views(self) -> None:
+        """The configuration was replaced under this session: back to the top view."""
+        if self.frames is not None:
+            self.frames = []
+
     def execute(self, line: str, ask: Ask) -> Reply:
         """Run a typed line under the device lock, log it, and format any error."""
         with self.device.lock:
+            self.device.activity()
             self.ask = ask
             before_prompt, before_config = self.prompt, self.configuring
             try:

@@ -16,7 +16,10 @@ Python platforms keep theirs), and two subclassed plugins use it:
   bytes, took 22.7 s through netmiko), and echoes password answers. This one reads the
   channel in blocks, echoes a line when the shell reads it (not for passwords), checks
   logins against the device's configuration, and binds 127.0.0.1 only (no SO_REUSEPORT:
-  a port in use is an error, not a silently shared port).
+  a port in use is an error, not a silently shared port). A connection the device would
+  not answer (its management path is gone, or it is booting: see
+  :mod:`storeops.lab.devices.device`) is closed before the SSH greeting, and a reboot
+  closes every open connection.
 """
 
 from __future__ import annotations
@@ -273,6 +276,14 @@ class DeviceSshServer(ParamikoSshServer):  # type: ignore[misc]
             watchdog_interval=ACCEPT_TIMEOUT,
         )
         self.device = device
+        device.disconnect_all = self.disconnect_all
+
+    def disconnect_all(self) -> None:
+        """Close every open connection (the device rebooted)."""
+        with self._active_sessions_lock:
+            transports = list(self._active_sessions)
+        for transport in transports:
+            transport.close()
 
     def _bind_sockets(self) -> None:
         """Bind 127.0.0.1 and listen (port 0: any free port; ``self.port`` is the one bound).
@@ -335,6 +346,9 @@ class DeviceSshServer(ParamikoSshServer):  # type: ignore[misc]
         # Echo, output and prompt are separate small writes: without TCP_NODELAY, Nagle's
         # algorithm and the client's delayed ACK add ~40 ms to every command.
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not self.device.reachable():
+            client.close()  # no greeting: the controller sees an unreachable device
+            return
         transport = paramiko.Transport(client)
         with self._active_sessions_lock:
             self._active_sessions.add(transport)
