@@ -181,6 +181,7 @@ safety_net:
   description:
     - The device's revert - C(off) (I(revert_minutes) 0, or nothing to change), C(confirmed),
       C(armed) (the change failed and the device reverts it when the timer expires),
+      C(reverted) (the timer expired before the confirmation: the device took it back),
       C(rolled back) (taken at once) or C(cancelled) (VRP, the lines sent stay unsaved).
   returned: always
   type: str
@@ -221,6 +222,7 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
     AuthError,
     Management,
     NetError,
+    RevertGone,
     arm_revert,
     clear_text_secrets,
     confirm_revert,
@@ -338,6 +340,14 @@ class RemainingError(NetError):
         self.remaining = remaining
 
 
+OUTCOMES = {
+    "rolled back": "The device's revert was taken at once: the configuration is as before.",
+    "reverted": "The device's timer expired first: it has taken the change back.",
+    "cancelled": "The revert was cancelled (a new login still works): the lines sent stay in "
+    "the running configuration, unsaved; the saved one is as before; a re-run repairs.",
+}
+
+
 class LockedOut(NetError):
     """A new login failed after lines were sent: the change cut the controller off."""
 
@@ -423,7 +433,8 @@ class Change:
             self.pushing.passes += 1
 
     def recover(self, error: Exception) -> str:
-        """After ``error`` before the confirmation: what happened to the safety net."""
+        """After ``error`` before the confirmation: what happened to the safety net (the
+        outcome in I(safety_net), the sentence for the message)."""
         if self.safety_net != "armed":
             return ""
         spec = PLATFORMS[self.platform]
@@ -434,18 +445,22 @@ class Change:
         if isinstance(error, LockedOut):
             return f"The confirmation was not sent: {waiting}; the next run reaches it again."
         try:
-            conn = self.login("to take the change back")
-            if revert_now(conn, self.platform):
-                self.safety_net = "rolled back"
-                return "The device's revert was taken at once: the configuration is as before."
-            confirm_revert(conn, self.platform)
+            if isinstance(error, RevertGone):
+                raise error
+            self.safety_net = self.take_back(self.login("to take the change back"))
+        except RevertGone:
+            self.safety_net = "reverted"
         except NetError:
             return f"The confirmation was not sent: {waiting}."
-        self.safety_net = "cancelled"
-        return (
-            "The revert was cancelled (a new login still works): the lines sent stay in the "
-            "running configuration, unsaved; the saved one is as before; a re-run repairs."
-        )
+        return OUTCOMES[self.safety_net]
+
+    def take_back(self, conn: Any) -> str:
+        """Over a new login: roll back at once where the platform can, else cancel the
+        timer (the lines sent stay, unsaved). The outcome."""
+        if revert_now(conn, self.platform):
+            return "rolled back"
+        confirm_revert(conn, self.platform)
+        return "cancelled"
 
     def close(self) -> None:
         for conn in self.connections:

@@ -282,6 +282,10 @@ class AuthError(NetError):
     """The device answered but refused the username or password."""
 
 
+class RevertGone(NetError):
+    """Nothing to confirm any more: the device's timer expired and it took the change back."""
+
+
 def scrub(text: str, *secrets: str | None) -> str:
     """``text`` without any of ``secrets`` (a device or library may echo what it was sent)."""
     for secret in secrets:
@@ -429,7 +433,7 @@ def confirm_revert(conn: Any, platform: str) -> None:
     spec = PLATFORMS[platform]
     output = answered(conn, spec.revert_confirm)
     if spec.revert_gone.search(output) or spec.revert_refused.search(output):
-        raise NetError(
+        raise RevertGone(
             f"{spec.revert_confirm!r} found nothing pending: the device's revert already ran "
             "and the change is gone"
         )
@@ -737,13 +741,14 @@ def _classify(spec: NetPlatform, path: _Path, leaf: Any, running: Any) -> list[t
     before = running.get_child_deep(rules) if rules else None
     old_lines = [c.text for c in before.children] if before is not None else []
     if not removal and (found := spec.access_vlan.match(text)):
-        old = [int(m.group(1)) for t in old_lines if (m := spec.access_vlan.match(t))]
-        if any(v in path.old_vlans and v != int(found.group(1)) for v in old):
+        access = [int(m.group(1)) for t in old_lines if (m := spec.access_vlan.match(t))]
+        if any(v in path.old_vlans and v != int(found.group(1)) for v in access):
             return [("break", text)]  # moves a port off the old management VLAN
     if not removal and spec.trunk_add and (found := spec.trunk_vlans.match(text)):
         new = _ios_vlan_list(found.group(1))
-        old = set().union(*(_ios_vlan_list(m.group(1)) for t in old_lines
-                            if (m := spec.trunk_vlans.match(t))))  # fmt: skip
+        old: set[int] = set().union(
+            *(_ios_vlan_list(m.group(1)) for t in old_lines if (m := spec.trunk_vlans.match(t)))
+        )
         if (old - new) & path.old_vlans:  # the full list would drop the old management VLAN
             added = sorted((new - old) & path.new_vlans)
             make = [("make", spec.trunk_add + ",".join(map(str, added)))] if added else []

@@ -237,3 +237,31 @@ def test_management_vlan_address_and_user_all_change_at_once(start: Start, tmp_p
     saved = handle.device.saved_config() or ""
     assert "local-user netadmin" in saved and "local-user admin" not in saved
     assert "ip address 10.77.12.3 255.255.255.0" in saved and "Vlanif10" not in saved
+
+
+def test_a_session_dropped_mid_push_is_a_result_not_a_traceback(
+    start: Start, tmp_path: Path
+) -> None:
+    """The VRP timer is made to expire while the lines are going out (a device minute of
+    0.2 s): the reboot drops every session mid-push, as a power cut or a dead link would.
+    The task fails with what was sent and not sent, and the device comes back on its saved
+    configuration, where the next run reaches it."""
+    handle = start("huawei_vrp", "hz01-fw1", seconds_per_minute=0.2)
+    before = running(handle)
+    intended = before.replace("192.0.2.10", "192.0.2.11").replace(
+        "info-center loghost 192.0.2.20", "info-center loghost 192.0.2.21"
+    )
+    hosts = {"dev": {**host_vars(handle), "net_intended": intended}}
+    task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}", "revert_minutes": 1}}
+    results, output = play(tmp_path, hosts, [{"name": "change", **task}])
+    result = results["change"]["dev"]
+    assert result["failed"] is True and "Traceback" not in output, result
+    assert result["safety_net"] in {"armed", "reverted"}, result
+    assert result["not_sent"], result  # where it stopped
+    assert set(result["sent"]) | set(result["not_sent"]) >= {
+        "ntp-service unicast-server 192.0.2.11"
+    }
+    assert seconds_until(lambda: answers_ssh(handle), within=30) is not None
+    assert "192.0.2.11" not in running(handle)  # the saved configuration, as found
+    again, _ = play(tmp_path, hosts, [{"name": "check", **task}], "--check")
+    assert again["check"]["dev"]["changed"] is True
