@@ -62,8 +62,8 @@ lab-status: venv ## one line per lab host: container, SSH, systemd state
 
 .PHONY: validate
 validate: venv ## validate the lab and the example production inventories (offline)
-	storeops validate inventory/lab
-	storeops validate inventory/example-production \
+	storeops validate -i inventory/lab
+	storeops validate -i inventory/example-production \
 	  --vault-password-file inventory/example-production/EXAMPLE-vault-password.txt
 
 .PHONY: demo

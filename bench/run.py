@@ -19,7 +19,8 @@ Measurements (each a whole-process wall time, the median of several runs):
   network     network devices on the lab's emulators (bench/network.py): net_backup of 2,
               20 and 100 devices through ansible-playbook, first run and no-op re-run;
               hier_config remediation of a 2,500-line IOS configuration alone and through
-              net_config; lines sent by the remediation vs a full replace
+              net_config, without and with the device's revert (armed, confirmed over a
+              new login); the make-before-break ordering pass; lines sent vs a full replace
   backup      backups on the lab (bench/backup.py): dump + restic backup at 1x/10x/100x
               rows, repository size, incremental run after a small change (dedup
               ratio), restore-drill time

@@ -17,6 +17,10 @@ EXIT_USAGE = 2
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.inventory_option and args.inventory and args.inventory_option != args.inventory:
+        print("storeops validate: give the inventory once (-i or the argument)", file=sys.stderr)
+        return EXIT_USAGE
+    args.inventory = args.inventory_option or args.inventory or LAB_INVENTORY
     try:
         passwords = VaultPasswords.from_ansible_config(args.vault_password_file or ())
     except (OSError, YamlProblem, Exception) as exc:  # ansible raises its own error types
@@ -48,7 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check the whole inventory; report every error with file and field"
     )
     check.add_argument(
-        "inventory", nargs="?", type=Path, default=LAB_INVENTORY, help="inventory directory"
+        "-i",
+        "--inventory",
+        dest="inventory_option",
+        type=Path,
+        metavar="INVENTORY",
+        help="inventory directory (as every storeops command takes it; default: the lab)",
+    )
+    check.add_argument(
+        "inventory", nargs="?", type=Path, default=None, help="inventory directory (same as -i)"
     )
     check.add_argument(
         "--vault-password-file",

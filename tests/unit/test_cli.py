@@ -28,6 +28,16 @@ def test_valid_inventory_prints_one_line_and_exits_zero(
     assert out.startswith("inventory inventory OK: 2 stores")
 
 
+def test_the_inventory_is_given_with_dash_i_like_every_command(
+    good_inventory: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storeops.cli.roles_dir", lambda near: FIXTURE_ROLES)
+    password = ["--vault-password-file", str(FIXTURE_VAULT_PASSWORD)]
+    assert main(["validate", "-i", str(good_inventory), *password]) == 0
+    assert capsys.readouterr().out.startswith("inventory inventory OK: 2 stores")
+    assert main(["validate", "-i", str(good_inventory), "elsewhere", *password]) == 2
+
+
 def test_invalid_inventory_lists_every_error_and_exits_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -72,6 +72,7 @@ def test_every_string_field_of_the_schema_refuses_control_characters() -> None:
         (schema.FileName, "dms-3.2.0.tar.gz"),
         (schema.NftName, "storeops"),
         (schema.DeviceText, "Authorised access only."),
+        (schema.DevicePath, "flash:storeops-rollback"),
         (schema.Calendar, "*-*-* 12:30:00"),
         (schema.MirrorHost, "database.clamav.net"),
         (schema.SshPublicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI it@example"),
@@ -109,6 +110,8 @@ def test_a_good_value_passes_and_with_a_control_character_it_does_not(
         (schema.NftName, "storeops; reboot"),
         (schema.NftName, "storeops inet x"),
         (schema.DeviceText, "end ^C"),
+        (schema.DevicePath, "flash:rollback maximum 1"),
+        (schema.DevicePath, "rollback"),
         (schema.HttpUrl, "http://host/$(reboot)"),
         (schema.AbsolutePath, "/srv/../etc"),
         (schema.PemCertificate, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n"),
@@ -217,6 +220,26 @@ def test_a_hostile_firewall_table_is_refused_by_the_validator(tmp_path: Path) ->
     path = root / "group_vars" / "all" / "firewall.yml"
     path.write_text(yaml.safe_dump({"firewall_table": "storeops; touch /tmp/pwned"}))
     assert "group_vars/all/firewall.yml: firewall_table" in _issues(root)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("network_archive_path", "flash:x\n!\nusername backdoor privilege 15 secret 0 x"),
+        ("network_login_banner", "Welcome ^C\nusername backdoor"),
+        ("network_revert_minutes", 500),
+        ("network_revert_minutes", "10; reload"),
+        ("network_previous_username", "admin privilege 15"),
+        ("network_running_management_address", "10.77.1.3 255.255.255.0"),
+    ],
+)
+def test_the_network_safety_net_variables_are_constrained(
+    tmp_path: Path, variable: str, value: Any
+) -> None:
+    root = _inventory(tmp_path)
+    path = root / "group_vars" / "all" / "network.yml"
+    path.write_text(yaml.safe_dump({variable: value}))
+    assert f"group_vars/all/network.yml: {variable}" in _issues(root)
 
 
 def test_the_upgrade_cycle_and_the_downgrade_are_refused() -> None:
