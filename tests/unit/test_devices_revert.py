@@ -328,3 +328,26 @@ def test_vrp_prints_vlan_ranges_and_headers_as_vrp_does(start: Start) -> None:
     shown = running(handle)
     assert "\nvlan batch 30 230 to 233\n" in shown
     assert "header shell" not in shown
+
+
+def test_ios_merges_trunk_vlan_add_and_remove_into_the_one_allowed_list(start: Start) -> None:
+    """IOS keeps one ``switchport trunk allowed vlan`` per port: ``add``/``remove`` change it
+    (a port without one carries every VLAN) and it is printed with runs as ranges."""
+    handle = start("cisco_ios")
+    ios = session(handle)
+    ios("configure terminal")
+    for line in [
+        "interface GigabitEthernet0/2",
+        "switchport trunk allowed vlan 2,30",
+        "switchport trunk allowed vlan add 10-12",
+        "switchport trunk allowed vlan remove 2",
+        "interface GigabitEthernet0/3",
+        "switchport trunk allowed vlan remove 1",
+    ]:
+        assert ios(line) == "", line
+    assert "% Invalid input" in ios("switchport trunk allowed vlan add 12-3")
+    ios("end")
+    shown = running(handle)
+    assert "\n switchport trunk allowed vlan 10-12,30\n" in shown
+    assert "\n switchport trunk allowed vlan 2-4094\n" in shown
+    assert "allowed vlan add" not in shown and "allowed vlan remove" not in shown

@@ -649,6 +649,9 @@ ntp server 192.0.2.10
         return text
 
     def set_special(self, view: str, parent: ConfigNode, text: str, typed: Typed) -> bool:
+        if view == "if" and (found := TRUNK_CHANGE.fullmatch(text)):
+            _change_trunk_vlans(parent, found.group(1), found.group(2), typed[-1][0])
+            return True
         if view not in ACL_VIEWS:
             return False
         sequence: int | None = None
@@ -754,6 +757,54 @@ class Checkpoint:
 
     name: str
     tree: ConfigNode
+
+
+TRUNK_CHANGE = re.compile(r"switchport trunk allowed vlan (add|remove|except) (\S+)")
+TRUNK_LIST = "switchport trunk allowed vlan "
+ALL_VLANS = frozenset(range(1, 4095))
+
+
+def _vlan_set(text: str, column: int) -> set[int]:
+    """``2,10-12`` -> {2, 10, 11, 12}; a bad list is IOS's "% Invalid input" at its column."""
+    vlans: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise CliError("invalid", column)
+        first, last = int(low), int(high or low)
+        if not 1 <= first <= last <= 4094:
+            raise CliError("invalid", column)
+        vlans |= set(range(first, last + 1))
+    return vlans
+
+
+def _vlan_text(vlans: set[int]) -> str:
+    """As IOS prints a trunk's list: runs of three or more as ``a-b``, the rest with commas."""
+    parts: list[str] = []
+    ordered = sorted(vlans)
+    start = 0
+    for index, vlan in enumerate(ordered):
+        if index + 1 < len(ordered) and ordered[index + 1] == vlan + 1:
+            continue
+        run = ordered[start : index + 1]
+        parts += [f"{run[0]}-{run[-1]}"] if len(run) >= 3 else [str(v) for v in run]
+        start = index + 1
+    return ",".join(parts)
+
+
+def _change_trunk_vlans(interface: ConfigNode, how: str, listed: str, column: int) -> None:
+    """``switchport trunk allowed vlan add|remove|except LIST``: IOS merges it into the
+    port's one allowed list (all VLANs when the port has none) and prints that list."""
+    current = next((c for c in interface.children if c.text.startswith(TRUNK_LIST)), None)
+    words = current.text.removeprefix(TRUNK_LIST) if current is not None else ""
+    allowed = set(ALL_VLANS) if not words or words == "all" else _vlan_set(words, column)
+    change = _vlan_set(listed, column)
+    allowed = {"add": allowed | change, "remove": allowed - change}.get(how, ALL_VLANS - change)
+    if current is not None:
+        interface.remove(current)
+    if allowed != ALL_VLANS:
+        text = TRUNK_LIST + (_vlan_text(allowed) if allowed else "none")
+        interface.children.append(ConfigNode(text))
 
 
 def _interface_up(node: ConfigNode, vlans: set[int], addresses: Sequence[str]) -> bool:
