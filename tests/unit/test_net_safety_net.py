@@ -132,9 +132,15 @@ def test_a_change_that_cuts_the_controller_off_is_undone_by_the_device(
     intended = with_archive(handle, running(handle)).replace(
         f"ip address {FACTORY} ", f"ip address {ELSEWHERE} "
     )
-    hosts = {"dev": {**host_vars(handle), "net_intended": intended}}
+    bystander = start("cisco_ios", "hz01-sw2")  # another device of the same run
+    changed = with_archive(bystander, running(bystander)).replace("192.0.2.10", "192.0.2.11")
+    hosts = {
+        "dev": {**host_vars(handle), "net_intended": intended},
+        "other": {**host_vars(bystander), "net_intended": changed},
+    }
     task = {"net_config": {**LOGIN, "intended": "{{ net_intended }}", "revert_minutes": minutes}}
     results, _ = play(tmp_path, hosts, [{"name": "change", **task}])
+    assert results["change"]["other"]["safety_net"] == "confirmed"  # fails alone
     result = results["change"]["dev"]
     assert result["failed"] is True and result["safety_net"] == "armed", result
     assert "a new login after the change failed" in result["msg"]
@@ -146,6 +152,7 @@ def test_a_change_that_cuts_the_controller_off_is_undone_by_the_device(
     assert waited is not None, "the device did not take the change back by itself"
     assert f"ip address {FACTORY} " in running(handle)
     assert ELSEWHERE not in (handle.device.saved_config() or "")
+    hosts.pop("other")
     again, _ = play(tmp_path, hosts, [{"name": "check", **task}], "--check")
     assert again["check"]["dev"]["changed"] is True  # reached again: the change is pending
 
