@@ -799,7 +799,9 @@ def _change_trunk_vlans(interface: ConfigNode, how: str, listed: str, column: in
     words = current.text.removeprefix(TRUNK_LIST) if current is not None else ""
     allowed = set(ALL_VLANS) if not words or words == "all" else _vlan_set(words, column)
     change = _vlan_set(listed, column)
-    allowed = {"add": allowed | change, "remove": allowed - change}.get(how, ALL_VLANS - change)
+    allowed = {"add": allowed | change, "remove": allowed - change}.get(
+        how, set(ALL_VLANS) - change
+    )
     if current is not None:
         interface.remove(current)
     if allowed != ALL_VLANS:
