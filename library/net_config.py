@@ -181,7 +181,7 @@ safety_net:
   description:
     - The device's revert - C(off) (I(revert_minutes) 0, or nothing to change), C(confirmed),
       C(armed) (the change failed and the device reverts it when the timer expires),
-      C(reverted) (the timer expired before the confirmation: the device took it back),
+      C(reverted) (the timer expired before the confirmation, so the device took it back),
       C(rolled back) (taken at once) or C(cancelled) (VRP, the lines sent stay unsaved).
   returned: always
   type: str
