@@ -97,15 +97,19 @@ mypy-dms: venv
 	  mypy --strict --python-version 3.11 --disable-error-code import-untyped $(DMS_STAGE)/storedms lab/dms/build.py lab/dms/verify.py || exit 1; \
 	done
 
-# In 4 pytest-xdist workers: most of the time is spent waiting on the device emulators (netmiko's
-# huawei driver), so 4 workers pay on 2 cores. Tests handed out one at a time (--maxschedchunk 1)
-# and the slow ones first (tests/conftest.py) keep the workers evenly busy to the end.
 .PHONY: unit
-unit: venv ## unit tests (no lab)
-	$(PYTEST) tests/unit -p no:cacheprovider -n 4 --dist load --maxschedchunk 1
+unit: venv ## unit tests: pure (no network, no SSH, no ansible-playbook run)
+	$(PYTEST) tests/unit -p no:cacheprovider -n 2
+
+# In 4 pytest-xdist workers: most of the time is spent waiting on the device emulators (netmiko's
+# huawei driver, the devices' timers), so 4 workers pay on 2 cores. Tests handed out one at a
+# time (--maxschedchunk 1) and the slow ones first (tests/conftest.py) keep the workers busy.
+.PHONY: emulated
+emulated: venv ## the device emulators over SSH and the modules through ansible-playbook (no lab)
+	$(PYTEST) tests/emulated -p no:cacheprovider -n 4 --dist load --maxschedchunk 1
 
 .PHONY: test-fast
-test-fast: lint unit ## the inner loop: lint + unit tests, no lab
+test-fast: lint unit emulated ## the inner loop: lint, unit and emulator tests, no lab
 
 .PHONY: test-lab
 test-lab: setup ## integration and testinfra suites against the lab (starts it if needed)

@@ -21,11 +21,15 @@ FIXTURE_VAULT_PASSWORD = FIXTURES / "vault-password.txt"
 # Tests that rebuild lab hosts (repair, recreate) run before everything that converges or
 # audits them; otherwise the order is pytest's own (files as collected, tests as written).
 RUN_FIRST = ("tests/integration/test_lab.py::",)
-# Then the unit tests that wait on the device emulators (netmiko's huawei driver waits 2 s for
-# silence per configuration-mode check): most of the unit suite's time, in few tests. Started
-# first, pytest-xdist's workers (make unit) share them out and fill in with the quick tests;
-# started last, they would leave one or two workers running alone at the end.
-SLOW_FIRST = ("tests/unit/test_net_modules.py::", "tests/unit/test_devices.py::")
+# Then the emulator tests that wait longest (netmiko's huawei driver waits 2 s for silence per
+# configuration-mode check; the safety-net tests wait for device timers): most of the suite's
+# time, in few tests. Started first, pytest-xdist's workers (make emulated) share them out and
+# fill in with the quick ones; started last, they would leave one or two workers running alone.
+SLOW_FIRST = (
+    "tests/emulated/test_net_safety_net.py::",
+    "tests/emulated/test_net_modules.py::",
+    "tests/emulated/test_devices.py::",
+)
 
 
 def _run_order(item: pytest.Item) -> int:

@@ -1,7 +1,7 @@
 """net_config's text functions (module_utils/storeops_net.py): running text + intended text ->
 the exact commands in order, per platform. No device, no session.
 
-tests/unit/fixtures/network/<case>/: running.cfg, intended.cfg, case.yml (platform and the
+tests/fixtures/network/<case>/: running.cfg, intended.cfg, case.yml (platform and the
 management path) and expected.txt (the stages, ``# make`` / ``# rest`` / ``# break``, secrets
 masked as net_config returns them).
 """
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import FIXTURES, REPO
 
-FIXTURES = Path(__file__).parent / "fixtures" / "network"
+NETWORK_CASES = FIXTURES / "network"
 NAME = "ansible.module_utils.storeops_net"
 
 
@@ -45,9 +44,9 @@ def render(staged: dict) -> str:
     return "".join(f"# {k}\n" + "".join(f"{line}\n" for line in v) for k, v in staged.items())
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()))
+@pytest.mark.parametrize("case", sorted(p.name for p in NETWORK_CASES.iterdir() if p.is_dir()))
 def test_fixture_remediation_in_make_rest_break_order(case: str) -> None:
-    folder = FIXTURES / case
+    folder = NETWORK_CASES / case
     spec = yaml.safe_load((folder / "case.yml").read_text())
     platform = spec.pop("platform")
     spec["vlans"] = tuple(spec.pop("management_vlans", ()))
@@ -65,7 +64,7 @@ def test_fixture_remediation_in_make_rest_break_order(case: str) -> None:
 
 
 def test_management_lines_are_removed_only_after_the_new_path_exists() -> None:
-    folder = FIXTURES / "ios-mgmt-vlan-renumbered"
+    folder = NETWORK_CASES / "ios-mgmt-vlan-renumbered"
     staged = stages(
         "cisco_ios",
         (folder / "running.cfg").read_text(),

@@ -20,12 +20,13 @@ from storeops.lab.devices import DeviceHandle
 from storeops.lab.devices.device import CommandRecord
 from storeops.lab.devices.passwords import cisco_type9, huawei_cipher
 from storeops.lab.emulators import answers_ssh as greets
-from tests.unit.test_net_modules import LOGIN, PASSWORD, Start, host_vars, play, running, start
+from tests.conftest import FIXTURES
+from tests.emulated.test_net_modules import LOGIN, PASSWORD, Start, host_vars, play, running, start
 from tests.waiting import seconds_until
 
 __all__ = ["start"]  # the fixture, shared with test_net_modules
 
-FIXTURES = Path(__file__).parent / "fixtures" / "network"
+NETWORK_CASES = FIXTURES / "network"
 ARCHIVE = "archive\n path flash:storeops-rollback\n maximum 5\n"
 ARM = {"cisco_ios": "configure terminal revert timer", "huawei_vrp": "schedule reboot delay"}
 CONFIRM = {"cisco_ios": "configure confirm", "huawei_vrp": "undo schedule reboot"}
@@ -206,7 +207,7 @@ def fixture_case(name: str, old: str, new: str) -> tuple[dict[str, Any], str, st
     of ``old`` (the running user's password) and ``new`` (the intended user's). The IOS
     fixture's type-7 user and type-5 enable secret (real-world forms the emulator cannot
     check a login against) become type 9 and no enable secret."""
-    folder = FIXTURES / name
+    folder = NETWORK_CASES / name
     case = yaml.safe_load((folder / "case.yml").read_text())
     hashing = cisco_type9 if case["platform"] == "cisco_ios" else huawei_cipher
     marker = "irreversible-cipher " if case["platform"] == "huawei_vrp" else "secret 9 "
