@@ -28,11 +28,12 @@ import jinja2
 import yaml
 from ansible.plugins.filter.core import regex_replace
 
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.lab.rehearsal import copy_lab_inventory
 from storeops.lab.traffic import live_table, lockout_vars
 from storeops.paths import LAB_INVENTORY
 from storeops.roles import role_defaults
+from storeops.validate import load_valid
 from storeops.zones import inbound_rules
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from storeops.paths import LAB_INVENTORY, ProjectNotFound, roles_dir
@@ -14,6 +15,9 @@ from storeops.yamlfiles import VaultPasswords, YamlProblem
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+# The features' subcommands (storeops lab, storeops workstation): entry points of this group
+# (pyproject.toml), each a register(subparsers); the CLI imports no feature by name.
+COMMANDS = "storeops.commands"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -78,15 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         "playbooks/)",
     )
     check.set_defaults(handler=_cmd_validate)
-    try:
-        from storeops.lab.cli_lab import register as register_lab
-    except ImportError:  # pragma: no cover - the lab package ships with the repo
-        pass
-    else:
-        register_lab(commands)
-    from storeops.workstation.cli import register as register_workstation
-
-    register_workstation(commands)
+    for entry in sorted(entry_points(group=COMMANDS), key=lambda entry: entry.name):
+        try:
+            register = entry.load()
+        except ImportError:  # the lab's command without the lab extra's packages installed
+            continue
+        register(commands)
     return parser
 
 

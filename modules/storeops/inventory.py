@@ -19,7 +19,7 @@ Ansible's load order; the hosts and groups its inventory plugins build from ever
 given the run's playbooks, the group_vars/ and host_vars/ beside them too.
 
 :func:`read` parses every file and checks each against the schema, collecting issues;
-``validate.py`` adds the rules that span files; :func:`load_valid` returns the typed view
+``validate.py`` adds the rules that span files; its :func:`load_valid` returns the typed view
 only when there is no issue at all.
 """
 
@@ -58,7 +58,7 @@ ROLES_FILE = "roles.yml"
 
 
 class InventoryInvalid(Exception):
-    """Raised by :func:`load_valid`; carries every issue found."""
+    """Raised by :func:`storeops.validate.load_valid`; carries every issue found."""
 
     def __init__(self, root: Path, issues: list[Issue]) -> None:
         self.root = root
@@ -399,19 +399,3 @@ def typed_view(raw: RawInventory) -> Inventory:
     }
     stores = {code: store for code, (store, _path) in raw.stores.items()}
     return Inventory(raw.root, raw.group_wide, stores, hosts)
-
-
-def load_valid(
-    root: Path | str, passwords: VaultPasswords | None = None, roles_dir: Path | None = None
-) -> Inventory:
-    """Read and validate the whole inventory; raise :class:`InventoryInvalid` on any issue."""
-    from storeops.validate import validate
-
-    raw = validate(
-        root,
-        passwords if passwords is not None else VaultPasswords.from_ansible_config(),
-        roles_dir,
-    )
-    if raw.issues:
-        raise InventoryInvalid(raw.root, raw.issues)
-    return typed_view(raw)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storeops.inventory import Host, Inventory, InventoryInvalid, load_valid
+from storeops.inventory import Host, Inventory, InventoryInvalid
+from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
 
 T = TypeVar("T")

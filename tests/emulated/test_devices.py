@@ -37,10 +37,10 @@ from netmiko.exceptions import NetmikoAuthenticationException
 from ntc_templates.parse import parse_output
 
 from storeops import acl
-from storeops.inventory import load_valid
 from storeops.lab.devices import DeviceHandle, start_device
 from storeops.lab.devices.platform import Session
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
+from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
 
 USER = "admin"

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.lab import up
 from storeops.paths import LAB_INVENTORY
+from storeops.validate import load_valid
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.lab import podman, traffic
 from storeops.lab.plan import NAME_PREFIX, runs_in_lab
 from storeops.lab.probe import ANSWERED, SILENT
 from storeops.paths import LAB_INVENTORY
 from storeops.roles import role_defaults
+from storeops.validate import load_valid
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab

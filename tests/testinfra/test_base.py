@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 import testinfra
 
-from storeops.inventory import Host, load_valid
+from storeops.inventory import Host
 from storeops.lab.plan import runs_in_lab
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
+from storeops.validate import load_valid
 
 INVENTORY_ROOT = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 INVENTORY = load_valid(INVENTORY_ROOT)

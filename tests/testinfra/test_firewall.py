@@ -35,8 +35,9 @@ from typing import Any
 import pytest
 import role_host
 
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.paths import LAB_INVENTORY
+from storeops.validate import load_valid
 from storeops.zones import inbound_rules
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()

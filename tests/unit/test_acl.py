@@ -35,9 +35,10 @@ from storeops.acl import (
     switch_acls,
     zone_acl,
 )
-from storeops.inventory import Host, Inventory, load_valid
+from storeops.inventory import Host, Inventory
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.schema import Flow, Role, Service, parse_service
+from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
 from storeops.zones import is_allowed
 from tests.conftest import FIXTURE_ROLES, FIXTURE_VAULT_PASSWORD

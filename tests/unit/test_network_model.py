@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.network import NetworkModelError, device_model, zone_gateway
 from storeops.paths import LAB_INVENTORY
+from storeops.validate import load_valid
 
 
 @pytest.fixture(scope="module")

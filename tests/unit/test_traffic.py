@@ -16,10 +16,11 @@ from collections.abc import Iterator
 import pytest
 
 from storeops import zones
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.lab import probe, traffic
 from storeops.lab.plan import runs_in_lab
 from storeops.paths import LAB_INVENTORY
+from storeops.validate import load_valid
 
 
 @pytest.fixture(scope="module")

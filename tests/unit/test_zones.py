@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from storeops.inventory import Inventory, load_valid
+from storeops.inventory import Inventory
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.schema import SERVICE_ALIASES, Flow, Protocol, Service, parse_service
+from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
 from storeops.zones import (
     AllowedFlow,

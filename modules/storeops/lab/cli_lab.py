@@ -15,12 +15,13 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from storeops.inventory import Inventory, InventoryInvalid, load_valid
+from storeops.inventory import Inventory, InventoryInvalid
 from storeops.lab import portal
 from storeops.lab.errors import LabError
 from storeops.lab.image import ImageBuildError, ensure_image
 from storeops.lab.lab import HostStatus, down, status, up
 from storeops.paths import LAB_INVENTORY
+from storeops.validate import load_valid
 
 EXIT_OK = 0
 EXIT_FAILED = 1
