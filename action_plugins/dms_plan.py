@@ -8,6 +8,8 @@ storeops.rollout.plan_step; this plugin only feeds it. Never connects to the hos
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from pydantic import ValidationError
@@ -22,8 +24,10 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("running", "target", "interrupted"))
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
+    def run(
+        self, tmp: str | None = None, task_vars: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         try:
             catalog = [Release.model_validate(entry) for entry in task_vars["dms_catalog"]]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -28,13 +29,16 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("state", "path", "run_id", "user", "stale_after", "break_lock"))
 
-    def _host(self, task_vars, **args):
-        return self._execute_module(
+    def _host(self, task_vars: dict[str, Any], **args: Any) -> dict[str, Any]:
+        done: dict[str, Any] = self._execute_module(
             module_name=MODULE, module_args=args, task_vars=task_vars, wrap_async=False
         )
+        return done
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
+    def run(
+        self, tmp: str | None = None, task_vars: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         args = self._task.args
         state = str(args.get("state") or "acquired")

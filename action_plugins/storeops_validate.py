@@ -9,6 +9,7 @@ host.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ansible import context
 from ansible.plugins.action import ActionBase
@@ -24,7 +25,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("inventory",))
 
-    def _inventory_dirs(self, task_vars):
+    def _inventory_dirs(self, task_vars: dict[str, Any]) -> list[Path]:
         given = self._task.args.get("inventory")
         if given:
             sources = [given] if isinstance(given, str) else list(given)
@@ -34,19 +35,22 @@ class ActionModule(ActionBase):
         # A file source (hosts.yml, roles.yml) belongs to the inventory directory holding it.
         return sorted({d if d.is_dir() else d.parent for d in dirs})
 
-    def _playbooks(self, task_vars):
+    def _playbooks(self, task_vars: dict[str, Any]) -> list[Path]:
         """The run's playbooks (ansible-playbook's arguments): the variables beside them and
         beside the playbooks they import are loaded over the inventory's."""
         given = [Path(str(p)) for p in (context.CLIARGS.get("args") or ())]
         files = [p for p in given if p.is_file()]  # not a collection's playbook (ns.coll.pb)
         return files or [Path(task_vars.get("playbook_dir") or Path.cwd())]
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
+    def run(
+        self, tmp: str | None = None, task_vars: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         vault = getattr(self._loader, "_vault", None)
         passwords = VaultPasswords(_secrets=list(getattr(vault, "secrets", None) or []))
-        summaries, errors = [], []
+        summaries: list[str] = []
+        errors: list[str] = []
         try:  # the roles this playbook runs (its project), not the installed package's place
             roles = roles_dir(near=task_vars.get("playbook_dir") or Path.cwd())
         except ProjectNotFound as error:

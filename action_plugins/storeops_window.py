@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -45,8 +46,10 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"now: {given!r} has no UTC offset (e.g. +08:00)")
         return moment
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
+    def run(
+        self, tmp: str | None = None, task_vars: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         raw_store = self._task.args.get("store", task_vars.get("store"))
         try:

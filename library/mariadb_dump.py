@@ -322,20 +322,22 @@ def main() -> None:
                     "refusing to restore from it",
                     path=params["path"],
                 )
+                return  # fail_json exits; for the type checker (ansible is untyped)
             outcome = restore(server, module, manifest)
             module.exit_json(**{**manifest, **outcome})
-        reusable = manifest is not None and (manifest.get("verified") or not params["verify"])
+        verified = manifest is not None and (manifest.get("verified") or not params["verify"])
+        kept = manifest if verified else None  # a dump that may be reused
         if module.check_mode:
-            if reusable and not params["force"]:
-                module.exit_json(changed=False, **manifest)
+            if kept is not None and not params["force"]:
+                module.exit_json(changed=False, **kept)
             module.exit_json(changed=True, path=params["path"], msg="a dump would be taken")
         removed = remove_stale_parts(private_directory(params["path"]))
         changed = bool(removed)
-        if not (reusable and not params["force"]):
-            manifest = take_dump(server, params)
+        if kept is None or params["force"]:
+            kept = take_dump(server, params)
             changed = True
         removed += prune_dumps(params["path"], params["keep"])
-        module.exit_json(changed=changed or bool(removed), removed=removed, **manifest)
+        module.exit_json(changed=changed or bool(removed), removed=removed, **kept)
     except (DumpError, OSError) as error:
         module.fail_json(msg=str(error), path=params["path"])
 

@@ -416,7 +416,7 @@ class Change:
         """Re-read until the remediation is empty (one documented extra pass at most)."""
         second = PLATFORMS[self.platform].second_pass
         while True:
-            running = running_config(conn, self.platform)
+            running: str = running_config(conn, self.platform)
             lines, leaves, _ = remediation(
                 self.platform, running, self.params["intended"], self.management
             )
