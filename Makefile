@@ -89,6 +89,11 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy, shellchec
 	for dir in library action_plugins filter_plugins doc_fragments deploys bench; do \
 	  mypy --strict --allow-subclassing-any --disable-error-code import-untyped $$dir || exit 1; \
 	done
+	# The programs the backup role installs on hosts (stdlib + module_utils beside them).
+	for script in roles/backup/files/usr/local/sbin/*; do \
+	  MYPYPATH=module_utils mypy --strict --disable-error-code import-untyped \
+	    --scripts-are-modules $$script || exit 1; \
+	done
 	$(MAKE) --no-print-directory mypy-dms
 
 # The reference DMS runs on lab hosts (stdlib + pymysql); each release adds its own
