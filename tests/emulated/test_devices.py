@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hier_config import Platform, WorkflowRemediation, get_hconfig, get_hconfig_driver
@@ -57,7 +58,7 @@ def start(tmp_path: Path) -> Iterator[Start]:
     """Start emulated devices (free ports, state under tmp_path); all stopped at teardown."""
     handles: list[DeviceHandle] = []
 
-    def _start(platform: str, name: str = "sh01-sw1", **options: object) -> DeviceHandle:
+    def _start(platform: str, name: str = "sh01-sw1", **options: Any) -> DeviceHandle:
         options.setdefault("state_dir", tmp_path / "state")
         handle = start_device(name, platform, 0, USER, PASSWORD, **options)
         handles.append(handle)
@@ -178,7 +179,7 @@ def test_ios_save_and_restart(start: Start, tmp_path: Path) -> None:
         conn.send_config_set(["logging host 192.0.2.77"])
         assert "[OK]" in conn.save_config()
         conn.send_config_set(["logging host 192.0.2.88"])  # never saved
-        startup = conn.send_command("show startup-config")
+        startup = cast(str, conn.send_command("show startup-config"))
     ios.stop()
     assert startup.startswith("Using ")
     assert "logging host 192.0.2.77" in startup
@@ -231,11 +232,11 @@ def test_ios_errors_carry_the_ios_marker(start: Start) -> None:
     ios = start("cisco_ios")
     with connect(ios) as conn:
         # privileged commands are invalid input at '>' (caret under the first unknown word)
-        output = conn.send_command("show running-config")
+        output = cast(str, conn.send_command("show running-config"))
         assert IOS_INVALID in output
         assert caret_column(output) == len("sh01-sw1>show ")
         conn.enable()
-        output = conn.send_command("show bogus")
+        output = cast(str, conn.send_command("show bogus"))
         assert IOS_INVALID in output
         assert caret_column(output) == len("sh01-sw1#show ")
         assert "% Incomplete command." in conn.send_command("show")
@@ -365,7 +366,7 @@ def test_ios_secrets_are_stored_hashed_and_used_for_logins(start: Start) -> None
     with connect(ios) as conn:
         conn.enable()
         conn.send_config_set(["username ops secret Ops-Passw0rd"])
-        first = conn.send_command("show running-config | include username ops")
+        first = cast(str, conn.send_command("show running-config | include username ops"))
         conn.send_config_set(["username ops secret Ops-Passw0rd"])
         second = conn.send_command("show running-config | include username ops")
     assert re.fullmatch(r"username ops secret 9 \$9\$\S{14}\$\S{43}", first.strip())
@@ -400,19 +401,21 @@ def test_vrp_views_prompts_and_errors(start: Start) -> None:
             conn.send_command(line, expect_string=re.escape(f"[sh01-sw1-{view}]"))
             assert conn.find_prompt() == f"[sh01-sw1-{view}]"
         conn.send_command("quit", expect_string=re.escape("[sh01-sw1-aaa]"))
-        output = conn.send_command("display bogus", expect_string=r"\]")
+        output = cast(str, conn.send_command("display bogus", expect_string=r"\]"))
         assert VRP_INVALID in output
         assert caret_column(output) == len("[sh01-sw1-aaa]display ")
-        output = conn.send_command("sysname", expect_string=r"\]")
+        output = cast(str, conn.send_command("sysname", expect_string=r"\]"))
         assert "Error: Incomplete command found at '^' position." in output
-        output = conn.send_command("undo interface GigabitEthernet0/0/5", expect_string=r"\]")
+        output = cast(
+            str, conn.send_command("undo interface GigabitEthernet0/0/5", expect_string=r"\]")
+        )
         assert "Error: Wrong parameter found at '^' position." in output
         conn.send_command("sysname SH01-CORE", expect_string=r"\[SH01-CORE\]")
         assert conn.find_prompt() == "[SH01-CORE]"
         conn.set_base_prompt()
         conn.send_command("return", expect_string="<SH01-CORE>")
         assert conn.find_prompt() == "<SH01-CORE>"
-        output = conn.send_command("display bogus")
+        output = cast(str, conn.send_command("display bogus"))
         assert caret_column(output) == len("<SH01-CORE>display ")
         version = parse_output(
             platform="huawei_vrp", command="display version", data=conn.send_command("dis ver")
@@ -433,7 +436,7 @@ def test_vrp_change_undo_save_restart_and_command_log(start: Start, tmp_path: Pa
             "vlan batch 30 31 32",
         ):
             conn.send_command(line, expect_string=r"\]")
-        running = conn.send_command("display current-configuration")
+        running = cast(str, conn.send_command("display current-configuration"))
         assert (
             "\ninterface Vlanif30\n description workshop\n ip address 10.77.1.161 255.255.255.224\n#"
             in running
@@ -447,7 +450,7 @@ def test_vrp_change_undo_save_restart_and_command_log(start: Start, tmp_path: Pa
         for line in ("interface Vlanif30", "undo description", "quit", "undo vlan batch 31 to 32",
                      "undo info-center loghost 192.0.2.77", "ntp-service unicast-server 192.0.2.88"):  # fmt: skip
             conn.send_command(line, expect_string=r"\]")
-        running = conn.send_command("display current-configuration")
+        running = cast(str, conn.send_command("display current-configuration"))
         assert "interface Vlanif30\n ip address" in running
         assert "\nvlan batch 10 20 30 40\n" in running
         assert "192.0.2.77" not in running
@@ -466,7 +469,7 @@ def test_vrp_change_undo_save_restart_and_command_log(start: Start, tmp_path: Pa
 
     again = start("huawei_vrp")
     with connect(again) as conn:
-        running = conn.send_command("display current-configuration")
+        running = cast(str, conn.send_command("display current-configuration"))
     assert "\ninterface Vlanif30\n description workshop\n" in running
     assert "\ninfo-center loghost 192.0.2.77\n" in running
     assert "192.0.2.88" not in running
@@ -547,8 +550,11 @@ def _driver(platform: str) -> HConfigDriverBase:
 
 def _remediation(platform: str, running: str, intended: str, acls: str) -> list[str]:
     driver = _driver(platform)
+
     # hier_config's VRP driver keeps the closing "return" line: drop it on both sides.
-    strip = lambda text: "\n".join(line for line in text.splitlines() if line != "return")  # noqa: E731
+    def strip(text: str) -> str:
+        return "\n".join(line for line in text.splitlines() if line != "return")
+
     wanted = get_hconfig(driver, strip(intended)).merge(get_hconfig(driver, acls))
     workflow = WorkflowRemediation(get_hconfig(driver, strip(running)), wanted)
     return list(workflow.remediation_config.dump_simple(sectional_exiting=True))
@@ -562,7 +568,7 @@ def test_hier_config_round_trip(start: Start, platform: str) -> None:
     with connect(device) as conn:
         if platform == "cisco_ios":
             conn.enable()
-        running = conn.send_command(show)
+        running = cast(str, conn.send_command(show))
         intended = running
         for old, new in edits:
             assert old in intended
@@ -573,7 +579,7 @@ def test_hier_config_round_trip(start: Start, platform: str) -> None:
         output = conn.send_config_set(remediation)
         assert "Invalid input" not in output and "Error:" not in output
         conn.save_config()
-        after = conn.send_command(show)
+        after = cast(str, conn.send_command(show))
         assert _remediation(platform, after, intended, acls) == []
         sent = [r.command for r in device.commands[commands_before:] if r.config]
         assert sent[1:-1] == remediation  # what netmiko sent, between entering and leaving

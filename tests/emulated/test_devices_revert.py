@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import paramiko
 import pytest
@@ -40,7 +41,7 @@ Start = Callable[..., DeviceHandle]
 def start(tmp_path: Path) -> Iterator[Start]:
     handles: list[DeviceHandle] = []
 
-    def _start(platform: str, name: str = "sh01-sw1", **options: object) -> DeviceHandle:
+    def _start(platform: str, name: str = "sh01-sw1", **options: Any) -> DeviceHandle:
         options.setdefault("seconds_per_minute", SCALE)
         handle = start_device(name, platform, 0, USER, PASSWORD, tmp_path / "state", **options)
         handles.append(handle)

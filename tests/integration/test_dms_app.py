@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -101,8 +102,10 @@ def dms_tool(
     )
 
 
-def migrate(version: str, database: str, args: str) -> dict:
-    return json.loads(dms_tool(version, database, f"migrate --json {args}").stdout)
+def migrate(version: str, database: str, args: str) -> dict[str, Any]:
+    return cast(
+        dict[str, Any], json.loads(dms_tool(version, database, f"migrate --json {args}").stdout)
+    )
 
 
 def fresh_database(name: str) -> str:
@@ -126,7 +129,7 @@ def serve(version: str, database: str) -> None:
     )
 
 
-def http(method: str, path: str) -> tuple[int, dict]:
+def http(method: str, path: str) -> tuple[int, dict[str, Any]]:
     out = sh(f"curl -s -m 10 -X {method} -w '\\n%{{http_code}}' http://127.0.0.1:8080{path}").stdout
     body, status = out.rsplit("\n", 1)
     return int(status), json.loads(body)
@@ -204,7 +207,7 @@ def dms_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         podman("rm", "-f", "-t", "2", CONTAINER, check=False)
 
 
-def test_310_migrates_seeds_and_passes_health_and_smoke(dms_host):
+def test_310_migrates_seeds_and_passes_health_and_smoke(dms_host: str) -> None:
     db = fresh_database("dms_base")
     first = migrate("3.1.0", db, "up")
     assert first["ran"] == ["0001_initial"] and first["schema_version"] == "0001"
@@ -234,13 +237,14 @@ def test_310_migrates_seeds_and_passes_health_and_smoke(dms_host):
     assert counts(db) == before  # the smoke transaction leaves nothing behind
 
 
-def test_seed_writes_valid_identifiers(dms_host):
+def test_seed_writes_valid_identifiers(dms_host: str) -> None:
     db = fresh_database("dms_seed")
     migrate("3.1.0", db, "up")
     dms_tool("3.1.0", db, "seed --rows 300")
     sys.path.insert(0, str(DMS / "src"))
     try:
-        from storedms.identifiers import valid_id_number, valid_vin
+        # lab/dms/src, put on sys.path just above: outside mypy_path
+        from storedms.identifiers import valid_id_number, valid_vin  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(DMS / "src"))
     customers = sql(db, "SELECT name, phone, id_number FROM customers")
@@ -251,7 +255,7 @@ def test_seed_writes_valid_identifiers(dms_host):
     assert all(valid_vin(vin) for (vin,) in sql(db, "SELECT vin FROM vehicles"))
 
 
-def test_320_splits_names_and_the_down_path_restores_them_exactly(dms_host):
+def test_320_splits_names_and_the_down_path_restores_them_exactly(dms_host: str) -> None:
     db = fresh_database("dms_split")
     migrate("3.1.0", db, "up")
     dms_tool("3.1.0", db, "seed --rows 300")
@@ -279,7 +283,7 @@ def test_320_splits_names_and_the_down_path_restores_them_exactly(dms_host):
     assert http("GET", "/health")[0] == 200 and http("POST", "/smoke")[0] == 200
 
 
-def test_a_killed_migration_resumes_where_it_stopped(dms_host):
+def test_a_killed_migration_resumes_where_it_stopped(dms_host: str) -> None:
     """Killed after statement 3 ran but before its journal entry: `up` resumes, data right."""
     db = fresh_database("dms_resume")
     migrate("3.1.0", db, "up")
@@ -302,7 +306,7 @@ def test_a_killed_migration_resumes_where_it_stopped(dms_host):
     assert http("GET", "/health")[0] == 200
 
 
-def test_321_is_healthy_but_fails_the_smoke_transaction_and_changes_nothing(dms_host):
+def test_321_is_healthy_but_fails_the_smoke_transaction_and_changes_nothing(dms_host: str) -> None:
     db = fresh_database("dms_broken")
     migrate("3.1.0", db, "up")
     dms_tool("3.1.0", db, "seed --rows 100")
@@ -320,7 +324,7 @@ def test_321_is_healthy_but_fails_the_smoke_transaction_and_changes_nothing(dms_
     ] == digests
 
 
-def test_400_migrates_from_320_and_fills_status_from_existing_rows(dms_host):
+def test_400_migrates_from_320_and_fills_status_from_existing_rows(dms_host: str) -> None:
     db = fresh_database("dms_v4")
     migrate("3.1.0", db, "up")
     dms_tool("3.1.0", db, "seed --rows 200")
@@ -342,7 +346,7 @@ def test_400_migrates_from_320_and_fills_status_from_existing_rows(dms_host):
     assert migrate("3.2.0", db, "status")["schema_version"] == "0002"
 
 
-def test_health_is_503_when_the_schema_is_not_the_release_s(dms_host):
+def test_health_is_503_when_the_schema_is_not_the_release_s(dms_host: str) -> None:
     db = fresh_database("dms_mismatch")
     migrate("3.1.0", db, "up")
     serve("3.2.0", db)  # code switched, migration not run
@@ -350,7 +354,7 @@ def test_health_is_503_when_the_schema_is_not_the_release_s(dms_host):
     assert status == 503 and body["db"] == "schema-mismatch" and "needs 0002" in body["reason"]
 
 
-def poll_while_restarting(restarts: int, unit: str) -> dict:
+def poll_while_restarting(restarts: int, unit: str) -> dict[str, Any]:
     """Poll /health at 20 Hz inside the container while ``unit`` restarts ``restarts`` times."""
     seconds = 1.5 + restarts * 1.2
     poller = subprocess.Popen(
@@ -365,10 +369,10 @@ def poll_while_restarting(restarts: int, unit: str) -> dict:
         time.sleep(0.9)
     out, _ = poller.communicate(timeout=seconds + 20)
     assert len(set(pids)) == restarts, f"{unit} did not restart each time: {pids}"
-    return json.loads(out)
+    return cast(dict[str, Any], json.loads(out))
 
 
-def test_socket_activation_restarts_refuse_no_connection(dms_host):
+def test_socket_activation_restarts_refuse_no_connection(dms_host: str) -> None:
     db = fresh_database("dms_socket")
     migrate("3.2.0", db, "up")
     serve("3.2.0", db)
@@ -377,7 +381,7 @@ def test_socket_activation_restarts_refuse_no_connection(dms_host):
     assert result["ok"] >= 60, result
 
 
-def test_without_the_socket_unit_the_same_restarts_are_refused(dms_host):
+def test_without_the_socket_unit_the_same_restarts_are_refused(dms_host: str) -> None:
     """The control: proves the poller sees refusals, so the zero above means something."""
     db = fresh_database("dms_plain")
     migrate("3.2.0", db, "up")

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -73,7 +74,7 @@ def sql(store: str, query: str) -> list[list[str]]:
 
 def health(store: str) -> dict[str, str]:
     out = on(f"{store}-dms", "curl", "-s", "--max-time", "10", "http://127.0.0.1:8080/health")
-    return json.loads(out)
+    return cast(dict[str, str], json.loads(out))
 
 
 def customer_names(store: str) -> dict[str, str]:
@@ -223,7 +224,7 @@ def test_upgrade_path_the_catalog_forbids_is_refused(baseline: Inventory, rollou
     assert "held: pilot store sh01 is not on the target" in result.words
     assert_untouched(before["hz01"], "hz01")  # held: not even an audit record
     after = snapshot("sh01")
-    (record,) = after.pop("audit")
+    (record,) = cast(list[dict[str, object]], after.pop("audit"))
     assert (record["result"], record["from"], record["to"]) == ("refused", "3.1.0", "4.0.0")
     assert after == {k: v for k, v in before["sh01"].items() if k != "audit"}
     assert [(r["store"], r["result"]) for r in rollout.controller_records()] == [
@@ -647,6 +648,7 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
         lock = lock_of("sh01")  # what the killed run leaves: its lock, its process gone
         assert lock is not None, f"killed {where}: no lock record"
         assert not Path(f"/proc/{lock['pid']}").exists(), where
+    assert journal is not None and lock is not None  # for mypy: the loop checked both
     migrations = sql(
         "sh01",
         "SELECT version, state, steps_done, updated_at FROM schema_migrations ORDER BY version",

@@ -184,7 +184,7 @@ def host() -> Iterator[str]:
         podman("rm", "-f", "-t", "2", CONTAINER, check=False)
 
 
-def test_a_new_table_is_applied_confirmed_and_then_left_alone(host, tmp_path):
+def test_a_new_table_is_applied_confirmed_and_then_left_alone(host: str, tmp_path: Path) -> None:
     sh(f"nft delete table inet {TABLE}", check=False)
     first, confirmed, again, confirmed_again = nft_ruleset(
         tmp_path, apply("a.nft"), CONFIRM, apply("a.nft"), CONFIRM
@@ -197,7 +197,7 @@ def test_a_new_table_is_applied_confirmed_and_then_left_alone(host, tmp_path):
     assert live() == A and not timer_active()
 
 
-def test_a_candidate_that_does_not_parse_is_refused(host, tmp_path):
+def test_a_candidate_that_does_not_parse_is_refused(host: str, tmp_path: Path) -> None:
     converge(tmp_path, "a.nft")
     ruleset = sh("nft -s list ruleset")
     broken, flush, other = nft_ruleset(
@@ -211,7 +211,7 @@ def test_a_candidate_that_does_not_parse_is_refused(host, tmp_path):
     assert not timer_active()
 
 
-def test_check_mode_shows_the_diff_and_changes_nothing(host, tmp_path):
+def test_check_mode_shows_the_diff_and_changes_nothing(host: str, tmp_path: Path) -> None:
     converge(tmp_path, "a.nft")
     state = sh(f"cd {STATE_DIR} && ls && md5sum *")
     (checked,) = nft_ruleset(tmp_path, {**apply("b.nft"), "_check": True})
@@ -222,7 +222,7 @@ def test_check_mode_shows_the_diff_and_changes_nothing(host, tmp_path):
     assert sh(f"cd {STATE_DIR} && ls && md5sum *") == state
 
 
-def test_an_unconfirmed_apply_reverts_by_itself(host, tmp_path):
+def test_an_unconfirmed_apply_reverts_by_itself(host: str, tmp_path: Path) -> None:
     converge(tmp_path, "a.nft")
     (cut,) = nft_ruleset(tmp_path, apply("cut.nft", confirm_timeout=REVERT_TIMEOUT))
     assert (cut["changed"], cut["armed"]) == (True, True) and cut["listing"] == CUT
@@ -239,7 +239,7 @@ def test_an_unconfirmed_apply_reverts_by_itself(host, tmp_path):
     assert again["changed"] and again["diff"]["before"] == A
 
 
-def test_a_confirmed_apply_stays(host, tmp_path):
+def test_a_confirmed_apply_stays(host: str, tmp_path: Path) -> None:
     converge(tmp_path, "a.nft")
     applied, confirmed = nft_ruleset(
         tmp_path, apply("b.nft", confirm_timeout=REVERT_TIMEOUT), CONFIRM
@@ -250,7 +250,7 @@ def test_a_confirmed_apply_stays(host, tmp_path):
     assert live() == B
 
 
-def test_a_second_apply_while_armed_keeps_the_confirmed_rollback(host, tmp_path):
+def test_a_second_apply_while_armed_keeps_the_confirmed_rollback(host: str, tmp_path: Path) -> None:
     converge(tmp_path, "a.nft")
     # B is loaded and never confirmed; CUT is loaded on top of it: the revert goes back to
     # A, the last confirmed table, not to the unconfirmed B.
@@ -264,7 +264,7 @@ def test_a_second_apply_while_armed_keeps_the_confirmed_rollback(host, tmp_path)
     assert not timer_active()
 
 
-def test_a_hand_edit_of_the_live_table_is_detected_and_repaired(host, tmp_path):
+def test_a_hand_edit_of_the_live_table_is_detected_and_repaired(host: str, tmp_path: Path) -> None:
     converge(tmp_path, "a.nft")
     sh(f"nft add rule inet {TABLE} input tcp dport 9999 accept")
     (repaired, confirmed) = nft_ruleset(tmp_path, apply("a.nft"), CONFIRM)

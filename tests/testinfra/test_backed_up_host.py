@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 
 from storeops.paths import LAB_INVENTORY
 
@@ -35,7 +35,9 @@ target = role_host.target  # fixture: the host to check, reached the fast way
 @pytest.fixture(scope="module")
 def backup(host: Any) -> dict[str, Any]:
     """The role's variables for this host (never the password), and the store's time zone."""
-    expected = role_host.role_variables(host, "backup", "^backup_(?!repository_password$)")
+    expected: dict[str, Any] = role_host.role_variables(
+        host, "backup", "^backup_(?!repository_password$)"
+    )
     expected["timezone"] = role_host.rendered(host, "{{ store.timezone }}")
     return expected
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 
 from storeops.paths import LAB_INVENTORY
 
@@ -44,7 +44,9 @@ SFTP_ONLY = {
 @pytest.fixture(scope="module")
 def backup(host: Any) -> dict[str, Any]:
     """The role's variables for this host, and the SFTP users of the store's backed-up hosts."""
-    expected = role_host.role_variables(host, "backup", "^backup_(?!repository_password$)")
+    expected: dict[str, Any] = role_host.role_variables(
+        host, "backup", "^backup_(?!repository_password$)"
+    )
     clients = "groups['store_' ~ store.code] | intersect(groups['db'] + groups['dms'])"
     expected["users"] = [
         f"backup-{name}" for name in role_host.rendered(host, f"{{{{ {clients} }}}}")

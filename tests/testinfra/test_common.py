@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from storeops.paths import LAB_INVENTORY
@@ -44,7 +44,7 @@ JOURNALD_DROPIN = "/etc/systemd/journald.conf.d/storeops.conf"
 @pytest.fixture(scope="module")
 def common(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    return role_host.role_variables(host, "common", "^common_")
+    return cast(dict[str, Any], role_host.role_variables(host, "common", "^common_"))
 
 
 def _run(host: Any, command: str, *args: str) -> str:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from storeops.paths import LAB_INVENTORY
@@ -94,7 +94,7 @@ def _as_expression(template: str) -> str:
 @pytest.fixture(scope="module")
 def dms(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    expected = role_host.role_defaults("dms")
+    expected: dict[str, Any] = role_host.role_defaults("dms")
     expected.pop("dms_db_password", None)
     expected["storeops_test_writes"] = False
     if host.backend.HAS_RUN_ANSIBLE:

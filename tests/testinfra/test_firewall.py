@@ -30,10 +30,10 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 
 from storeops.inventory import Inventory
 from storeops.paths import LAB_INVENTORY
@@ -53,7 +53,7 @@ LOG_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|week)\s*$")
 @pytest.fixture(scope="module")
 def firewall(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    return role_host.role_variables(host, "firewall", "^firewall_")
+    return cast(dict[str, Any], role_host.role_variables(host, "firewall", "^firewall_"))
 
 
 def _run(host: Any, command: str, *args: str) -> Any:

@@ -32,10 +32,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from storeops.paths import LAB_INVENTORY
@@ -85,7 +85,7 @@ class Account:
 @pytest.fixture(scope="module")
 def mariadb(host: Any) -> dict[str, Any]:
     """The role's variables for this host: role defaults, overridden by the inventory."""
-    return role_host.role_variables(host, "mariadb", "^mariadb_")
+    return cast(dict[str, Any], role_host.role_variables(host, "mariadb", "^mariadb_"))
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def _bytes(size: str | int) -> int:
     """``64M`` -> 67108864, as MariaDB reads a size."""
     match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)B?\s*", str(size), re.IGNORECASE)
     assert match, f"not a size: {size!r}"
-    return int(match[1]) * 1024 ** " KMGT".index(match[2].upper() or " ")
+    return cast(int, int(match[1]) * 1024 ** " KMGT".index(match[2].upper() or " "))
 
 
 def _native_hash(password: str) -> str:
@@ -240,9 +240,8 @@ def test_config_file(target: Any, server: dict[str, Any]) -> None:
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert lines[0] == "[mysqld]"
-    settings = dict(
-        (part.strip() for part in line.split("=", 1)) for line in lines[1:] if "=" in line
-    )
+    pairs = [line.split("=", 1) for line in lines[1:] if "=" in line]
+    settings = {key.strip(): value.strip() for key, value in pairs}
     slow = 1 if boolean(server["mariadb_slow_query_log"]) else 0
     assert settings == {
         "bind-address": str(server["mariadb_bind_address"]),

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import role_host
+import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 
 from storeops.paths import LAB_INVENTORY
 from storeops.roles import role_defaults

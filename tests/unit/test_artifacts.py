@@ -18,9 +18,12 @@ from storeops.artifacts import EXIT_BAD, EXIT_MISSING, VerifyError, fetch_verifi
 from storeops.schema import Release
 from tests.conftest import REPO
 
+Built = tuple[Path, Path, list[Release]]  # the dist directory, the public key, the catalog
+Portal = tuple[str, Path]  # the portal's URL, the directory it serves
+
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Release]]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("dms")
     done = subprocess.run(
         [
@@ -43,7 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Re
 
 
 @pytest.fixture
-def portal(built, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def portal(built: Built, tmp_path: Path) -> Iterator[Portal]:
     """An HTTP server on 127.0.0.1 serving a copy of the built releases."""
     served = tmp_path / "portal"
     shutil.copytree(built[0], served)
@@ -56,11 +59,11 @@ def portal(built, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server.shutdown()
 
 
-def release(built, version: str) -> Release:
+def release(built: Built, version: str) -> Release:
     return next(r for r in built[2] if r.version == version)
 
 
-def test_download_verify_then_cached(built, portal, tmp_path: Path) -> None:
+def test_download_verify_then_cached(built: Built, portal: Portal, tmp_path: Path) -> None:
     url, _ = portal
     first = fetch_verified(url, release(built, "3.2.0"), built[1], tmp_path / "cache")
     assert first.downloaded
@@ -69,7 +72,9 @@ def test_download_verify_then_cached(built, portal, tmp_path: Path) -> None:
     assert not again.downloaded
 
 
-def test_tampered_artifact_on_the_portal_is_refused(built, portal, tmp_path: Path) -> None:
+def test_tampered_artifact_on_the_portal_is_refused(
+    built: Built, portal: Portal, tmp_path: Path
+) -> None:
     url, served = portal
     artifact = served / "dms-3.2.0.tar.gz"
     data = bytearray(artifact.read_bytes())
@@ -81,7 +86,7 @@ def test_tampered_artifact_on_the_portal_is_refused(built, portal, tmp_path: Pat
 
 
 def test_tampered_artifact_in_the_cache_is_fetched_again_and_verified(
-    built, portal, tmp_path: Path
+    built: Built, portal: Portal, tmp_path: Path
 ) -> None:
     url, _ = portal
     cache = tmp_path / "cache"
@@ -92,7 +97,7 @@ def test_tampered_artifact_in_the_cache_is_fetched_again_and_verified(
 
 
 def test_cached_signature_from_another_key_is_replaced_by_the_portals(
-    built, portal, tmp_path: Path
+    built: Built, portal: Portal, tmp_path: Path
 ) -> None:
     """A cache left by another checkout (its own lab key) must not poison this one."""
     url, _ = portal
@@ -105,7 +110,7 @@ def test_cached_signature_from_another_key_is_replaced_by_the_portals(
 
 
 def test_resigned_artifact_with_a_matching_catalog_entry_is_refused(
-    built, portal, tmp_path: Path
+    built: Built, portal: Portal, tmp_path: Path
 ) -> None:
     """A re-signed artifact (someone else's key) fails the signature, even if digests match."""
     url, served = portal
@@ -114,7 +119,7 @@ def test_resigned_artifact_with_a_matching_catalog_entry_is_refused(
         fetch_verified(url, release(built, "3.2.0"), built[1], tmp_path / "cache")
 
 
-def test_unsigned_release_is_refused(built, portal, tmp_path: Path) -> None:
+def test_unsigned_release_is_refused(built: Built, portal: Portal, tmp_path: Path) -> None:
     url, served = portal
     (served / "dms-4.0.0.tar.gz.sig").unlink()
     with pytest.raises(VerifyError, match="cannot download") as refused:
@@ -125,13 +130,13 @@ def test_unsigned_release_is_refused(built, portal, tmp_path: Path) -> None:
         fetch_verified(url, unsigned, built[1], tmp_path / "cache")
 
 
-def test_portal_down_is_a_clear_error(built, tmp_path: Path) -> None:
+def test_portal_down_is_a_clear_error(built: Built, tmp_path: Path) -> None:
     with pytest.raises(VerifyError, match=r"cannot download http://127\.0\.0\.1:9/"):
         fetch_verified("http://127.0.0.1:9", release(built, "3.1.0"), built[1], tmp_path / "cache")
 
 
 def test_a_name_outside_the_cache_is_refused_before_anything_is_written(
-    built, portal, tmp_path: Path
+    built: Built, portal: Portal, tmp_path: Path
 ) -> None:
     """The controller holds on its own, even for a catalog entry the schema never checked."""
     url, _ = portal
@@ -144,7 +149,9 @@ def test_a_name_outside_the_cache_is_refused_before_anything_is_written(
     assert not (tmp_path / "a" / "escaped.tar.gz").exists()
 
 
-def test_a_symlink_in_the_cache_pointing_outside_is_refused(built, portal, tmp_path: Path) -> None:
+def test_a_symlink_in_the_cache_pointing_outside_is_refused(
+    built: Built, portal: Portal, tmp_path: Path
+) -> None:
     url, _ = portal
     cache, outside = tmp_path / "cache", tmp_path / "outside.txt"
     cache.mkdir()
@@ -155,7 +162,9 @@ def test_a_symlink_in_the_cache_pointing_outside_is_refused(built, portal, tmp_p
     assert outside.read_text() == "keep me\n"
 
 
-def test_a_refused_download_never_lands_under_its_name(built, portal, tmp_path: Path) -> None:
+def test_a_refused_download_never_lands_under_its_name(
+    built: Built, portal: Portal, tmp_path: Path
+) -> None:
     url, served = portal
     artifact = served / "dms-3.2.0.tar.gz"
     artifact.write_bytes(artifact.read_bytes() + b"tampered")

@@ -22,6 +22,8 @@ BUILD = REPO / "lab" / "dms" / "build.py"
 VERIFY = REPO / "lab" / "dms" / "verify.py"
 VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "4.0.0")
 
+Built = tuple[Path, Path, str]  # the dist directory, the key directory, the printed catalog
+
 
 def run(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -45,7 +47,7 @@ def build(dist: Path, keys: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("dms")
     result = build(root / "dist", root / "keys")
     return root / "dist", root / "keys", result.stdout
@@ -55,7 +57,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_every_release_has_artifact_digest_and_signature(built):
+def test_every_release_has_artifact_digest_and_signature(built: Built) -> None:
     dist, _, _ = built
     for version in VERSIONS:
         artifact = dist / f"dms-{version}.tar.gz"
@@ -65,7 +67,7 @@ def test_every_release_has_artifact_digest_and_signature(built):
         assert len((dist / f"{artifact.name}.sig").read_bytes()) == 64
 
 
-def test_rebuild_gives_the_same_sha256_even_with_another_key(built, tmp_path):
+def test_rebuild_gives_the_same_sha256_even_with_another_key(built: Built, tmp_path: Path) -> None:
     dist, _, _ = built
     build(tmp_path / "dist", tmp_path / "other-keys")
     for version in VERSIONS:
@@ -73,7 +75,7 @@ def test_rebuild_gives_the_same_sha256_even_with_another_key(built, tmp_path):
         assert sha256(tmp_path / "dist" / name) == sha256(dist / name)
 
 
-def test_tarball_entries_are_normalised(built):
+def test_tarball_entries_are_normalised(built: Built) -> None:
     dist, _, _ = built
     with tarfile.open(dist / "dms-3.2.0.tar.gz") as tar:
         members = tar.getmembers()
@@ -91,7 +93,7 @@ def test_tarball_entries_are_normalised(built):
     assert (dist / "dms-3.2.0.tar.gz").read_bytes()[4:8] == b"\0\0\0\0"  # gzip mtime 0
 
 
-def test_signature_verifies(built):
+def test_signature_verifies(built: Built) -> None:
     dist, keys, _ = built
     artifact = dist / "dms-3.2.0.tar.gz"
     result = run(
@@ -101,7 +103,7 @@ def test_signature_verifies(built):
     assert result.stdout.startswith("OK dms-3.2.0.tar.gz")
 
 
-def test_one_changed_byte_is_refused(built, tmp_path):
+def test_one_changed_byte_is_refused(built: Built, tmp_path: Path) -> None:
     dist, keys, _ = built
     data = bytearray((dist / "dms-3.2.0.tar.gz").read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -112,7 +114,7 @@ def test_one_changed_byte_is_refused(built, tmp_path):
     assert "BAD SIGNATURE" in result.stderr and "refusing" in result.stderr
 
 
-def test_catalog_digest_mismatch_is_refused(built):
+def test_catalog_digest_mismatch_is_refused(built: Built) -> None:
     dist, keys, _ = built
     artifact = dist / "dms-3.2.0.tar.gz"
     result = run(
@@ -122,7 +124,7 @@ def test_catalog_digest_mismatch_is_refused(built):
     assert "does not match the catalog" in result.stderr
 
 
-def test_unsigned_artifact_is_refused(built, tmp_path):
+def test_unsigned_artifact_is_refused(built: Built, tmp_path: Path) -> None:
     dist, keys, _ = built
     result = run(
         VERIFY, dist / "dms-3.2.0.tar.gz", tmp_path / "missing.sig", keys / "signing-key.pub"
@@ -131,7 +133,7 @@ def test_unsigned_artifact_is_refused(built, tmp_path):
     assert "UNSIGNED" in result.stderr
 
 
-def test_another_key_is_refused(built, tmp_path):
+def test_another_key_is_refused(built: Built, tmp_path: Path) -> None:
     dist, _, _ = built
     build(tmp_path / "dist", tmp_path / "other-keys")
     artifact = dist / "dms-3.2.0.tar.gz"
@@ -139,7 +141,7 @@ def test_another_key_is_refused(built, tmp_path):
     assert result.returncode == 1
 
 
-def test_private_key_is_private_and_reused(built):
+def test_private_key_is_private_and_reused(built: Built) -> None:
     dist, keys, _ = built
     key_files = list((keys / "private").iterdir())
     assert len(key_files) == 1 and key_files[0].stat().st_mode & 0o077 == 0
@@ -149,7 +151,7 @@ def test_private_key_is_private_and_reused(built):
     assert (dist / "dms-3.1.0.tar.gz.sig").read_bytes() == signature
 
 
-def test_catalog_lists_the_four_releases_and_their_upgrade_paths(built):
+def test_catalog_lists_the_four_releases_and_their_upgrade_paths(built: Built) -> None:
     dist, _, stdout = built
     catalog = yaml.safe_load(io.StringIO(stdout))["dms_catalog"]
     assert [(r["version"], r["upgrade_from"], r["migrations"]) for r in catalog] == [
@@ -165,7 +167,7 @@ def test_catalog_lists_the_four_releases_and_their_upgrade_paths(built):
     assert (dist / "catalog.yml").read_text() == stdout
 
 
-def test_catalog_entries_pass_the_inventory_schema(built):
+def test_catalog_entries_pass_the_inventory_schema(built: Built) -> None:
     """The printed entries are valid catalog entries for storeops' own schema."""
     from storeops.schema import Release
 
@@ -174,7 +176,7 @@ def test_catalog_entries_pass_the_inventory_schema(built):
         Release.model_validate(entry)
 
 
-def test_lab_inventory_catalog_matches_the_build(built):
+def test_lab_inventory_catalog_matches_the_build(built: Built) -> None:
     """inventory/lab's catalog is what lab/dms builds: a source change needs a catalog update."""
     _, _, stdout = built
     expected = yaml.safe_load(stdout)["dms_catalog"]

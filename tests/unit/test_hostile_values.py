@@ -129,7 +129,7 @@ def test_a_trailing_newline_is_not_a_full_match() -> None:
     with pytest.raises(ValidationError):
         TypeAdapter(schema.UserName).validate_python("wang.fang\n")
     with pytest.raises(ValidationError):
-        schema.WorkstationHostVars(workstation_owner="wang.fang\n")  # type: ignore[arg-type]
+        schema.WorkstationHostVars(workstation_owner="wang.fang\n")
 
 
 # ---------------------------------------------------------------------------- the validator

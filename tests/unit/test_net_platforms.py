@@ -35,12 +35,14 @@ def _load() -> ModuleType:
 net = _load()
 
 
-def stages(platform: str, running: str, intended: str, **management: object) -> dict:
+def stages(
+    platform: str, running: str, intended: str, **management: object
+) -> dict[str, list[str]]:
     result, _ = net.remediation(platform, running, intended, net.Management(**management))
     return {k: [net.mask(platform, line) for line in v] for k, v in result.items()}
 
 
-def render(staged: dict) -> str:
+def render(staged: dict[str, list[str]]) -> str:
     return "".join(f"# {k}\n" + "".join(f"{line}\n" for line in v) for k, v in staged.items())
 
 

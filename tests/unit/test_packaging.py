@@ -32,7 +32,14 @@ from packaging.utils import canonicalize_name
 from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent
-SOURCES = ("modules", "library", "action_plugins", "filter_plugins", "module_utils", "deploys")
+SOURCES: tuple[str, ...] = (
+    "modules",
+    "library",
+    "action_plugins",
+    "filter_plugins",
+    "module_utils",
+    "deploys",
+)
 SOURCES += ("bench", "tests", "lab", "roles", "playbooks")
 # Our own modules outside modules/: the repository's top level (module_utils as a package),
 # module_utils/ (also installed on hosts beside the scripts) and the lab's reference DMS.

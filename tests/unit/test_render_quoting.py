@@ -18,7 +18,7 @@ import dataclasses
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -239,7 +239,7 @@ def test_an_acl_template_refuses_a_value_with_a_newline(
     elif field == "interface":
         poisoned = dataclasses.replace(first, vlan=None, interface=HOSTILE)
     else:
-        poisoned = dataclasses.replace(first, **{field: HOSTILE})
+        poisoned = dataclasses.replace(first, **cast(dict[str, Any], {field: HOSTILE}))
     with pytest.raises(ValueError, match="control character U\\+000A"):
         render_acl_config(platform, [poisoned, *acls[1:]])
 

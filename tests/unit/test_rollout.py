@@ -72,7 +72,9 @@ def stores(*specs: str) -> list[dict[str, object]]:
         ((), 3, []),
     ],
 )
-def test_waves_put_the_pilots_first(specs: tuple[str, ...], size: int, expected) -> None:
+def test_waves_put_the_pilots_first(
+    specs: tuple[str, ...], size: int, expected: list[list[str]]
+) -> None:
     assert waves(stores(*specs), size) == expected
 
 
