@@ -27,8 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from storeops.lab.plan import NAME_PREFIX
-from storeops.lab.rehearsal import reset_dms
+from storeops_lab.plan import NAME_PREFIX
+from storeops_lab.rehearsal import reset_dms
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

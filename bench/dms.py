@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storeops.lab.plan import NAME_PREFIX
-from storeops.lab.rehearsal import copy_lab_inventory, reset_dms, set_target
+from storeops_lab.plan import NAME_PREFIX
+from storeops_lab.rehearsal import copy_lab_inventory, reset_dms, set_target
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -29,12 +29,12 @@ import yaml
 from ansible.plugins.filter.core import regex_replace
 
 from storeops.inventory import Inventory
-from storeops.lab.rehearsal import copy_lab_inventory
-from storeops.lab.traffic import live_table, lockout_vars
 from storeops.paths import LAB_INVENTORY
 from storeops.roles import role_defaults
 from storeops.validate import load_valid
 from storeops.zones import inbound_rules
+from storeops_lab.rehearsal import copy_lab_inventory
+from storeops_lab.traffic import live_table, lockout_vars
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -1,6 +1,6 @@
 """Network device automation measurements (bench/run.py `network`).
 
-Everything runs against the lab's emulated devices (storeops.lab.devices), started in the
+Everything runs against the lab's emulated devices (storeops_lab.devices), started in the
 bench process on free 127.0.0.1 ports, and through the real modules (library/net_backup.py,
 library/net_config.py) with ``ansible-playbook`` run from the repository root, so that
 ansible.cfg's library and module_utils paths and its forks (20) apply: one play, one host
@@ -44,8 +44,8 @@ from typing import Any
 
 import yaml
 
-from storeops.lab.devices import DeviceHandle, start_device
-from storeops.lab.devices.cisco_ios import CiscoIos
+from storeops_lab.devices import DeviceHandle, start_device
+from storeops_lab.devices.cisco_ios import CiscoIos
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

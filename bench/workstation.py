@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from storeops.lab.plan import NAME_PREFIX
-from storeops.lab.rehearsal import copy_lab_inventory
+from storeops_lab.plan import NAME_PREFIX
+from storeops_lab.rehearsal import copy_lab_inventory
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -1,4 +1,4 @@
-"""The lab's stateful device emulators (storeops.lab.devices), driven as the modules drive them.
+"""The lab's stateful device emulators (storeops_lab.devices), driven as the modules drive them.
 
 Every test starts its own emulated devices on free 127.0.0.1 ports (port 0) with a fresh
 state directory, and talks to them through netmiko with the device types the network modules
@@ -38,11 +38,11 @@ from netmiko.exceptions import NetmikoAuthenticationException
 from ntc_templates.parse import parse_output
 
 from storeops import acl
-from storeops.lab.devices import DeviceHandle, start_device
-from storeops.lab.devices.platform import Session
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
+from storeops_lab.devices import DeviceHandle, start_device
+from storeops_lab.devices.platform import Session
 
 USER = "admin"
 PASSWORD = "Lab-Passw0rd"

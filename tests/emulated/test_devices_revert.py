@@ -24,8 +24,8 @@ import paramiko
 import pytest
 from netmiko import BaseConnection, ConnectHandler
 
-from storeops.lab.devices import DeviceHandle, start_device
-from storeops.lab.emulators import answers_ssh
+from storeops_lab.devices import DeviceHandle, start_device
+from storeops_lab.emulators import answers_ssh
 from tests.waiting import seconds_until
 
 USER = "admin"

@@ -1,6 +1,6 @@
 """net_backup and net_config (library/) against the lab's emulated devices, through Ansible.
 
-Every test starts its own emulated devices (storeops.lab.devices) on free 127.0.0.1 ports with
+Every test starts its own emulated devices (storeops_lab.devices) on free 127.0.0.1 ports with
 a fresh state directory and runs the real modules with ``ansible-playbook`` from the repository
 root (so ansible.cfg's library and module_utils paths apply), one host per device, all with
 ``ansible_connection=local``; the results come back through the ``ansible.posix.json`` stdout
@@ -25,10 +25,10 @@ import yaml
 from netmiko import ConnectHandler
 
 from storeops.ansible_view import load as load_ansible_view
-from storeops.lab.devices import DeviceHandle, start_device
 from storeops.role_templates import render
 from storeops.workstation.plan import load_checked
 from storeops.yamlfiles import VaultPasswords
+from storeops_lab.devices import DeviceHandle, start_device
 from tests.conftest import REPO
 from tests.unit.test_render_quoting import LAB_PASSWORDS, ROLE_TEMPLATES, _role_vars
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from storeops.lab.devices import DeviceHandle
-from storeops.lab.devices.device import CommandRecord
-from storeops.lab.devices.passwords import cisco_type9, huawei_cipher
-from storeops.lab.emulators import answers_ssh as greets
+from storeops_lab.devices import DeviceHandle
+from storeops_lab.devices.device import CommandRecord
+from storeops_lab.devices.passwords import cisco_type9, huawei_cipher
+from storeops_lab.emulators import answers_ssh as greets
 from tests.conftest import FIXTURES
 from tests.emulated.test_net_modules import LOGIN, PASSWORD, Start, host_vars, play, running, start
 from tests.waiting import seconds_until

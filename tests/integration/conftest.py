@@ -1,6 +1,6 @@
 """The running lab for integration tests: started (or repaired) by the suite itself.
 
-``lab`` runs ``storeops.lab.up`` once per session on ``inventory/lab``: on a healthy lab
+``lab`` runs ``storeops_lab.up`` once per session on ``inventory/lab``: on a healthy lab
 that takes a few seconds and changes nothing; on a fresh machine it builds the image and
 the containers first. The lab is left running afterwards (``storeops lab down`` removes it).
 """
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from storeops.inventory import Inventory
-from storeops.lab import up
 from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
+from storeops_lab import up
 
 
 @pytest.fixture(scope="session")

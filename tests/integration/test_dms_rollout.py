@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storeops.inventory import Inventory
-from storeops.lab.rehearsal import (
+from storeops_lab.rehearsal import (
     AUDIT_LOG,
     DUMP_DIR,
     JOURNAL,

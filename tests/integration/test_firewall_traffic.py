@@ -6,7 +6,7 @@ test reaches the hosts through it (the controller is in the mgmt zone).
 
 The traffic matrix: for each store, every client (the controller, each lab host, test
 equipment standing in for the zones the lab has no host in, other stores' hosts arriving
-through the WAN; see :mod:`storeops.lab.traffic`) sends one probe to every lab host of the
+through the WAN; see :mod:`storeops_lab.traffic`) sends one probe to every lab host of the
 store for every service any flow names. Each probed port has a listener (the real service,
 or a stand-in), so a probe goes unanswered only because a firewall dropped it. What the
 zone model allows must be answered; everything else must be silent, and each host's drop
@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 
 from storeops.inventory import Inventory
-from storeops.lab import podman, traffic
-from storeops.lab.plan import NAME_PREFIX, runs_in_lab
-from storeops.lab.probe import ANSWERED, SILENT
 from storeops.paths import LAB_INVENTORY
 from storeops.roles import role_defaults
 from storeops.validate import load_valid
+from storeops_lab import podman, traffic
+from storeops_lab.plan import NAME_PREFIX, runs_in_lab
+from storeops_lab.probe import ANSWERED, SILENT
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab

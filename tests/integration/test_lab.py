@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from storeops.inventory import Inventory
-from storeops.lab import LabError, default_ssh_files, image_ref, status, up
-from storeops.lab.plan import LabHost, make_plan
-from storeops.lab.ssh import known_hosts_text, ssh_login
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.validate import load_valid
+from storeops_lab import LabError, default_ssh_files, image_ref, status, up
+from storeops_lab.plan import LabHost, make_plan
+from storeops_lab.ssh import known_hosts_text, ssh_login
 
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
 

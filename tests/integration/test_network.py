@@ -1,6 +1,6 @@
 """playbooks/network.yml and network-backup.yml against the lab's emulated switches and firewalls.
 
-The lab runs one emulator process per inventory device (``storeops.lab.emulators``): sh01 has
+The lab runs one emulator process per inventory device (``storeops_lab.emulators``): sh01 has
 a Cisco IOS core switch and a Huawei VRP firewall, hz01 two Huawei VRP devices, all on
 127.0.0.1 ports, each with a command log (``lab/.state/devices/<name>.commands.jsonl``) that
 shows what the device received. The devices start from their factory configuration; the
@@ -21,7 +21,7 @@ from netmiko import ConnectHandler
 
 from storeops.ansible_view import load
 from storeops.inventory import Inventory
-from storeops.lab.emulators import (
+from storeops_lab.emulators import (
     STATE_DIR,
     EmulatedDevice,
     ensure_device,
@@ -29,7 +29,7 @@ from storeops.lab.emulators import (
     reset_device,
     stop_device,
 )
-from storeops.lab.rehearsal import copy_lab_inventory
+from storeops_lab.rehearsal import copy_lab_inventory
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from storeops.inventory import Inventory
-from storeops.lab.plan import runs_in_lab
-from storeops.lab.rehearsal import copy_lab_inventory, set_window
+from storeops_lab.plan import runs_in_lab
+from storeops_lab.rehearsal import copy_lab_inventory, set_window
 from tests.integration.ansible_run import run_playbook
 
 pytestmark = pytest.mark.lab

@@ -17,9 +17,9 @@ import pytest
 
 from storeops.ansible_view import load
 from storeops.inventory import Inventory
-from storeops.lab.plan import runs_in_lab
 from storeops.roles import role_defaults
 from storeops.zones import is_allowed
+from storeops_lab.plan import runs_in_lab
 from tests.integration.ansible_run import changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab

@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from storeops.inventory import Inventory
-from storeops.lab import up
-from storeops.lab.podman import exec_in
-from storeops.lab.rehearsal import copy_lab_inventory
 from storeops.paths import REPO_ROOT
+from storeops_lab import up
+from storeops_lab.podman import exec_in
+from storeops_lab.rehearsal import copy_lab_inventory
 from tests.integration.ansible_run import run_playbook
 from tests.waiting import seconds_until
 

@@ -25,9 +25,9 @@ import pytest
 import testinfra
 
 from storeops.inventory import Host
-from storeops.lab.plan import runs_in_lab
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.validate import load_valid
+from storeops_lab.plan import runs_in_lab
 
 INVENTORY_ROOT = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 INVENTORY = load_valid(INVENTORY_ROOT)
@@ -68,7 +68,7 @@ def _from_repo_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="module", autouse=True)
 def _lab_is_up(_from_repo_root: None) -> None:
     if IS_LAB:
-        from storeops.lab import up
+        from storeops_lab import up
 
         up(INVENTORY, say=lambda _: None)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from storeops.cli import main
-from storeops.lab.cli_lab import status_table
-from storeops.lab.lab import HostStatus
+from storeops_lab.cli_lab import status_table
+from storeops_lab.lab import HostStatus
 
 DB = HostStatus("sh01-db", "sh01", "10.10.10.11", "storeops-sh01-db", "running", True, "running")
 SWITCH = HostStatus(
@@ -34,9 +34,9 @@ def test_status_table_has_a_header_and_one_aligned_row_per_host() -> None:
 def test_status_json_lists_every_host_and_the_verdict(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("storeops.lab.cli_lab.load_valid", lambda root: object())
-    monkeypatch.setattr("storeops.lab.cli_lab.status", lambda inventory: [DB, SWITCH])
-    monkeypatch.setattr("storeops.lab.cli_lab.portal.answering", lambda: True)
+    monkeypatch.setattr("storeops_lab.cli_lab.load_valid", lambda root: object())
+    monkeypatch.setattr("storeops_lab.cli_lab.status", lambda inventory: [DB, SWITCH])
+    monkeypatch.setattr("storeops_lab.cli_lab.portal.answering", lambda: True)
     status = main(["lab", "status", "--json", "-i", str(tmp_path)])
     report = json.loads(capsys.readouterr().out)
     assert status == 1  # the switch does not answer SSH

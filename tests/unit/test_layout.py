@@ -7,7 +7,7 @@ lazy import cannot hide a cycle or a wrong-way dependency.
 - the core: the modules directly in ``storeops/`` (schema, inventory, validate, zones, ...);
 - the features: ``storeops.workstation``, registered with the core and the CLI by entry
   points (``storeops.validators``, ``storeops.commands`` in pyproject.toml);
-- the lab: ``storeops.lab``, which may use anything; nothing outside it uses the lab.
+- the lab: ``storeops_lab``, which may use anything; nothing outside it uses the lab.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "modules" / "storeops"
+LAB_PACKAGE = REPO / "lab" / "storeops_lab"
 FEATURES = ("storeops.workstation",)
-LAB = "storeops.lab"
+LAB = "storeops_lab"
 CLI = "storeops.cli"
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    root = PACKAGE if path.is_relative_to(PACKAGE) else LAB_PACKAGE
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -65,7 +67,8 @@ def imports_of(path: Path) -> set[str]:
 
 
 def graph_nodes() -> dict[str, Path]:
-    return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+    paths = [*PACKAGE.rglob("*.py"), *LAB_PACKAGE.rglob("*.py")]
+    return {module_name(path): path for path in sorted(paths)}
 
 
 def import_graph() -> dict[str, set[str]]:

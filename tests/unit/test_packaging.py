@@ -5,7 +5,7 @@
    Ansible loads it for, a type-stub); a transitive cap names a pinned distribution that
    requires it.
 2. pyproject.toml declares what the storeops package imports (the lab's extra what only
-   storeops.lab imports), as ranges that hold the pins.
+   storeops_lab imports), as ranges that hold the pins.
 3. A wheel-style install (``pip install --no-deps --target``, as in an AWX execution
    environment) validates the lab inventory and passes the playbooks' preflight from
    outside the checkout: the roles come from the project of the run, not from site-packages.
@@ -43,7 +43,7 @@ SOURCES: tuple[str, ...] = (
 SOURCES += ("bench", "tests", "lab", "roles", "playbooks")
 # Our own modules outside modules/: the repository's top level (module_utils as a package),
 # module_utils/ (also installed on hosts beside the scripts) and the lab's reference DMS.
-OWN_ROOTS = (REPO, REPO / "module_utils", REPO / "lab" / "dms" / "src")
+OWN_ROOTS = (REPO, REPO / "module_utils", REPO / "lab", REPO / "lab" / "dms" / "src")
 
 # Pins that nothing imports, each with what uses it and where that use shows in the
 # repository (files, pattern): remove the use and the pin must go too.
@@ -60,7 +60,7 @@ USED_WITHOUT_IMPORT: dict[str, tuple[str, tuple[str, ...], str]] = {
     "molecule": ("command", ("Makefile", ".ci"), r"\bmolecule\b"),
     "pytest-xdist": ("pytest -n", ("Makefile",), r"PYTEST\).* -n \d"),
     "types-pyyaml": ("mypy's stubs", ("modules",), r"^import yaml|^from yaml"),
-    "types-paramiko": ("mypy's stubs", ("modules",), r"^import paramiko|^from paramiko"),
+    "types-paramiko": ("mypy's stubs", ("lab",), r"^import paramiko|^from paramiko"),
     "passlib": ("Ansible's password_hash filter", ("playbooks", "roles"), r"password_hash\("),
     "netaddr": (
         "the ansible.utils.ipaddr filter",
@@ -198,17 +198,16 @@ def test_the_package_declares_what_it_imports_as_ranges_that_hold_the_pins() -> 
         for extra, specs in project().items()
     }
     imports = imported_distributions()
-    package = {d for d, files in imports.items() if any(f.startswith("modules/") for f in files)}
+    packaged = ("modules/", "lab/storeops_lab/")  # the two packages pyproject installs
+    package = {d for d, files in imports.items() if any(f.startswith(packaged) for f in files)}
     lab_only = {
         d
         for d in package
-        if all(
-            f.startswith("modules/storeops/lab/") for f in imports[d] if f.startswith("modules/")
-        )
+        if all(f.startswith("lab/storeops_lab/") for f in imports[d] if f.startswith(packaged))
     }
     needed = {d for d in package - lab_only if PINNED_BY.get(d) not in package}
     assert set(declared[""]) == needed, "dependencies = what storeops (not its lab) imports"
-    assert set(declared["lab"]) == lab_only, "the lab extra = what only storeops.lab imports"
+    assert set(declared["lab"]) == lab_only, "the lab extra = what only storeops_lab imports"
     for extra, requirements_ in declared.items():
         for dist, requirement in requirements_.items():
             assert requirement.specifier.contains(direct[dist]), (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storeops.lab.rehearsal import copy_lab_inventory
 from storeops.validate import validate
 from storeops.yamlfiles import VaultPasswords
+from storeops_lab.rehearsal import copy_lab_inventory
 
 REPO = Path(__file__).resolve().parents[2]
 

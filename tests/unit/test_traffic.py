@@ -17,10 +17,10 @@ import pytest
 
 from storeops import zones
 from storeops.inventory import Inventory
-from storeops.lab import probe, traffic
-from storeops.lab.plan import runs_in_lab
 from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
+from storeops_lab import probe, traffic
+from storeops_lab.plan import runs_in_lab
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ removes it, ``status`` probes every host. ``ensure_image`` builds the base image
 ``lab/image/`` when its current version is missing (see ``lab/image/README.md``).
 """
 
-from storeops.lab.errors import LabError
-from storeops.lab.image import ImageBuildError, ensure_image, image_ref
-from storeops.lab.lab import DownResult, HostStatus, UpResult, down, status, up
-from storeops.lab.ssh import SshFiles, default_ssh_files
+from storeops_lab.errors import LabError
+from storeops_lab.image import ImageBuildError, ensure_image, image_ref
+from storeops_lab.lab import DownResult, HostStatus, UpResult, down, status, up
+from storeops_lab.ssh import SshFiles, default_ssh_files
 
 __all__ = [
     "DownResult",

@@ -9,7 +9,7 @@ Emulated:
   ``(config-router)``, ``(config-router-af)`` and a few more; ``exit`` one view up, ``end``
   or Ctrl-Z back to ``host#``; ``do <exec command>`` in configuration mode; a command of a
   parent view typed in a section runs there and moves the session there, as IOS does;
-- configuration lines are filed into the tree (see :mod:`storeops.lab.devices.platform`);
+- configuration lines are filed into the tree (see :mod:`storeops_lab.devices.platform`);
   single-instance commands (``hostname``, ``description``, ``ip address``, ``switchport
   mode``, ``ntp server X``, ``username X``...) replace their previous value; ``no`` removes;
   defaults IOS prints in their negative form (``no ip http server``, ``no service pad``,
@@ -73,8 +73,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storeops.lab.devices import passwords
-from storeops.lab.devices.cli import (
+from storeops_lab.devices import passwords
+from storeops_lab.devices.cli import (
     CTRL_Z,
     CliError,
     ExecCommand,
@@ -84,9 +84,9 @@ from storeops.lab.devices.cli import (
     expect_words,
     split_pipe,
 )
-from storeops.lab.devices.config import ConfigNode, Rank, parse_indented, tokens
-from storeops.lab.devices.device import Countdown
-from storeops.lab.devices.platform import (
+from storeops_lab.devices.config import ConfigNode, Rank, parse_indented, tokens
+from storeops_lab.devices.device import Countdown
+from storeops_lab.devices.platform import (
     ROOT,
     Platform,
     Section,
@@ -101,7 +101,7 @@ from storeops.lab.devices.platform import (
 )
 
 if TYPE_CHECKING:
-    from storeops.lab.devices.device import Device
+    from storeops_lab.devices.device import Device
 
 MODEL = "WS-C3560CX-12PC-S"
 VERSION = "15.2(7)E8"

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from storeops.inventory import Inventory
-from storeops.lab import container, podman
-from storeops.lab.emulators import device_status, ensure_devices, stop_devices
-from storeops.lab.errors import LabError
-from storeops.lab.fence import fence
-from storeops.lab.image import ImageBuildError, ensure_image, image_ref
-from storeops.lab.plan import (
+from storeops.paths import LAB_STATE_DIR
+from storeops_lab import container, podman
+from storeops_lab.emulators import device_status, ensure_devices, stop_devices
+from storeops_lab.errors import LabError
+from storeops_lab.fence import fence
+from storeops_lab.image import ImageBuildError, ensure_image, image_ref
+from storeops_lab.plan import (
     LABEL_LAB,
     LABEL_SPEC,
     LabHost,
@@ -37,8 +38,8 @@ from storeops.lab.plan import (
     make_plan,
     owner_labels,
 )
-from storeops.lab.portal import ensure_portal, stop_portal
-from storeops.lab.ssh import (
+from storeops_lab.portal import ensure_portal, stop_portal
+from storeops_lab.ssh import (
     SshFiles,
     default_ssh_files,
     ensure_key,
@@ -48,7 +49,6 @@ from storeops.lab.ssh import (
     wait_for_ssh,
     write_if_changed,
 )
-from storeops.paths import LAB_STATE_DIR
 
 SSH_TIMEOUT = 30.0
 MAX_PARALLEL = 8

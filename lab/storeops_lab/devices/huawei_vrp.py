@@ -10,7 +10,7 @@ Emulated:
   ``<host>`` out), ``return`` or Ctrl-Z back to ``<host>``; a command of a parent view typed
   in a section runs there and moves the session there; ``display``/``save`` work in every
   view, as on VRP;
-- configuration lines are filed into the tree (see :mod:`storeops.lab.devices.platform`):
+- configuration lines are filed into the tree (see :mod:`storeops_lab.devices.platform`):
   single-instance commands (``sysname``, ``description``, ``ip address``, ``port link-type``,
   ``traffic-filter inbound``, ``local-user X password``...) replace their previous value,
   ``undo`` removes;
@@ -64,8 +64,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
-from storeops.lab.devices import passwords
-from storeops.lab.devices.cli import (
+from storeops_lab.devices import passwords
+from storeops_lab.devices.cli import (
     CTRL_Z,
     CliError,
     ExecCommand,
@@ -74,9 +74,9 @@ from storeops.lab.devices.cli import (
     command,
     split_pipe,
 )
-from storeops.lab.devices.config import ConfigNode, Rank, parse_indented, tokens
-from storeops.lab.devices.device import Countdown
-from storeops.lab.devices.platform import (
+from storeops_lab.devices.config import ConfigNode, Rank, parse_indented, tokens
+from storeops_lab.devices.device import Countdown
+from storeops_lab.devices.platform import (
     ROOT,
     Platform,
     Section,
@@ -91,7 +91,7 @@ from storeops.lab.devices.platform import (
 )
 
 if TYPE_CHECKING:
-    from storeops.lab.devices.device import Device
+    from storeops_lab.devices.device import Device
 
 MODEL = "S5720-28X-SI-AC"
 SOFTWARE = "V200R019C10SPC500"

@@ -14,9 +14,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from storeops.lab.plan import NAME_PREFIX
-from storeops.lab.podman import exec_in
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
+from storeops_lab.plan import NAME_PREFIX
+from storeops_lab.podman import exec_in
 
 LAB_KEY = "signing_key: ../../lab/dms/signing-key.pub"
 COPIED_KEY = "files/lab-dms-signing-key.pub"

@@ -11,8 +11,8 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from storeops.lab import podman
 from storeops.paths import REPO_ROOT
+from storeops_lab import podman
 
 BUILD_SCRIPT = REPO_ROOT / "lab" / "image" / "build.sh"
 BUILD_TIMEOUT = 1800.0

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from storeops.lab.devices.cli import CliError, ExecCommand, Reply, match_command
-from storeops.lab.devices.config import ConfigNode, Rank, tokens
+from storeops_lab.devices.cli import CliError, ExecCommand, Reply, match_command
+from storeops_lab.devices.config import ConfigNode, Rank, tokens
 
 if TYPE_CHECKING:
-    from storeops.lab.devices.device import Device
+    from storeops_lab.devices.device import Device
 
 ROOT = ""  # the kind of the top-level view
 Ask = Callable[[str, bool], str | None]  # (question, echo the answer) -> answer, None at EOF
@@ -129,7 +129,7 @@ class Platform(ABC):
     interface_types: ClassVar[tuple[str, ...]]
     free_text: ClassVar[frozenset[str]] = frozenset({"description", "remark", "banner", "name"})
     # The management address of the factory configuration, and the one the controller
-    # may use when the device is started without a list (see storeops.lab.devices.device).
+    # may use when the device is started without a list (see storeops_lab.devices.device).
     factory_address: ClassVar[str] = "192.0.2.2"
 
     def __init__(self) -> None:

@@ -11,9 +11,9 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from storeops.lab import podman
-from storeops.lab.errors import LabError
-from storeops.lab.ssh import REMOTE_USER
+from storeops_lab import podman
+from storeops_lab.errors import LabError
+from storeops_lab.ssh import REMOTE_USER
 
 READY_STATES = ("running", "degraded")
 SYSTEMD_TIMEOUT = 60.0

@@ -1,7 +1,7 @@
 """The lab's switches and firewalls: one emulated device process per inventory device.
 
 Every host of the inventory with a ``storeops_platform`` runs in the lab as a stateful
-emulator (:mod:`storeops.lab.devices`) listening on ``ansible_host:ansible_port`` (the lab
+emulator (:mod:`storeops_lab.devices`) listening on ``ansible_host:ansible_port`` (the lab
 inventory puts them on 127.0.0.1), in a process of its own, started detached by ``lab up``
 and stopped by ``lab down``, so that a test can stop one device ("the switch is down")
 and the next ``lab up`` brings it back. A device boots from its saved configuration
@@ -12,7 +12,7 @@ inventory, and ``playbooks/network.yml`` brings them in.
 
 A device answers only while its running configuration holds its inventory address
 (``storeops_address``) on an up interface, and allows SSH (the lock-out model of
-:mod:`storeops.lab.devices.device`); its factory configuration's management interface
+:mod:`storeops_lab.devices.device`); its factory configuration's management interface
 holds that address. A device whose saved configuration locks the controller out when its
 process starts (a lab left by an older checkout, or a test that saved a lock-out) is reset
 to its factory configuration, as a technician with a console cable would: ``up`` can
@@ -42,16 +42,19 @@ from pathlib import Path
 
 from storeops.ansible_view import load
 from storeops.inventory import Inventory
-from storeops.lab.errors import LabError
 from storeops.paths import LAB_STATE_DIR
 from storeops.roles import role_defaults
+from storeops_lab.errors import LabError
 
 STATE_DIR = LAB_STATE_DIR / "devices"
 PASSWORD_ENV = "STOREOPS_DEVICE_PASSWORD"
 TIME_SCALE_ENV = "STOREOPS_LAB_SECONDS_PER_MINUTE"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
-MODULE = "storeops.lab.emulators"
+MODULE = "storeops_lab.emulators"
+# The same program before the lab became its own package (a checkout of before the move):
+# still recognised on a port, so that ``up`` replaces it instead of failing to bind.
+FORMER_MODULES = ("storeops.lab.emulators",)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,8 @@ def _emulators_on_port(port: int) -> list[int]:
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         words = _cmdline(int(entry.name))
-        if MODULE in words and "serve" in words and str(port) in words:
+        ours = any(module in words for module in (MODULE, *FORMER_MODULES))
+        if ours and "serve" in words and str(port) in words:
             found.append(int(entry.name))
     return found
 
@@ -289,12 +293,12 @@ def device_status(inventory: Inventory) -> list[DeviceStatus]:
 
 
 def serve(argv: Sequence[str] | None = None) -> int:
-    """``python -m storeops.lab.emulators serve NAME PLATFORM PORT USER STATE_DIR``.
+    """``python -m storeops_lab.emulators serve NAME PLATFORM PORT USER STATE_DIR``.
 
     Runs one emulated device until SIGTERM; the password comes from the environment
     (``STOREOPS_DEVICE_PASSWORD``), never from the command line.
     """
-    from storeops.lab.devices import start_device
+    from storeops_lab.devices import start_device
 
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}")
     parser.add_argument("command", choices=["serve"])

@@ -5,8 +5,8 @@ commands it receives into it, persists it on ``write memory`` / ``save`` and boo
 saved file when restarted; ``show``/``display`` commands print it the way the real operating
 system does, so that netmiko drivers, ntc-templates parsers and hier_config remediation work
 against it as against a device. Built on FakeNOS (its SSH server, shell and NOS plugins; see
-:mod:`storeops.lab.devices.server`); the platforms are
-:mod:`storeops.lab.devices.cisco_ios` and :mod:`storeops.lab.devices.huawei_vrp`, whose
+:mod:`storeops_lab.devices.server`); the platforms are
+:mod:`storeops_lab.devices.cisco_ios` and :mod:`storeops_lab.devices.huawei_vrp`, whose
 docstrings say what is emulated and what is not.
 
 Usage::
@@ -19,7 +19,7 @@ Usage::
 Port 0 picks a free port (``handle.port`` says which). Several devices can run in one
 process, each on its own port; every server binds 127.0.0.1 only.
 
-Safety nets and lock-outs (see :mod:`storeops.lab.devices.device`): Cisco IOS emulates the
+Safety nets and lock-outs (see :mod:`storeops_lab.devices.device`): Cisco IOS emulates the
 configuration archive and its revert timer (``configure terminal revert timer``,
 ``configure confirm``), Huawei VRP the scheduled reboot to the saved configuration
 (``schedule reboot delay``, ``undo schedule reboot``); a device refuses new connections
@@ -35,11 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from storeops.lab.devices.cisco_ios import CiscoIos
-from storeops.lab.devices.device import DEFAULT_SECONDS_PER_MINUTE, CommandRecord, Device
-from storeops.lab.devices.huawei_vrp import HuaweiVrp
-from storeops.lab.devices.platform import Platform
-from storeops.lab.devices.server import ADDRESS, DeviceSshServer
+from storeops_lab.devices.cisco_ios import CiscoIos
+from storeops_lab.devices.device import DEFAULT_SECONDS_PER_MINUTE, CommandRecord, Device
+from storeops_lab.devices.huawei_vrp import HuaweiVrp
+from storeops_lab.devices.platform import Platform
+from storeops_lab.devices.server import ADDRESS, DeviceSshServer
 
 PLATFORMS: dict[str, type[Platform]] = {"cisco_ios": CiscoIos, "huawei_vrp": HuaweiVrp}
 

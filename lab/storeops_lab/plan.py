@@ -3,7 +3,7 @@
 Pure data, no podman: one internal network ``storeops-<store>`` per store (the
 controller owns the first usable address, the gateway) and one container
 ``storeops-<host>`` per host with a server or workstation role. Switches and firewalls
-are emulated devices (processes, not containers: :mod:`storeops.lab.emulators`), so the
+are emulated devices (processes, not containers: :mod:`storeops_lab.emulators`), so the
 plan skips them.
 """
 
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storeops.inventory import Host, Inventory
-from storeops.lab import podman
-from storeops.lab.errors import LabError
 from storeops.schema import Role
+from storeops_lab import podman
+from storeops_lab.errors import LabError
 
 CONTAINER_ROLES = frozenset({Role.DMS, Role.DB, Role.BACKUP, Role.WORKSTATION})
 NAME_PREFIX = "storeops-"
 
-LABEL_LAB = "storeops.lab"
+LABEL_LAB = "storeops_lab"
 LABEL_INVENTORY = "storeops.inventory"
 LABEL_STORE = "storeops.store"
 LABEL_HOST = "storeops.host"

@@ -34,10 +34,10 @@ from typing import Any
 
 from storeops import zones
 from storeops.inventory import Host, Inventory
-from storeops.lab import podman, probe
-from storeops.lab.image import image_ref
-from storeops.lab.plan import NAME_PREFIX, StoreNetwork, owner_labels, runs_in_lab
 from storeops.schema import Protocol, Service
+from storeops_lab import podman, probe
+from storeops_lab.image import image_ref
+from storeops_lab.plan import NAME_PREFIX, StoreNetwork, owner_labels, runs_in_lab
 
 PROBE_SOURCE = Path(probe.__file__).read_text(encoding="utf-8")
 LABEL_EQUIPMENT = "storeops.equipment"

@@ -16,12 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from storeops.inventory import Inventory, InventoryInvalid
-from storeops.lab import portal
-from storeops.lab.errors import LabError
-from storeops.lab.image import ImageBuildError, ensure_image
-from storeops.lab.lab import HostStatus, down, status, up
 from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
+from storeops_lab import portal
+from storeops_lab.errors import LabError
+from storeops_lab.image import ImageBuildError, ensure_image
+from storeops_lab.lab import HostStatus, down, status, up
 
 EXIT_OK = 0
 EXIT_FAILED = 1

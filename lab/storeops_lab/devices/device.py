@@ -1,7 +1,7 @@
 """One emulated device: its running configuration, its saved configuration, its command log.
 
 The state is shared by every SSH session to the device (each session has its own prompt and
-view stack, :class:`~storeops.lab.devices.platform.Session`) and guarded by one lock: a
+view stack, :class:`~storeops_lab.devices.platform.Session`) and guarded by one lock: a
 command runs whole before the next one starts, whichever session sent it.
 
 Persistence is what a real device does: the running configuration lives in memory only;
@@ -51,8 +51,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from storeops.lab.devices.config import ConfigNode
-from storeops.lab.devices.platform import Platform, Session, clock_now
+from storeops_lab.devices.config import ConfigNode
+from storeops_lab.devices.platform import Platform, Session, clock_now
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ with the abbreviations a real CLI accepts (``sh run``, ``dis cur``): each typed 
 prefix of the command's word, and must not fit two different words. A word that fits none is
 an error whose caret points at it, as on the devices. Configuration lines are not matched
 here: they are plain text that the platform files into its configuration tree (see
-:mod:`storeops.lab.devices.platform`), and must be typed in full.
+:mod:`storeops_lab.devices.platform`), and must be typed in full.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from storeops.lab.devices.platform import Session
+    from storeops_lab.devices.platform import Session
 
 ErrorKind = Literal["invalid", "incomplete", "ambiguous", "parameter", "message"]
 

@@ -5,7 +5,7 @@ plugin (the command loop, ``CMDShell``, a :class:`cmd.Cmd`) and a *NOS* (``Nos``
 exact command strings -> canned output, plus an optional ``device`` object). A NOS plugin
 cannot keep a configuration: its lookup is by exact string, an unknown command can only get
 one fixed answer, and only canned commands can change the prompt. So the state lives in a
-:class:`~storeops.lab.devices.device.Device` hung on ``Nos.device`` (where FakeNOS's own
+:class:`~storeops_lab.devices.device.Device` hung on ``Nos.device`` (where FakeNOS's own
 Python platforms keep theirs), and two subclassed plugins use it:
 
 - :class:`DeviceShell` (a ``CMDShell``): every typed line goes to the device's CLI session;
@@ -18,7 +18,7 @@ Python platforms keep theirs), and two subclassed plugins use it:
   logins against the device's configuration, and binds 127.0.0.1 only (no SO_REUSEPORT:
   a port in use is an error, not a silently shared port). A connection the device would
   not answer (its management path is gone, or it is booting: see
-  :mod:`storeops.lab.devices.device`) is closed before the SSH greeting, and a reboot
+  :mod:`storeops_lab.devices.device`) is closed before the SSH greeting, and a reboot
   closes every open connection.
 """
 
@@ -32,11 +32,11 @@ import threading
 from typing import Any
 
 import paramiko
-from fakenos.core.nos import Nos  # type: ignore[import-untyped]
-from fakenos.plugins.servers.ssh_server_paramiko import (  # type: ignore[import-untyped]
+from fakenos.core.nos import Nos
+from fakenos.plugins.servers.ssh_server_paramiko import (
     ParamikoSshServer,
 )
-from fakenos.plugins.shell.cmd_shell import CMDShell  # type: ignore[import-untyped]
+from fakenos.plugins.shell.cmd_shell import CMDShell
 from paramiko.common import (
     AUTH_FAILED,
     AUTH_SUCCESSFUL,
@@ -44,8 +44,8 @@ from paramiko.common import (
     OPEN_SUCCEEDED,
 )
 
-from storeops.lab.devices.cli import CTRL_Z, Reply
-from storeops.lab.devices.device import Device
+from storeops_lab.devices.cli import CTRL_Z, Reply
+from storeops_lab.devices.device import Device
 
 log = logging.getLogger(__name__)
 
