@@ -24,7 +24,7 @@ from storeops_lab.errors import LabError
 CONTAINER_ROLES = frozenset({Role.DMS, Role.DB, Role.BACKUP, Role.WORKSTATION})
 NAME_PREFIX = "storeops-"
 
-LABEL_LAB = "storeops_lab"
+LABEL_LAB = "storeops.lab"  # the podman label (not the package name)
 LABEL_INVENTORY = "storeops.inventory"
 LABEL_STORE = "storeops.store"
 LABEL_HOST = "storeops.host"
