@@ -15,8 +15,8 @@ from ansible import context
 from ansible.plugins.action import ActionBase
 
 from storeops.paths import ProjectNotFound, roles_dir
+from storeops.plays import vault_passwords
 from storeops.validate import summary, validate
-from storeops.yamlfiles import VaultPasswords
 
 
 class ActionModule(ActionBase):
@@ -47,8 +47,7 @@ class ActionModule(ActionBase):
     ) -> dict[str, Any]:
         result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        vault = getattr(self._loader, "_vault", None)
-        passwords = VaultPasswords(_secrets=list(getattr(vault, "secrets", None) or []))
+        passwords = vault_passwords(self._loader)
         summaries: list[str] = []
         errors: list[str] = []
         try:  # the roles this playbook runs (its project), not the installed package's place

@@ -18,7 +18,6 @@ from ansible.plugins.action import ActionBase
 
 from storeops.inventory import InventoryInvalid
 from storeops.plays import vault_passwords
-from storeops.workstation.commands import lpadmin_queue
 from storeops.workstation.plan import (
     MANAGED_HEADER,
     WorkstationInputError,
@@ -68,7 +67,6 @@ class ActionModule(ActionBase):
             changed=False,
             plan=asdict(plan),
             header=MANAGED_HEADER,
-            printer_command=lpadmin_queue(plan.printer),
             msg=f"{name} becomes {plan.hostname}: {plan.owner} ({plan.role})",
         )
         return result

@@ -6,7 +6,8 @@ library/net_config.py) with ``ansible-playbook`` run from the repository root, s
 ansible.cfg's library and module_utils paths and its forks (20) apply: one play, one host
 per device, ``ansible_connection=local``, the venv's python as interpreter, results read
 back through the ``ansible.posix.json`` stdout callback (instead of the repo's
-profile_tasks text) to count what changed and what failed.
+profile_tasks text) to count what changed and what failed (storeops_lab.devices.playbook,
+which tests/emulated use too).
 
 1. net_backup of N devices (N = 2, 20, 100; every other one Cisco IOS, the rest Huawei
    VRP) into a fresh git repository: the first run (reads and commits every device) and
@@ -29,8 +30,6 @@ from __future__ import annotations
 import configparser
 import difflib
 import importlib.util
-import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,13 +41,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
-
-from storeops_lab.devices import DeviceHandle, start_device
+from storeops_lab.devices import playbook
 from storeops_lab.devices.cisco_ios import CiscoIos
+from storeops_lab.devices.playbook import PlayRun, run_play
+from storeops_lab.devices.start import DeviceHandle, start_device
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 USER = "admin"
 PASSWORD = "Bench-Passw0rd-5120"
 DEVICE_COUNTS = (2, 20, 100)
@@ -69,16 +67,7 @@ APPENDED_ENTRIES = 5
 ARCHIVE = "archive\n path flash:storeops-rollback\n maximum 5\n"
 REVERT_MINUTES = 10  # the role's default
 
-LOGIN = {
-    "host": "{{ net_host }}",
-    "port": "{{ net_port }}",
-    "platform": "{{ net_platform }}",
-    "username": USER,
-    "password": "{{ net_password }}",
-    "timeout": 30,
-}
-
-Results = dict[str, dict[str, dict[str, Any]]]  # task name -> host -> result
+LOGIN = {**playbook.LOGIN, "timeout": 30}
 
 
 # ---------------------------------------------------------------------------- plumbing
@@ -109,56 +98,12 @@ def repo_forks() -> int:
 
 
 def host_vars(handle: DeviceHandle, **extra: Any) -> dict[str, Any]:
-    return {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "net_name": handle.name,
-        "net_host": handle.host,
-        "net_port": handle.port,
-        "net_platform": handle.platform,
-        "net_password": PASSWORD,
-        **extra,
-    }
+    return playbook.host_vars(handle, PASSWORD, **extra)
 
 
-def playbook(
-    directory: Path, hosts: dict[str, dict[str, Any]], tasks: list[dict[str, Any]]
-) -> tuple[float, Results]:
-    """Run ``tasks`` on ``hosts``: the whole process's wall time and the per-task results."""
-    inventory = directory / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}), encoding="utf-8")
-    play = directory / "play.yml"
-    play.write_text(
-        yaml.safe_dump([{"name": "bench", "hosts": "all", "gather_facts": False, "tasks": tasks}]),
-        encoding="utf-8",
-    )
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")},
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks (text output)
-        "ANSIBLE_NOCOLOR": "true",
-        "USER": "bench",
-    }
-    started = time.monotonic()
-    done = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(play)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=PLAYBOOK_TIMEOUT,
-    )
-    elapsed = time.monotonic() - started
-    try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        raise RuntimeError(
-            f"ansible-playbook gave no JSON (rc={done.returncode}): "
-            f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        ) from None
-    results = {task["task"]["name"]: task["hosts"] for p in report["plays"] for task in p["tasks"]}
-    return elapsed, results
+def play(directory: Path, hosts: dict[str, dict[str, Any]], tasks: list[dict[str, Any]]) -> PlayRun:
+    """Run ``tasks`` on ``hosts``: per-task results and the whole process's wall time."""
+    return run_play(directory, hosts, tasks, user="bench", timeout=PLAYBOOK_TIMEOUT)
 
 
 @contextmanager
@@ -204,10 +149,9 @@ def backups(runs: int) -> dict[str, float]:
                         "name": "backup",
                         "net_backup": {**LOGIN, "name": "{{ net_name }}", "repo": str(repo)},
                     }
-                    first_s, first = playbook(root, hosts, [task])
-                    second_s, second = playbook(root, hosts, [task])
-                    firsts.append(first_s)
-                    seconds.append(second_s)
+                    first, second = play(root, hosts, [task]), play(root, hosts, [task])
+                    firsts.append(first.seconds)
+                    seconds.append(second.seconds)
                     commits = len(
                         subprocess.run(
                             ["git", "-C", str(repo), "log", "--oneline"],
@@ -223,10 +167,10 @@ def backups(runs: int) -> dict[str, float]:
             f"backup_first_per_s_{total}": round(total / first_s, 2),
             f"backup_noop_per_s_{total}": round(total / second_s, 2),
             # the last run's outcome: every device committed once, nothing on the re-run
-            f"backup_first_changed_{total}": count(first["backup"], "changed"),
-            f"backup_first_failed_{total}": count(first["backup"], "failed"),
-            f"backup_noop_changed_{total}": count(second["backup"], "changed"),
-            f"backup_noop_failed_{total}": count(second["backup"], "failed"),
+            f"backup_first_changed_{total}": count(first.results["backup"], "changed"),
+            f"backup_first_failed_{total}": count(first.results["backup"], "failed"),
+            f"backup_noop_changed_{total}": count(second.results["backup"], "changed"),
+            f"backup_noop_failed_{total}": count(second.results["backup"], "failed"),
             f"backup_commits_{total}": commits,
         }
     figures["backup_runs"] = runs
@@ -343,15 +287,15 @@ def push_large(
                 "revert_minutes": revert_minutes,
             }
         }
-        push_s, first = playbook(root, hosts, [{"name": "push", **task}])
+        first = play(root, hosts, [{"name": "push", **task}])
         sent = [r.command for r in handle.device.config_commands()]
-        noop_s, second = playbook(root, hosts, [{"name": "again", **task}])
+        second = play(root, hosts, [{"name": "again", **task}])
     finally:
         handle.stop()
-    pushed, again = first["push"][LARGE_NAME], second["again"][LARGE_NAME]
+    pushed, again = first.results["push"][LARGE_NAME], second.results["again"][LARGE_NAME]
     if pushed.get("failed") or again.get("failed") or again.get("changed"):
         raise RuntimeError(f"net_config failed: {pushed.get('msg')} {again.get('msg')}")
-    return push_s, noop_s, pushed, sent
+    return first.seconds, second.seconds, pushed, sent
 
 
 def large_remediation(runs: int) -> dict[str, float]:

@@ -23,10 +23,15 @@ ClamAV (signature updates and a daily scan on timers), the store's printer, the 
 client, time (the common role's chrony), the hostname, the host firewall (the firewall
 role's ruleset from the zone model, loaded with its commit-confirm: validated, a revert
 armed), and /etc/storeops/workstation.yml. A second run changes nothing.
+
+The files, their handlers and the services and timers are the workstation role's list
+(roles/workstation/vars/main.yml, read by storeops.workstation.manifest): each concern's
+entries are applied here by apply_concern, where the role's tasks/main.yml applies them.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from io import StringIO
 
 from pyinfra.api.operation import OperationMeta
@@ -45,6 +50,7 @@ from storeops.workstation.deploy import (
     validated_file,
     write_asset_report,
 )
+from storeops.workstation.manifest import Concern, ManagedFile
 
 context = provisioning_context()
 plan = context.plan
@@ -52,26 +58,17 @@ identity = machine_identity(plan.address)
 write_asset_report(plan, identity)
 
 
-def put(dest: str, content: str, mode: str = "0644") -> OperationMeta:
+def put_role(role: str, template: str, dest: str) -> OperationMeta:
+    """One of another Ansible role's templates, rendered as that role renders it."""
     return files.put(
         name=f"Write {dest}",
-        src=StringIO(content),
+        src=StringIO(context.role_file(role, template, dest)),
         dest=dest,
         user="root",
         group="root",
-        mode=mode,
+        mode="0644",
         create_remote_dir=True,
     )
-
-
-def put_own(dest: str, mode: str = "0644") -> OperationMeta:
-    """One of this deploy's templates (deploys/templates/<dest>.j2)."""
-    return put(dest, context.file(dest), mode)
-
-
-def put_role(role: str, template: str, dest: str) -> OperationMeta:
-    """One of an Ansible role's templates, rendered as the role renders it."""
-    return put(dest, context.role_file(role, template, dest))
 
 
 def account(name: str, login: str, public_keys: list[str] | None = None) -> OperationMeta:
@@ -89,6 +86,40 @@ def account(name: str, login: str, public_keys: list[str] | None = None) -> Oper
 
 def any_changed(*operations: OperationMeta) -> bool:
     return any(operation.did_change() for operation in operations)
+
+
+def write(file: ManagedFile) -> OperationMeta:
+    """One file of the role's list, from the role's template, checked first if it says how."""
+    content, name = context.file(file), file.operation_name(plan)
+    if file.validation:
+        return validated_file(name=name, file=file, validation=file.validation, content=content)
+    return files.put(
+        name=name,
+        src=StringIO(content),
+        dest=file.dest,
+        user=file.owner,
+        group=file.group,
+        mode=file.mode,
+        create_remote_dir=True,
+    )
+
+
+def apply_concern(concern: Concern) -> None:
+    """A concern's entries of the role's list, as the role applies them (tasks/files.yml):
+    its files, then the handlers of those that changed (in the role's order), then its
+    services and timers."""
+    written = [(file, write(file)) for file in context.manifest.files_of(concern)]
+    for handler, command in context.handlers.items():
+        notifying = [operation for file, operation in written if file.notify == handler]
+        if notifying:
+            server.shell(name=handler, commands=[command], _if=partial(any_changed, *notifying))
+    for service in context.manifest.services_of(concern):
+        systemd.service(
+            name=service.operation_name,
+            service=service.name,
+            running=service.running,
+            enabled=service.enabled,
+        )
 
 
 # --- packages ----------------------------------------------------------------------
@@ -112,61 +143,19 @@ account(
     plan.admin_user,
     public_keys=list(plan.admin_public_keys),
 )
-validated_file(
-    name=f"Sudo tier {plan.sudo_tier} of {plan.admin_user}",
-    dest="/etc/sudoers.d/storeops-workstation",
-    content=context.file("/etc/sudoers.d/storeops-workstation"),
-    mode="0440",
-    validate=["visudo", "-cf"],
-)
+apply_concern("accounts")  # the admin account's sudo tier, checked by visudo
 
-# --- screen lock -------------------------------------------------------------------
-dconf = (
-    put_own("/etc/dconf/profile/user"),
-    put_own("/etc/dconf/db/local.d/00-storeops-screenlock"),
-    put_own("/etc/dconf/db/local.d/locks/storeops-screenlock"),
-)
-server.shell(
-    name="Compile the dconf database", commands=["dconf update"], _if=lambda: any_changed(*dconf)
-)
-put_own("/etc/profile.d/storeops-tmout.sh")
-
-# --- security updates --------------------------------------------------------------
-put_own("/etc/apt/apt.conf.d/20auto-upgrades")
-put_own("/etc/apt/apt.conf.d/52storeops-security-only")
-for timer in ("apt-daily.timer", "apt-daily-upgrade.timer"):
-    systemd.service(name=f"Enable {timer}", service=timer, running=True, enabled=True)
-
-# --- antivirus ---------------------------------------------------------------------
-systemd.service(
-    name="Signature updates by timer, not by the package's daemon",
-    service="clamav-freshclam.service",
-    running=False,
-    enabled=False,
-)
-clamav_units = (
-    put_own("/etc/clamav/storeops-freshclam.conf"),
-    put_own("/etc/systemd/system/storeops-freshclam.service"),
-    put_own("/etc/systemd/system/storeops-freshclam.timer"),
-    put_own("/etc/systemd/system/storeops-clamscan.service"),
-    put_own("/etc/systemd/system/storeops-clamscan.timer"),
-)
-systemd.daemon_reload(name="Reload systemd (ClamAV units)", _if=lambda: any_changed(*clamav_units))
-for timer in ("storeops-freshclam.timer", "storeops-clamscan.timer"):
-    systemd.service(name=f"Enable {timer}", service=timer, running=True, enabled=True)
+# --- screen lock, security updates, antivirus --------------------------------------
+apply_concern("screen-lock")
+apply_concern("updates")
+apply_concern("antivirus")
 
 # --- printer -----------------------------------------------------------------------
-systemd.service(name="CUPS", service="cups.service", running=True, enabled=True)
+apply_concern("printer")
 printer_queue(name=f"Printer {plan.printer['name']} (default)", printer=plan.printer)
 
 # --- DMS client --------------------------------------------------------------------
-group_ca = put_own("/usr/local/share/ca-certificates/storeops-group-ca.crt")
-server.shell(
-    name="Trust the group's CA", commands=["update-ca-certificates"], _if=group_ca.did_change
-)
-put_own("/etc/storedms-client/client.conf")
-put_own("/usr/local/bin/storedms-client", mode="0755")
-put_own("/usr/share/applications/storedms-client.desktop")
+apply_concern("dms-client")
 
 # --- time (the common role's chrony configuration) ----------------------------------
 server.timezone(name="Time zone of the store", timezone=str(context.value("common_timezone")))
@@ -189,7 +178,7 @@ systemd.service(
 )
 systemd.service(name="chrony", service="chrony.service", running=True, enabled=True)
 
-# --- hostname and the machine's record ---------------------------------------------
+# --- hostname ----------------------------------------------------------------------
 if not identity.in_container:  # a container's hostname is its engine's (podman --hostname)
     server.hostname(name=f"Hostname {plan.hostname}", hostname=plan.hostname)
     files.line(
@@ -226,4 +215,5 @@ applied_ruleset(
 if runs_on_the_machine():
     firewall_at_boot()
 
-put_own("/etc/storeops/workstation.yml")
+# --- the machine's record (/etc/storeops/workstation.yml) --------------------------
+apply_concern("record")

@@ -1,4 +1,8 @@
-"""The connection options net_backup and net_config share (module_utils/storeops_net.py)."""
+"""The connection options net_backup and net_config share (module_utils/storeops_net.py).
+
+Ansible reads this text, not code: ``platform``'s choices repeat the keys of ``PLATFORMS`` in
+module_utils/storeops_net.py, and tests/unit/test_platform_lists.py keeps them equal.
+"""
 
 from __future__ import annotations
 

@@ -218,7 +218,6 @@ from typing import Any  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.storeops_net import (  # noqa: E402
     COMMON_ARGUMENT_SPEC,
-    PLATFORMS,
     AuthError,
     Management,
     NetError,
@@ -230,6 +229,7 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
     disconnect,
     mask,
     ordered,
+    platform_spec,
     revert_now,
     revert_prerequisite,
     running_config,
@@ -268,12 +268,12 @@ def remediation(
 
 
 def for_diff(platform: str, text: str) -> str:
-    """``text`` as the diff shows it: no volatile lines, no separator lines (``!``, ``#``),
-    no VRP ``return``, secrets masked: the lines hier_config compares."""
+    """``text`` as the diff shows it: no volatile lines, no separator lines (IOS ``!``, VRP
+    ``#``), no VRP ``return``, secrets masked: the lines hier_config compares."""
+    spec = platform_spec(platform)
+    left_out = (spec.separator, *spec.not_config)
     kept = [
-        line
-        for line in strip_volatile(platform, text).splitlines()
-        if line.strip() not in ("!", "#", "return")
+        line for line in strip_volatile(platform, text).splitlines() if line.strip() not in left_out
     ]
     return mask(platform, "\n".join(kept) + "\n") if kept else ""
 
@@ -318,7 +318,7 @@ class Pushing:
             for index, (banner, run) in enumerate(runs):
                 conn.send_config_set(
                     run,
-                    error_pattern=PLATFORMS[self.platform].error_pattern,
+                    error_pattern=platform_spec(self.platform).error_pattern,
                     cmd_verify=not banner,
                     exit_config_mode=index == len(runs) - 1,
                 )
@@ -414,7 +414,7 @@ class Change:
 
     def converged(self, conn: Any) -> str:
         """Re-read until the remediation is empty (one documented extra pass at most)."""
-        second = PLATFORMS[self.platform].second_pass
+        second = platform_spec(self.platform).second_pass
         while True:
             running: str = running_config(conn, self.platform)
             lines, leaves, _ = remediation(
@@ -437,7 +437,7 @@ class Change:
         outcome in I(safety_net), the sentence for the message)."""
         if self.safety_net != "armed":
             return ""
-        spec = PLATFORMS[self.platform]
+        spec = platform_spec(self.platform)
         deadline = time.strftime(
             "%H:%M:%S", time.localtime(self.armed_at + 60 * int(self.params["revert_minutes"]))
         )

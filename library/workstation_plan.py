@@ -38,7 +38,7 @@ EXAMPLES = r"""
   workstation_plan:
     owner: wang.fang
     role: sales
-  register: workstation
+  register: workstation_planned
 """
 
 RETURN = r"""
@@ -51,12 +51,7 @@ plan:
   returned: success
   type: dict
 header:
-  description: The header of the files the deploy's templates write (their ansible_managed).
+  description: The header of the workstation role's files (their ansible_managed).
   returned: success
   type: str
-printer_command:
-  description: The lpadmin arguments that create the store's printer queue.
-  returned: success
-  type: list
-  elements: str
 """

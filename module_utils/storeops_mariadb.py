@@ -2,10 +2,11 @@
 and loaded, written once.
 
 Used by the ``mariadb_dump`` module (the DMS rollout's pre-upgrade dump and restore) and
-copied by the ``backup`` role onto database hosts, where the nightly backup job
-(``storeops-backup``) and the restore drill (``storeops-restore-drill``) import it. So it
-is self-contained: the Python standard library and the MariaDB command-line clients only
-(``mariadb``, ``mariadb-dump``), as root over the unix socket.
+copied by the ``backup`` role into /usr/local/lib/storeops on the hosts it backs up and on
+backup servers, where the nightly backup job (``storeops_backup``) and the restore drill
+(``storeops_restore_drill``) import it. So it is self-contained: the Python standard
+library and the MariaDB command-line clients only (``mariadb``, ``mariadb-dump``), as root
+over the unix socket.
 """
 
 from __future__ import annotations
@@ -111,11 +112,9 @@ class Server:
 
 
 def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
+    """The file's sha256, read in blocks (a dump can be larger than memory)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_private(path: str, text: str) -> None:

@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-PLATFORM_CHOICES = ("cisco_ios", "huawei_vrp")
-
 
 def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(pattern) for pattern in patterns)
@@ -38,6 +36,8 @@ class NetPlatform:
     error_pattern: str  # the platform's error markers in a configuration session
     volatile: tuple[re.Pattern[str], ...]  # lines that change without a configuration change
     negation: str = "no "
+    # The line the platform prints between sections (IOS ``!``, VRP ``#``): left out of diffs.
+    separator: str = "!"
     # Lines the platform prints that are not configuration (VRP's closing ``return``).
     not_config: tuple[str, ...] = ()
     # A negation that turns something on (kept with the adds, not with the removals).
@@ -119,6 +119,7 @@ PLATFORMS: dict[str, NetPlatform] = {
             r"^ntp clock-period \d+\s*\Z",
         ),
         negation="no ",
+        separator="!",
         enabling=("no shutdown",),
         clear_secrets=_compile(
             # username/enable/line: a secret or password typed in clear (type 0 or no type)
@@ -200,6 +201,7 @@ PLATFORMS: dict[str, NetPlatform] = {
             r"^!Time of .*\Z",
         ),
         negation="undo ",
+        separator="#",
         not_config=("return",),
         enabling=("undo shutdown",),
         clear_secrets=_compile(
@@ -266,12 +268,27 @@ PLATFORMS: dict[str, NetPlatform] = {
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "host": {"type": "str", "required": True},
     "port": {"type": "int", "default": 22},
-    "platform": {"type": "str", "required": True, "choices": list(PLATFORM_CHOICES)},
+    "platform": {"type": "str", "required": True, "choices": list(PLATFORMS)},
     "username": {"type": "str", "required": True},
     "password": {"type": "str", "required": True, "no_log": True},
     "enable_secret": {"type": "str", "required": False, "no_log": True},
     "timeout": {"type": "int", "default": 30},
 }
+
+
+class UnknownPlatform(ValueError):
+    """A platform storeops has no ``PLATFORMS`` entry for (the message names the known ones)."""
+
+
+def platform_spec(name: str) -> NetPlatform:
+    """The platform ``name``'s facts, or UnknownPlatform naming it and the supported ones."""
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise UnknownPlatform(
+            f"unknown network platform {name!r}: storeops supports {', '.join(PLATFORMS)} "
+            "(PLATFORMS in module_utils/storeops_net.py)"
+        ) from None
 
 
 class NetError(Exception):
@@ -307,7 +324,7 @@ def connect(params: dict[str, Any]) -> Any:
     from netmiko import ConnectHandler
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
-    platform = PLATFORMS[params["platform"]]
+    platform = platform_spec(params["platform"])
     timeout = int(params["timeout"])
     secrets = (params.get("password"), params.get("enable_secret"))
     try:
@@ -359,7 +376,7 @@ def disconnect(conn: Any) -> None:
 
 def running_config(conn: Any, platform: str) -> str:
     """The device's running configuration as the platform prints it."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     text = str(conn.send_command(spec.show_running, strip_prompt=True, strip_command=True))
     if re.search(spec.error_pattern, text) or not text.strip():
         first = text.strip().splitlines()[0] if text.strip() else "empty output"
@@ -369,7 +386,7 @@ def running_config(conn: Any, platform: str) -> str:
 
 def save(conn: Any, platform: str) -> None:
     """Save the running configuration (``write memory`` / ``save``), or NetError."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     output = str(conn.save_config())
     if re.search(spec.error_pattern, output):
         raise NetError(f"{spec.save_command!r} failed: {output.strip()}")
@@ -389,7 +406,7 @@ def answered(conn: Any, command: str) -> str:
 def revert_prerequisite(platform: str, running: str, intended: str) -> list[str]:
     """The section the device's revert needs and lacks (sent before arming), from
     ``intended``; NetError when the intended configuration has none either."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     if not spec.revert_needs or spec.revert_needs_line is None:
         return []
     if spec.revert_needs_line.search("\n".join(_section(running, spec.revert_needs))):
@@ -417,7 +434,7 @@ def _section(text: str, root: str) -> list[str]:
 
 def arm_revert(conn: Any, platform: str, minutes: int) -> None:
     """Arm the device's own revert for ``minutes`` (NetError when it does not take)."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     if spec.revert_to_saved:
         save(conn, platform)  # the reboot goes back to the configuration as found
     output = answered(conn, spec.revert_arm.format(minutes=minutes))
@@ -430,7 +447,7 @@ def arm_revert(conn: Any, platform: str, minutes: int) -> None:
 def confirm_revert(conn: Any, platform: str) -> None:
     """Confirm the change (the timer cancelled), or NetError when nothing was pending any
     more: the device already reverted it."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     output = answered(conn, spec.revert_confirm)
     if spec.revert_gone.search(output) or spec.revert_refused.search(output):
         raise RevertGone(
@@ -441,7 +458,7 @@ def confirm_revert(conn: Any, platform: str) -> None:
 
 def revert_now(conn: Any, platform: str) -> bool:
     """Roll the change back at once where the platform can; whether it did."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     if not spec.revert_now:
         return False
     output = answered(conn, spec.revert_now)
@@ -453,7 +470,7 @@ def strip_volatile(platform: str, text: str) -> str:
 
     Leading blank lines left by the removed header are dropped; the result ends in one newline.
     """
-    patterns = PLATFORMS[platform].volatile
+    patterns = platform_spec(platform).volatile
     kept = [
         line.rstrip()
         for line in text.replace("\r\n", "\n").split("\n")
@@ -475,7 +492,7 @@ _TYPE7_KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
 
 def clear_text_secrets(platform: str, text: str) -> list[int]:
     """The line numbers of ``text`` holding a secret typed in clear (refused in intended)."""
-    patterns = PLATFORMS[platform].clear_secrets
+    patterns = platform_spec(platform).clear_secrets
     return [
         number
         for number, line in enumerate(text.splitlines(), 1)
@@ -485,7 +502,7 @@ def clear_text_secrets(platform: str, text: str) -> list[int]:
 
 def mask(platform: str, text: str) -> str:
     """``text`` with every secret value the platform prints replaced by ``********``."""
-    patterns = PLATFORMS[platform].secret_values
+    patterns = platform_spec(platform).secret_values
     lines = []
     for line in text.split("\n"):
         masked = line
@@ -518,7 +535,7 @@ def type7_encode(clear: str, offset: int = 0) -> str:
 def _canonical_reversible(platform: str, line: str) -> str:
     """A reversible secret re-encoded with a fixed salt: two encodings of one password are
     one line (IOS prints type 7 with a random offset)."""
-    for pattern in PLATFORMS[platform].reversible:
+    for pattern in platform_spec(platform).reversible:
         found = pattern.search(line)
         clear = type7_decode(found.group("value")) if found else None
         if found and clear is not None:
@@ -561,7 +578,7 @@ def vlan_ranges(vlans: list[int]) -> str:
 
 def _expand_lists(platform: str, lines: list[str]) -> list[str]:
     """One line per VLAN for every VLAN list line; several list lines of one section merged."""
-    prefixes = PLATFORMS[platform].vlan_lists
+    prefixes = platform_spec(platform).vlan_lists
     out: list[str] = []
     seen: set[tuple[str, str]] = set()
     for line in lines:
@@ -588,7 +605,7 @@ def prepare(platform: str, text: str) -> str:
     """The configuration as hier_config should compare it: no volatile lines, no lines
     that are not configuration (VRP ``return``), VLAN lists one VLAN a line, reversible
     secrets in one canonical encoding."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     lines = [
         _canonical_reversible(platform, line) if spec.reversible else line
         for line in strip_volatile(platform, text).splitlines()
@@ -620,13 +637,14 @@ def driver_for(platform: str) -> Any:
     from hier_config import Platform, get_hconfig_driver
     from hier_config.models import IdempotentCommandsRule, MatchRule
 
-    driver = get_hconfig_driver(Platform[PLATFORMS[platform].hier_platform])
+    spec = platform_spec(platform)
+    driver = get_hconfig_driver(Platform[spec.hier_platform])
     # A changed banner replaces the old one: never "no banner" with the old text as commands.
-    for start, _ in PLATFORMS[platform].banners:
+    for start, _ in spec.banners:
         driver.rules.idempotent_commands.append(
             IdempotentCommandsRule(match_rules=(MatchRule(startswith=start),))
         )
-    for lineage in PLATFORMS[platform].overwrites:
+    for lineage in spec.overwrites:
         driver.rules.idempotent_commands.append(
             IdempotentCommandsRule(match_rules=tuple(MatchRule(re_search=r) for r in lineage))
         )
@@ -807,7 +825,7 @@ def _exact(text: str) -> Any:
 def _render(platform: str, items: list[tuple[Any, str]]) -> list[str]:
     """Leaves (with the text to send) as sent: section lines opened and closed as
     hier_config dumps them (``exit``/``quit``); adjacent VLAN list lines merged."""
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     items = _merge_lists(spec, items)
     lines: list[str] = []
     opened: list[Any] = []
@@ -879,7 +897,7 @@ def remediation(
     """
     from hier_config import WorkflowRemediation
 
-    spec = PLATFORMS[platform]
+    spec = platform_spec(platform)
     before, after = _parse(platform, running), _parse(platform, intended)
     config = WorkflowRemediation(before, after).remediation_config
     path = _Path(spec, before, after, management or Management())

@@ -298,7 +298,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
     Runs one emulated device until SIGTERM; the password comes from the environment
     (``STOREOPS_DEVICE_PASSWORD``), never from the command line.
     """
-    from storeops_lab.devices import start_device
+    from storeops_lab.devices.start import start_device
 
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}")
     parser.add_argument("command", choices=["serve"])

@@ -46,9 +46,9 @@ from storeops.schema import (
     StoreVars,
 )
 from storeops.yamlfiles import (
-    VAULT_HEADER,
     VaultPasswords,
     YamlProblem,
+    is_vault_envelope,
     read_yaml,
     vaulted_values,
 )
@@ -244,7 +244,7 @@ def _read_found(
 def _is_vault_file(path: Path) -> bool:
     try:
         with path.open("rb") as stream:
-            return stream.read(64).lstrip().startswith(VAULT_HEADER.encode())
+            return is_vault_envelope(stream.read(64))
     except OSError:
         return False
 

@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from storeops.ansible_view import init_plugins
 from storeops.paths import REPO_ROOT, ROLES_DIR
+from storeops.roles import role_defaults
 from storeops.yamlfiles import map_strings
 
 TEMPLATE_OPTIONS: Mapping[str, Any] = {
@@ -35,12 +34,6 @@ def _trusted(value: Any) -> Any:
     from ansible.template import trust_as_template
 
     return map_strings(value, trust_as_template)
-
-
-def role_defaults(role: str, roles_dir: Path = ROLES_DIR) -> dict[str, Any]:
-    path = roles_dir / role / "defaults" / "main.yml"
-    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
-    return dict(loaded or {})
 
 
 def play_variables(

@@ -1,7 +1,9 @@
-"""The repository's Ansible roles as data: what tests and measurements read from them."""
+"""The repository's Ansible roles as data: what tests, measurements, the lab and the role
+template renderer (:mod:`storeops.role_templates`) read from them. Runs on the controller."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -9,8 +11,9 @@ import yaml
 from storeops.paths import ROLES_DIR
 
 
-def role_defaults(role: str) -> dict[str, Any]:
-    """``roles/<role>/defaults/main.yml``, as written (templates are not rendered)."""
-    path = ROLES_DIR / role / "defaults" / "main.yml"
-    defaults: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return defaults
+def role_defaults(role: str, roles_dir: Path = ROLES_DIR) -> dict[str, Any]:
+    """``roles/<role>/defaults/main.yml``, as written (templates are not rendered); a role
+    without defaults has none (``{}``), as in Ansible."""
+    path = roles_dir / role / "defaults" / "main.yml"
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return dict(loaded or {})

@@ -10,6 +10,9 @@ kind of file or one block in a file under ``inventory/<name>/``:
 
 Field-level rules (formats, ranges, enumerations) live here; rules that need to see
 several files at once (duplicates, overlaps, references) live in ``validate.py``.
+A feature's part of the schema lives in the feature (``storeops.workstation.schema``: the
+``workstation_*`` variables, the asset register), built on the field types here; this
+module imports no feature.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ LOGIN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 # A file on the brand portal and in the controller's cache: a plain name, never a path.
 FILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*")
 MAX_FILE_NAME = 128
+# A path on a host (a state directory, an archive directory): absolute, no '..'.
+ABSOLUTE_PATH_RE = re.compile(r"(/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+/?|/")
 MIGRATION_RE = re.compile(r"[0-9]{4}_[a-z0-9_]+")
 MAX_TEXT = 200
 
@@ -148,9 +153,16 @@ def _full_match(
     return check
 
 
-def full_pattern(regex: re.Pattern[str], what: str, max_length: int | None = None) -> Any:
-    """A value that matches ``regex`` as a whole (and is at most ``max_length`` long)."""
-    return safe(_full_match(regex, what, max_length))
+def full_pattern(
+    regex: re.Pattern[str],
+    what: str,
+    max_length: int | None = None,
+    *,
+    allow_newlines: bool = False,
+) -> Any:
+    """A value that matches ``regex`` as a whole (and is at most ``max_length`` long);
+    ``allow_newlines`` as for :func:`safe`."""
+    return safe(_full_match(regex, what, max_length), allow_newlines=allow_newlines)
 
 
 def _text(value: str) -> str:
@@ -258,6 +270,15 @@ def _relative_path(value: str) -> str:
     return value
 
 
+def _absolute_path(value: str) -> str:
+    parts = value.split("/")
+    if not ABSOLUTE_PATH_RE.fullmatch(value) or ".." in parts or len(value) > MAX_TEXT:
+        raise ValueError(
+            f"{value!r} is not an absolute path (letters, digits, '.', '_', '+', '-'; no '..')"
+        )
+    return value.rstrip("/") or "/"
+
+
 # One line of printable text (names, descriptions, reasons): no control characters, at
 # most MAX_TEXT characters. Where it is rendered, it is quoted for its file.
 Text = Annotated[str, safe(_text)]
@@ -284,6 +305,7 @@ Login = Annotated[
 ]
 FileName = Annotated[str, safe(_file_name)]
 RelativePath = Annotated[str, safe(_relative_path)]
+AbsolutePath = Annotated[str, safe(_absolute_path)]
 MigrationName = Annotated[
     str, full_pattern(MIGRATION_RE, "a migration name (NNNN_lowercase_words)", MAX_TEXT)
 ]
@@ -670,257 +692,6 @@ class GroupWideVars(BaseModel):
     storeops_flows: Annotated[list[Flow], Field(min_length=1)] = Field(default_factory=list)
 
 
-# ---------------------------------------------------------------------------- workstations
-#
-# Workstation settings are inventory variables named workstation_*, each at one level:
-# the group's catalogue in group_vars/all, the store's printer and DMS address in
-# group_vars/store_<code>, a machine's assignment (asset tag, owner, role) in its host_vars.
-# All are optional to the schema; validate.py requires them once a workstation is assigned.
-
-USER_NAME_RE = re.compile(r"[a-z_][a-z0-9_-]*(\.[a-z0-9_-]+)*")
-MAX_USER_NAME = 32
-PACKAGE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-ASSET_TAG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?")
-WORKSTATION_ROLE_RE = re.compile(r"[a-z][a-z_]{1,23}")
-HOSTNAME_LABEL_RE = re.compile(r"[a-z][a-z0-9]{0,11}")
-SUDO_TIER_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
-CUPS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,127}")
-PRINTER_URI_RE = re.compile(
-    r"(ipp|ipps|socket|lpd|http|https)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+/?=&-]*)?"
-)
-# lpadmin -m: "everywhere", a drv:/// or a PPD model name.
-PRINTER_DRIVER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
-# sudoers: ALL, or an absolute path with no argument, with "" (no arguments allowed), or
-# with plain words as arguments. Nothing sudoers gives a meaning to (, : = \ # @ ! quotes,
-# a line continuation, an @include at the start of a line) can be written.
-SUDO_WORD = r"[A-Za-z0-9._/+*?%~-]+"
-SUDO_COMMAND_RE = re.compile(rf'ALL|(/[A-Za-z0-9._+-]+)+( ""| {SUDO_WORD}( {SUDO_WORD})*)?')
-SSH_PUBLIC_KEY_RE = re.compile(
-    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) "
-    r"[A-Za-z0-9+/]+={0,2}( [ -~]*)?"
-)
-PEM_CERTIFICATE_RE = re.compile(
-    r"-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=]+\n)+-----END CERTIFICATE-----\n?"
-)
-# unattended-upgrades' Origins-Pattern: key=value pairs, in a double-quoted apt.conf string.
-APT_ORIGIN_RE = re.compile(r"[A-Za-z0-9=,._:/${}*~ -]{1,200}")
-# freshclam's DatabaseMirror: a host name or address.
-MIRROR_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?")
-# systemd OnCalendar: "*-*-* 00/4:17:00", "daily", "Mon..Fri 12:00".
-CALENDAR_RE = re.compile(r"[A-Za-z0-9*/:,.~ -]{1,100}")
-ABSOLUTE_PATH_RE = re.compile(r"(/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+/?|/")
-
-
-def _user_name(value: str) -> str:
-    if not USER_NAME_RE.fullmatch(value) or len(value) > MAX_USER_NAME:
-        raise ValueError(
-            f"{value!r} is not a login name (lowercase letters, digits, '_', '-', '.' "
-            f"between them; at most {MAX_USER_NAME})"
-        )
-    return value
-
-
-def _absolute_path(value: str) -> str:
-    parts = value.split("/")
-    if not ABSOLUTE_PATH_RE.fullmatch(value) or ".." in parts or len(value) > MAX_TEXT:
-        raise ValueError(
-            f"{value!r} is not an absolute path (letters, digits, '.', '_', '+', '-'; no '..')"
-        )
-    return value.rstrip("/") or "/"
-
-
-UserName = Annotated[str, safe(_user_name)]
-PackageName = Annotated[str, full_pattern(PACKAGE_NAME_RE, "a Debian package name", 128)]
-AssetTag = Annotated[
-    str,
-    full_pattern(ASSET_TAG_RE, "an asset tag (lowercase letters, digits, inner '-'; at most 16)"),
-]
-WorkstationRoleName = Annotated[
-    str, full_pattern(WORKSTATION_ROLE_RE, "a workstation role name (lowercase letters, '_')")
-]
-HostnameLabel = Annotated[
-    str,
-    full_pattern(HOSTNAME_LABEL_RE, "a hostname label (lowercase letters, digits; at most 12)"),
-]
-SudoTierName = Annotated[
-    str, full_pattern(SUDO_TIER_RE, "a sudo tier name (lowercase letters, digits, '-')")
-]
-SudoCommand = Annotated[
-    str,
-    full_pattern(
-        SUDO_COMMAND_RE,
-        'a sudo command (ALL, or an absolute path, then nothing, "" or words of letters, '
-        "digits and . _ / + * ? % ~ -)",
-        MAX_TEXT,
-    ),
-]
-SshPublicKey = Annotated[
-    str, full_pattern(SSH_PUBLIC_KEY_RE, "an SSH public key line (type, key, comment)", 16384)
-]
-PemCertificate = Annotated[
-    str,
-    safe(
-        _full_match(
-            PEM_CERTIFICATE_RE, "one PEM certificate (-----BEGIN CERTIFICATE----- ...)", 65536
-        ),
-        allow_newlines=True,
-    ),
-]
-AptOrigin = Annotated[
-    str,
-    full_pattern(
-        APT_ORIGIN_RE, "an apt origin pattern (key=value pairs, no quotes or backslashes)"
-    ),
-]
-MirrorHost = Annotated[str, full_pattern(MIRROR_RE, "a mirror host name or address")]
-Calendar = Annotated[
-    str, full_pattern(CALENDAR_RE, "a systemd calendar expression (e.g. *-*-* 12:30:00)")
-]
-PrinterUri = Annotated[
-    str,
-    full_pattern(PRINTER_URI_RE, "a printer URI (ipp://, ipps://, socket://... host[:port]/path)"),
-]
-PrinterDriver = Annotated[
-    str, full_pattern(PRINTER_DRIVER_RE, "a printer driver (everywhere, drv:///..., a model)")
-]
-AbsolutePath = Annotated[str, safe(_absolute_path)]
-
-
-class SudoTier(Strict):
-    """What the local IT admin account may run as root on a workstation (sudoers commands)."""
-
-    description: Text | None = None
-    commands: Annotated[list[SudoCommand], Field(min_length=1)]
-
-
-class WorkstationRoleSpec(Strict):
-    """One role of the catalogue: what a sales, service, parts... desk gets."""
-
-    description: Text
-    hostname_label: HostnameLabel  # <store>-<label>-<asset tag>
-    packages: list[PackageName] = Field(default_factory=list)  # on top of the base packages
-    sudo_tier: SudoTierName  # the IT admin account's tier on this role's machines
-    idle_timeout_minutes: Annotated[int, Field(ge=1, le=60, strict=True)]
-
-
-class WorkstationPrinter(Strict):
-    """The store's printer, as a CUPS queue on every workstation of the store (the default)."""
-
-    name: Annotated[
-        str, full_pattern(CUPS_NAME_RE, "a CUPS queue name (letters, digits, '_', '-')")
-    ]
-    uri: PrinterUri
-    driver: PrinterDriver = "everywhere"  # lpadmin -m: IPP Everywhere, or a drv:/// model
-    location: Text | None = None
-    description: Text | None = None
-
-
-class WorkstationGroupVars(Strict):
-    """``group_vars/all``: the group's workstation catalogue and standards."""
-
-    workstation_roles: (
-        Annotated[dict[WorkstationRoleName, WorkstationRoleSpec], Field(min_length=1)] | None
-    ) = None
-    workstation_sudo_tiers: Annotated[dict[SudoTierName, SudoTier], Field(min_length=1)] | None = (
-        None
-    )
-    workstation_base_packages: Annotated[list[PackageName], Field(min_length=1)] | None = None
-    workstation_admin_user: UserName | None = None
-    workstation_admin_public_keys: list[SshPublicKey] = Field(default_factory=list)
-    workstation_ca_certificate: PemCertificate | None = None
-    workstation_security_origins: Annotated[list[AptOrigin], Field(min_length=1)] | None = None
-    workstation_freshclam_mirrors: Annotated[list[MirrorHost], Field(min_length=1)] | None = None
-    workstation_freshclam_calendar: Calendar = "*-*-* 00/4:17:00"
-    workstation_scan_calendar: Calendar = "*-*-* 12:30:00"
-    workstation_archive_dir: AbsolutePath = "/srv/storeops-archive/workstations"
-
-
-class WorkstationStoreVars(Strict):
-    """``group_vars/store_<code>``: what a workstation of this store connects to."""
-
-    workstation_printer: WorkstationPrinter | None = None
-    workstation_dms_url: HttpUrl | None = None
-
-
-class WorkstationHostVars(Strict):
-    """``host_vars/<host>``: the machine's assignment (written by ``storeops workstation``)."""
-
-    workstation_asset_tag: AssetTag | None = None
-    workstation_owner: UserName | None = None
-    workstation_role: WorkstationRoleName | None = None
-
-
-# Keys of WorkstationGroupVars that an assigned workstation cannot do without.
-WORKSTATION_REQUIRED_GROUP_VARS = (
-    "workstation_roles",
-    "workstation_sudo_tiers",
-    "workstation_base_packages",
-    "workstation_admin_user",
-    "workstation_ca_certificate",
-    "workstation_security_origins",
-    "workstation_freshclam_mirrors",
-)
-WORKSTATION_REQUIRED_STORE_VARS = ("workstation_printer", "workstation_dms_url")
-# The vault secret a new employee account's first password comes from.
-WORKSTATION_INITIAL_PASSWORD = "vault_workstation_initial_password"
-
-WORKSTATION_VAR_LEVELS: Mapping[str, str] = MappingProxyType(
-    {
-        **dict.fromkeys(WorkstationGroupVars.model_fields, "all"),
-        **dict.fromkeys(WorkstationStoreVars.model_fields, "store"),
-        **dict.fromkeys(WorkstationHostVars.model_fields, "host"),
-    }
-)
-
-
-# ---------------------------------------------------------------------------- asset register
-
-
-class AssetStatus(StrEnum):
-    IN_USE = "in_use"
-    RETURNED = "returned"
-
-
-class SerialSource(StrEnum):
-    """Where a serial number came from: the firmware, or (containers, VMs without one) systemd."""
-
-    DMI = "dmi"
-    MACHINE_ID = "machine-id"
-
-
-MAC_RE = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
-
-
-class AssetRecord(Strict):
-    """One workstation of ``inventory/<group>/assets/<store>.yml``, keyed by its asset tag."""
-
-    asset_tag: AssetTag
-    store: StoreCode
-    host: HostName
-    hostname: HostName  # what the machine was named: <store>-<role label>-<asset tag>
-    serial: Text
-    serial_source: SerialSource
-    model: Text
-    mac: Annotated[str, full_pattern(MAC_RE, "a MAC address (six lowercase hex pairs, ':')")]
-    owner: UserName
-    role: WorkstationRoleName
-    provisioned: Date
-    status: AssetStatus = AssetStatus.IN_USE
-    returned: Date | None = None
-
-    @model_validator(mode="after")
-    def _returned_has_date(self) -> AssetRecord:
-        if (self.status is AssetStatus.RETURNED) != (self.returned is not None):
-            raise ValueError("a returned asset has a returned date, and only a returned one")
-        return self
-
-
-class AssetRegisterFile(Strict):
-    """``assets/<store>.yml``: the store's workstations, one record per asset tag."""
-
-    assets: list[AssetRecord] = Field(default_factory=list)
-
-
 # ---------------------------------------------------------------------------- role variables
 #
 # Role variables are declared by the roles (meta/argument_specs.yml); those whose values
@@ -986,8 +757,6 @@ class ConstrainedRoleVars(BaseModel):
     network_running_management_address: IPv4Address | Literal[""] | None = None
 
 
-SCHEMA_OWNED_VARS = (
-    frozenset(GroupWideVars.model_fields)
-    | frozenset(StoreVars.model_fields)
-    | frozenset(WORKSTATION_VAR_LEVELS)
-)
+# The variables the core schema owns and judges. A feature's own (the workstation's) come
+# with its registration with the validator (storeops.validate.FeatureRules.owned_vars).
+SCHEMA_OWNED_VARS = frozenset(GroupWideVars.model_fields) | frozenset(StoreVars.model_fields)

@@ -511,10 +511,12 @@ def _check_groups_and_hosts(raw: RawInventory) -> Iterable[Issue]:
             )
 
 
-def _check_variables(raw: RawInventory, roles: RoleKnowledge) -> Iterable[Issue]:
+def _check_variables(
+    raw: RawInventory, roles: RoleKnowledge, schema_owned: frozenset[str]
+) -> Iterable[Issue]:
     for vars_file in [*raw.vars_files, *raw.playbook_vars_files]:
         for name, value in vars_file.variables.items():
-            if name in SCHEMA_OWNED_VARS:
+            if name in schema_owned:
                 continue
             if name in DERIVED_VARS:
                 source, instead = DERIVED_VARS[name]
@@ -771,13 +773,13 @@ def _check_schema_owned_placement(raw: RawInventory) -> Iterable[Issue]:
                 )
 
 
-def _check_playbook_vars(raw: RawInventory) -> Iterable[Issue]:
+def _check_playbook_vars(raw: RawInventory, schema_owned: frozenset[str]) -> Iterable[Issue]:
     """Beside a playbook, Ansible loads variables over the inventory's for every inventory
     the playbook runs with: the store block and the group's settings stay in the inventory,
     where they are judged (and a store group's file there would override the store's own)."""
     for vars_file in raw.playbook_vars_files:
         for name in vars_file.variables:
-            if name in SCHEMA_OWNED_VARS:
+            if name in schema_owned:
                 yield Issue(
                     vars_file.path,
                     name,
@@ -846,21 +848,42 @@ def _defines(raw: RawInventory, owner: str, variable: str) -> bool:
     )
 
 
-# Rules a feature adds (the workstation's): callables taking the raw inventory and yielding
-# issues, registered as entry points of this group (pyproject.toml), so that the core never
-# imports a feature.
+# What a feature adds to the validator (the workstation's): a FeatureRules registered as an
+# entry point of this group (pyproject.toml), so that the core never imports a feature.
 FEATURE_RULES = "storeops.validators"
 
 
-def feature_rules() -> list[Callable[[RawInventory], Iterable[Issue]]]:
-    """The registered feature rules, by name; a missing registration is an error, not fewer
-    checks (an install that predates pyproject's entry points: reinstall the package)."""
+@dataclass(frozen=True)
+class FeatureRules:
+    """A feature's part of the validator.
+
+    ``check``: its rules, taking the raw inventory and yielding issues. ``owned_vars``: the
+    inventory variables its own schema owns and ``check`` judges; like the core schema's
+    (``SCHEMA_OWNED_VARS``), they are not role variables, and not allowed beside a playbook.
+    """
+
+    check: Callable[[RawInventory], Iterable[Issue]]
+    owned_vars: frozenset[str]
+
+
+def feature_rules() -> list[FeatureRules]:
+    """The registered features' rules, by name; a missing or stale registration is an error,
+    not fewer checks (an install that predates pyproject's entry points: reinstall)."""
     found = sorted(entry_points(group=FEATURE_RULES), key=lambda entry: entry.name)
     if not found:
         raise RuntimeError(
             f"no {FEATURE_RULES} entry points: reinstall storeops (make venv) to register them"
         )
-    return [entry.load() for entry in found]
+    features: list[FeatureRules] = []
+    for entry in found:
+        feature = entry.load()
+        if not isinstance(feature, FeatureRules):
+            raise RuntimeError(
+                f"{FEATURE_RULES} entry point {entry.name} ({entry.value}) is not a "
+                "FeatureRules: reinstall storeops (make venv)"
+            )
+        features.append(feature)
+    return features
 
 
 def validate(
@@ -877,13 +900,15 @@ def validate(
     """
     raw = read(root, passwords, playbooks)
     roles = RoleKnowledge.scan(roles_dir or ROLES_DIR)
+    features = feature_rules()
+    schema_owned = SCHEMA_OWNED_VARS.union(*(feature.owned_vars for feature in features))
     for rule in (
         _check_inventory_sources(raw),
         _check_roles_file(raw),
         _check_ansible_hosts(raw),
         _check_unloaded(raw),
         _check_schema_owned_placement(raw),
-        _check_playbook_vars(raw),
+        _check_playbook_vars(raw, schema_owned),
         _check_lab_password(raw, lab_password),
         _check_addresses(raw),
         _check_endpoints(raw),
@@ -896,9 +921,9 @@ def validate(
         _check_flow_names(raw),
         _check_flow_endpoints(raw),
         _check_groups_and_hosts(raw),
-        _check_variables(raw, roles),
+        _check_variables(raw, roles, schema_owned),
         _check_required_secrets(raw, roles),
-        *(feature_rule(raw) for feature_rule in feature_rules()),
+        *(feature.check(raw) for feature in features),
     ):
         raw.issues.extend(rule)
     raw.issues.sort(key=lambda issue: (str(issue.file), issue.field))

@@ -24,6 +24,11 @@ import yaml
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 
 
+def is_vault_envelope(raw: bytes) -> bool:
+    """Whether ``raw`` (a file's bytes, or its first ones) is a whole-file vault envelope."""
+    return raw.lstrip().startswith(VAULT_HEADER.encode())
+
+
 # Deeper than any inventory variable needs, far below Python's recursion limit; and a bound on
 # the values one file may expand to (YAML aliases can make a few lines mean billions).
 MAX_DEPTH = 20
@@ -264,7 +269,7 @@ def read_yaml(path: Path, passwords: VaultPasswords) -> YamlFile:
         raw = path.read_bytes()
     except OSError as exc:
         raise YamlProblem(f"cannot read: {exc.strerror or exc}") from None
-    encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
+    encrypted = is_vault_envelope(raw)
     if encrypted:
         data = _parse(passwords.decrypt(raw, path))
         return YamlFile(path, _mark_vaulted(data), True, raw.decode("ascii", "replace"))

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from hier_config import Platform, WorkflowRemediation, get_hconfig, get_hconfig_driver
@@ -41,32 +41,13 @@ from storeops import acl
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
-from storeops_lab.devices import DeviceHandle, start_device
 from storeops_lab.devices.platform import Session
+from storeops_lab.devices.start import DeviceHandle, start_device
+from tests.emulated.conftest import PASSWORD, USER, Start
 
-USER = "admin"
-PASSWORD = "Lab-Passw0rd"
 ENABLE = "Lab-Enable1"
 IOS_INVALID = "% Invalid input detected at '^' marker."
 VRP_INVALID = "Error: Unrecognized command found at '^' position."
-
-Start = Callable[..., DeviceHandle]
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
-    """Start emulated devices (free ports, state under tmp_path); all stopped at teardown."""
-    handles: list[DeviceHandle] = []
-
-    def _start(platform: str, name: str = "sh01-sw1", **options: Any) -> DeviceHandle:
-        options.setdefault("state_dir", tmp_path / "state")
-        handle = start_device(name, platform, 0, USER, PASSWORD, **options)
-        handles.append(handle)
-        return handle
-
-    yield _start
-    for handle in handles:
-        handle.stop()
 
 
 @contextmanager

@@ -17,39 +17,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import paramiko
 import pytest
 from netmiko import BaseConnection, ConnectHandler
 
-from storeops_lab.devices import DeviceHandle, start_device
+from storeops_lab.devices.start import DeviceHandle
 from storeops_lab.emulators import answers_ssh
+from tests.emulated.conftest import PASSWORD, USER, Start
 from tests.waiting import seconds_until
 
-USER = "admin"
-PASSWORD = "Lab-Passw0rd"
 SCALE = 0.5  # real seconds per device minute
 ARCHIVE = ["archive", " path flash:archive", " maximum 5"]
 NO_PENDING = "%No Rollback Confirmed Change pending"
 
-Start = Callable[..., DeviceHandle]
-
 
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
-    handles: list[DeviceHandle] = []
-
-    def _start(platform: str, name: str = "sh01-sw1", **options: Any) -> DeviceHandle:
-        options.setdefault("seconds_per_minute", SCALE)
-        handle = start_device(name, platform, 0, USER, PASSWORD, tmp_path / "state", **options)
-        handles.append(handle)
-        return handle
-
-    yield _start
-    for handle in handles:
-        handle.stop()
+def device_options() -> dict[str, Any]:
+    """Every device of these tests runs its timers scaled down (conftest's ``start``)."""
+    return {"seconds_per_minute": SCALE}
 
 
 @contextmanager

@@ -10,74 +10,37 @@ driver spends 2 s waiting for silence on each configuration-mode check and disco
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import stat
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from netmiko import ConnectHandler
 
 from storeops.ansible_view import load as load_ansible_view
 from storeops.role_templates import render
 from storeops.workstation.plan import load_checked
 from storeops.yamlfiles import VaultPasswords
-from storeops_lab.devices import DeviceHandle, start_device
+from storeops_lab.devices import playbook
+from storeops_lab.devices.playbook import PlayOutputError, Results, run_play
+from storeops_lab.devices.start import DeviceHandle, start_device
 from tests.conftest import REPO
+from tests.emulated.conftest import PASSWORD, USER, Start
 from tests.unit.test_render_quoting import LAB_PASSWORDS, ROLE_TEMPLATES, _role_vars
 
-USER = "admin"
-PASSWORD = "Lab-Passw0rd-7431"
 WRONG_PASSWORD = "Not-The-Passw0rd-9265"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 SHOW = {"cisco_ios": "show running-config", "huawei_vrp": "display current-configuration"}
-Start = Callable[..., DeviceHandle]
-Results = dict[str, dict[str, dict[str, Any]]]  # task name -> host -> result
 
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
-    handles: list[DeviceHandle] = []
-
-    def _start(platform: str, name: str, **options: Any) -> DeviceHandle:
-        handle = start_device(name, platform, 0, USER, PASSWORD, tmp_path / "state", **options)
-        handles.append(handle)
-        return handle
-
-    yield _start
-    for handle in handles:
-        handle.stop()
-
-
-def host_vars(handle: DeviceHandle, password: str = PASSWORD) -> dict[str, Any]:
-    return {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "net_name": handle.name,
-        "net_host": handle.host,
-        "net_port": handle.port,
-        "net_platform": handle.platform,
-        "net_password": password,
-    }
-
-
-LOGIN = {
-    "host": "{{ net_host }}",
-    "port": "{{ net_port }}",
-    "platform": "{{ net_platform }}",
-    "username": USER,
-    "password": "{{ net_password }}",
-    "timeout": 10,
-}
+LOGIN = {**playbook.LOGIN, "timeout": 10}
 # net_config without the device's revert: these tests count the exact commands sent; the
 # safety net (arm, new logins, confirm) has its own tests in test_net_safety_net.py.
 CONFIG = {**LOGIN, "revert_minutes": 0}
+
+
+def host_vars(handle: DeviceHandle, password: str = PASSWORD) -> dict[str, Any]:
+    return playbook.host_vars(handle, password)
 
 
 def play(
@@ -91,38 +54,23 @@ def play(
 
     ``umask``: the umask ansible-playbook runs with (-1: this process's own).
     """
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        yaml.safe_dump([{"name": "net", "hosts": "all", "gather_facts": False, "tasks": tasks}])
-    )
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")},
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks (text output)
-        # No facts are gathered; without this, each run would set up ansible.cfg's jsonfile
-        # cache in the repository (.cache/ansible-facts: a makedirs race between parallel runs).
-        "ANSIBLE_CACHE_PLUGIN": "memory",
-        "ANSIBLE_NOCOLOR": "true",
-        "USER": "tester",
-    }
-    done = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        umask=umask,
-    )
     try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        pytest.fail(f"ansible-playbook gave no JSON: {done.stdout}\n{done.stderr}")
-    results = {task["task"]["name"]: task["hosts"] for p in report["plays"] for task in p["tasks"]}
-    return results, done.stdout + done.stderr
+        run = run_play(
+            tmp_path,
+            hosts,
+            tasks,
+            *args,
+            user="tester",
+            timeout=120,
+            umask=umask,
+            # No facts are gathered; without this, each run would set up ansible.cfg's
+            # jsonfile cache in the repository (.cache/ansible-facts: a makedirs race between
+            # parallel runs).
+            environment={"ANSIBLE_CACHE_PLUGIN": "memory"},
+        )
+    except PlayOutputError as error:
+        pytest.fail(f"ansible-playbook gave no JSON: {error.output}")
+    return run.results, run.output
 
 
 def git(repo: Path, *args: str) -> str:
@@ -443,7 +391,6 @@ def test_lab_intended_converges_with_the_management_options_then_pushes_nothing(
             handles.append(handle)
             hosts[name] = {
                 **host_vars(handle, password),
-                "net_user": user,
                 "net_intended": str(render(REPO / template, "/x", variables)),
                 "net_vlans": [int(vlan) for vlan in management["vlans"]],
                 "net_address": str(management["address"]),
@@ -451,7 +398,6 @@ def test_lab_intended_converges_with_the_management_options_then_pushes_nothing(
         task = {
             "net_config": {
                 **LOGIN,
-                "username": "{{ net_user }}",
                 "intended": "{{ net_intended }}",
                 "management_vlans": "{{ net_vlans }}",
                 "management_address": "{{ net_address }}",

@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
-from storeops_lab.devices import DeviceHandle
 from storeops_lab.devices.device import CommandRecord
 from storeops_lab.devices.passwords import cisco_type9, huawei_cipher
+from storeops_lab.devices.start import DeviceHandle
 from storeops_lab.emulators import answers_ssh as greets
 from tests.conftest import FIXTURES
-from tests.emulated.test_net_modules import LOGIN, PASSWORD, Start, host_vars, play, running, start
+from tests.emulated.conftest import PASSWORD, Start
+from tests.emulated.test_net_modules import LOGIN, host_vars, play, running
 from tests.waiting import seconds_until
-
-__all__ = ["start"]  # the fixture, shared with test_net_modules
 
 NETWORK_CASES = FIXTURES / "network"
 ARCHIVE = "archive\n path flash:storeops-rollback\n maximum 5\n"

@@ -1,6 +1,6 @@
 """The running lab for integration tests: started (or repaired) by the suite itself.
 
-``lab`` runs ``storeops_lab.up`` once per session on ``inventory/lab``: on a healthy lab
+``lab`` runs ``storeops_lab.lab.up`` once per session on ``inventory/lab``: on a healthy lab
 that takes a few seconds and changes nothing; on a fresh machine it builds the image and
 the containers first. The lab is left running afterwards (``storeops lab down`` removes it).
 """
@@ -14,7 +14,7 @@ import pytest
 from storeops.inventory import Inventory
 from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
-from storeops_lab import up
+from storeops_lab.lab import up
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from storeops.inventory import Inventory
-from storeops_lab import up
+from storeops_lab.lab import up
 from storeops_lab.podman import exec_in
 from tests.conftest import REPO as REPO_ROOT
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook

@@ -15,9 +15,11 @@ import pytest
 from storeops.inventory import Inventory
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops.validate import load_valid
-from storeops_lab import LabError, default_ssh_files, image_ref, status, up
+from storeops_lab.errors import LabError
+from storeops_lab.image import image_ref
+from storeops_lab.lab import status, up
 from storeops_lab.plan import LabHost, make_plan
-from storeops_lab.ssh import known_hosts_text, ssh_login
+from storeops_lab.ssh import default_ssh_files, known_hosts_text, ssh_login
 
 ANSIBLE = str(Path(sys.executable).parent / "ansible")
 

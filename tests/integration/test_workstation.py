@@ -21,7 +21,7 @@ import yaml
 
 from storeops.inventory import Inventory
 from storeops.paths import REPO_ROOT
-from storeops_lab import up
+from storeops_lab.lab import up
 from storeops_lab.podman import exec_in
 from storeops_lab.rehearsal import copy_lab_inventory
 from tests.integration.ansible_run import run_playbook

@@ -3,6 +3,7 @@ is as narrow as its use, and the validator names the file and field of a bad one
 
 from __future__ import annotations
 
+import importlib
 import shlex
 import types
 import typing
@@ -15,21 +16,31 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from storeops import schema
 from storeops.validate import validate
+from storeops.workstation import schema as workstation_schema
 from storeops.workstation.commands import nft_helper_command
 from storeops.yamlfiles import VaultPasswords
-from tests.conftest import FIXTURE_ROLES, FIXTURE_VAULT_PASSWORD, FIXTURES, build_inventory
+from tests.conftest import FIXTURE_ROLES, FIXTURE_VAULT_PASSWORD, FIXTURES, REPO, build_inventory
 
 WORKSTATION_VALID = FIXTURES / "inventories" / "workstation" / "valid"
 
 HOSTILE_SUFFIXES = ["\n", "\nusername backdoor privilege 15 secret x", "\r", "\x00", "\u2028"]
 
 
+def _schema_modules() -> list[types.ModuleType]:
+    """The core schema and every feature's part of it (``storeops/<feature>/schema.py``)."""
+    package = REPO / "modules" / "storeops"
+    features = sorted(path.parent.name for path in package.glob("*/schema.py"))
+    return [schema, *(importlib.import_module(f"storeops.{name}.schema") for name in features)]
+
+
 def _models() -> list[type[BaseModel]]:
-    return [
+    found = {
         value
-        for value in vars(schema).values()
+        for module in _schema_modules()
+        for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel
-    ]
+    }
+    return sorted(found, key=lambda model: model.__name__)
 
 
 def _string_leaves(annotation: Any, metadata: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -60,22 +71,27 @@ def test_every_string_field_of_the_schema_refuses_control_characters() -> None:
     assert unsafe == []
 
 
+def test_the_walk_sees_the_core_schema_and_the_features_parts() -> None:
+    names = {model.__name__ for model in _models()}
+    assert {"HostsFile", "StoreVars", "WorkstationGroupVars", "AssetRecord"} <= names
+
+
 @pytest.mark.parametrize(
     ("type_", "good"),
     [
         (schema.Text, "BMW Shanghai Minhang 4S"),
-        (schema.UserName, "wang.fang"),
-        (schema.SudoCommand, "/usr/bin/apt-get update"),
-        (schema.AptOrigin, "origin=Debian,codename=${distro_codename}-security"),
+        (workstation_schema.UserName, "wang.fang"),
+        (workstation_schema.SudoCommand, "/usr/bin/apt-get update"),
+        (workstation_schema.AptOrigin, "origin=Debian,codename=${distro_codename}-security"),
         (schema.HttpUrl, "http://10.77.1.40:8080"),
-        (schema.PrinterUri, "ipp://10.77.1.110/ipp/print"),
+        (workstation_schema.PrinterUri, "ipp://10.77.1.110/ipp/print"),
         (schema.FileName, "dms-3.2.0.tar.gz"),
         (schema.NftName, "storeops"),
         (schema.DeviceText, "Authorised access only."),
         (schema.DevicePath, "flash:storeops-rollback"),
-        (schema.Calendar, "*-*-* 12:30:00"),
-        (schema.MirrorHost, "database.clamav.net"),
-        (schema.SshPublicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI it@example"),
+        (workstation_schema.Calendar, "*-*-* 12:30:00"),
+        (workstation_schema.MirrorHost, "database.clamav.net"),
+        (workstation_schema.SshPublicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI it@example"),
         (schema.HostName, "sh01-ws01"),
         (schema.StoreCode, "sh01"),
         (schema.Version, "3.2.0"),
@@ -95,14 +111,14 @@ def test_a_good_value_passes_and_with_a_control_character_it_does_not(
 @pytest.mark.parametrize(
     ("type_", "bad"),
     [
-        (schema.SudoCommand, "/usr/bin/apt-get update, /bin/sh"),
-        (schema.SudoCommand, "@includedir /tmp"),
-        (schema.SudoCommand, "/usr/bin/vi /etc/sudoers\\"),
-        (schema.SudoCommand, "/usr/bin/env PATH=/tmp sh"),
-        (schema.SudoCommand, "/usr/bin/apt-get -o Dpkg::Pre-Invoke=sh"),
-        (schema.SudoCommand, "/usr/bin/less # comment"),
-        (schema.AptOrigin, 'origin=Debian";};APT::Update::Pre-Invoke {"sh'),
-        (schema.AptOrigin, "origin=Debian\\"),
+        (workstation_schema.SudoCommand, "/usr/bin/apt-get update, /bin/sh"),
+        (workstation_schema.SudoCommand, "@includedir /tmp"),
+        (workstation_schema.SudoCommand, "/usr/bin/vi /etc/sudoers\\"),
+        (workstation_schema.SudoCommand, "/usr/bin/env PATH=/tmp sh"),
+        (workstation_schema.SudoCommand, "/usr/bin/apt-get -o Dpkg::Pre-Invoke=sh"),
+        (workstation_schema.SudoCommand, "/usr/bin/less # comment"),
+        (workstation_schema.AptOrigin, 'origin=Debian";};APT::Update::Pre-Invoke {"sh'),
+        (workstation_schema.AptOrigin, "origin=Debian\\"),
         (schema.FileName, "../../../../root/.bashrc"),
         (schema.FileName, ".bashrc"),
         (schema.FileName, "a/b.tar.gz"),
@@ -114,8 +130,14 @@ def test_a_good_value_passes_and_with_a_control_character_it_does_not(
         (schema.DevicePath, "rollback"),
         (schema.HttpUrl, "http://host/$(reboot)"),
         (schema.AbsolutePath, "/srv/../etc"),
-        (schema.PemCertificate, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n"),
-        (schema.PemCertificate, "-----BEGIN CERTIFICATE-----\nAA\rAA\n-----END CERTIFICATE-----\n"),
+        (
+            workstation_schema.PemCertificate,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n",
+        ),
+        (
+            workstation_schema.PemCertificate,
+            "-----BEGIN CERTIFICATE-----\nAA\rAA\n-----END CERTIFICATE-----\n",
+        ),
     ],
 )
 def test_values_narrow_as_their_use(type_: Any, bad: str) -> None:
@@ -125,11 +147,11 @@ def test_values_narrow_as_their_use(type_: Any, bad: str) -> None:
 
 def test_a_trailing_newline_is_not_a_full_match() -> None:
     """`$` would accept 'wang.fang\\n': every pattern is a full match."""
-    assert TypeAdapter(schema.UserName).validate_python("wang.fang") == "wang.fang"
+    assert TypeAdapter(workstation_schema.UserName).validate_python("wang.fang") == "wang.fang"
     with pytest.raises(ValidationError):
-        TypeAdapter(schema.UserName).validate_python("wang.fang\n")
+        TypeAdapter(workstation_schema.UserName).validate_python("wang.fang\n")
     with pytest.raises(ValidationError):
-        schema.WorkstationHostVars(workstation_owner="wang.fang\n")
+        workstation_schema.WorkstationHostVars(workstation_owner="wang.fang\n")
 
 
 # ---------------------------------------------------------------------------- the validator

@@ -9,11 +9,14 @@ masked as net_config returns them).
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from tests.conftest import FIXTURES, REPO
 
@@ -21,18 +24,20 @@ NETWORK_CASES = FIXTURES / "network"
 NAME = "ansible.module_utils.storeops_net"
 
 
-def _load() -> ModuleType:
-    if NAME in sys.modules:
-        return sys.modules[NAME]
-    spec = importlib.util.spec_from_file_location(NAME, REPO / "module_utils" / "storeops_net.py")
+def _load(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules[NAME] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-net = _load()
+net = _load(NAME, REPO / "module_utils" / "storeops_net.py")
+# library/net_config.py, its ``ansible.module_utils.storeops_net`` import resolved by ``net``.
+net_config = _load("storeops_test_net_config", REPO / "library" / "net_config.py")
 
 
 def stages(
@@ -317,3 +322,44 @@ def test_vrp_changed_local_user_is_overwritten_and_a_vanished_user_removed_once(
     }
     with pytest.raises(net.NetError, match="removes user 'old'"):
         stages("huawei_vrp", running, intended, user="old")
+
+
+def test_an_unknown_platform_is_refused_naming_it_and_the_supported_ones() -> None:
+    supported = re.escape(", ".join(net.PLATFORMS))
+    message = rf"unknown network platform 'h3c_comware': storeops supports {supported} "
+    with pytest.raises(net.UnknownPlatform, match=message):
+        net.remediation("h3c_comware", "sysname a\n", "sysname b\n")
+    with pytest.raises(net.UnknownPlatform, match=message):
+        net.clear_text_secrets("h3c_comware", "sysname a\n")
+    with pytest.raises(net.UnknownPlatform, match=message):
+        net_config.for_diff("h3c_comware", "sysname a\n")
+    # the modules' option: Ansible refuses it before any code runs, naming the choices
+    login = {"host": "192.0.2.1", "platform": "h3c_comware", "username": "a", "password": "b"}
+    errors = ArgumentSpecValidator(net.COMMON_ARGUMENT_SPEC).validate(login).error_messages
+    assert errors == [
+        f"value of platform must be one of: {', '.join(net.PLATFORMS)}, got: h3c_comware"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("platform", "text", "shown"),
+    [
+        (
+            "cisco_ios",
+            "Building configuration...\n\nhostname a\n!\nenable secret 9 $9$a$b\n!\nend\n",
+            "hostname a\nenable secret 9 ********\nend\n",
+        ),
+        (
+            "huawei_vrp",
+            "!Software Version V200R011C10SPC500\nsysname a\n#\naaa\n local-user a password "
+            "irreversible-cipher $1a$x$y$\n#\nreturn\n",
+            "sysname a\naaa\n local-user a password irreversible-cipher ********\n",
+        ),
+    ],
+)
+def test_the_diff_shows_configuration_lines_only_secrets_masked(
+    platform: str, text: str, shown: str
+) -> None:
+    """net_config's diff: no volatile lines, no section separators (the platform's own), no
+    VRP ``return``, secrets masked."""
+    assert net_config.for_diff(platform, text) == shown

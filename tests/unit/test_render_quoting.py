@@ -1,7 +1,7 @@
 """Values are quoted or refused where they are rendered, whatever the schema let through.
 
 Every template that writes a configuration file or a device configuration (the roles', the
-workstation deploy's, the network ACL templates) is rendered with the lab inventory's real
+workstation role's, the network ACL templates) is rendered with the lab inventory's real
 variables, then again with each string value that reaches the output replaced by a hostile
 one (``x<newline>injected line``): the render either refuses (an error naming the value) or
 keeps the value on its line, escaped. No line of any output may start with the injected
@@ -93,12 +93,16 @@ ACL_TEMPLATES = {
 
 
 def _templates() -> list[str]:
-    found = [*REPO.glob("roles/*/templates/**/*.j2"), *REPO.glob("deploys/templates/**/*.j2")]
+    found = [*REPO.glob("roles/*/templates/**/*.j2")]
     found += REPO.glob("modules/storeops/network_templates/**/*.j2")
     return sorted(str(path.relative_to(REPO)) for path in found)
 
 
-DEPLOY_TEMPLATES = [name for name in _templates() if name.startswith("deploys/")]
+# The workstation role's templates see the workstation's plan (the deploy renders them too).
+WORKSTATION_TEMPLATES_DIR = "roles/workstation/templates/"
+WORKSTATION_TEMPLATES = [
+    name for name in _templates() if name.startswith(WORKSTATION_TEMPLATES_DIR)
+]
 
 
 @pytest.fixture(scope="module")
@@ -197,15 +201,15 @@ def _role_vars(lab: Checked, lab_hosts: dict[str, Any], template: str) -> dict[s
 
 def test_every_template_is_checked_or_named_a_report() -> None:
     unchecked = set(_templates()) - set(ROLE_TEMPLATES) - set(ACL_TEMPLATES) - set(REPORTS)
-    unchecked -= set(DEPLOY_TEMPLATES)
+    unchecked -= set(WORKSTATION_TEMPLATES)
     assert not unchecked, f"add these templates to test_render_quoting: {sorted(unchecked)}"
     assert set(ROLE_TEMPLATES) | set(ACL_TEMPLATES) | set(REPORTS) <= set(_templates())
 
 
-@pytest.mark.parametrize("template", DEPLOY_TEMPLATES)
-def test_a_deploy_template_keeps_every_value_on_its_line(lab: Checked, template: str) -> None:
+@pytest.mark.parametrize("template", WORKSTATION_TEMPLATES)
+def test_a_workstation_template_keeps_every_value_on_its_line(lab: Checked, template: str) -> None:
     source = REPO / template
-    dest = "/" + template.removeprefix("deploys/templates/").removesuffix(".j2")
+    dest = "/" + template.removeprefix(WORKSTATION_TEMPLATES_DIR).removesuffix(".j2")
     variables = _plan_vars(lab)
     _check_poisoned(template, variables, lambda context: render(source, dest, context))
 

@@ -5,7 +5,8 @@ gevent, see test_pyinfra_adapter.py), with ``--dry`` and a connector that execut
 it answers pyinfra's fact commands from canned output (an empty machine, the identity probe,
 the accounts a test gives) and records every command it is asked to run. So the whole deploy
 is exercised (inventory checks, templates, facts, the order and names of the operations)
-without a host; the lab runs it for real.
+without a host; the lab runs it for real. The provisioning deploy applies the workstation
+role's list (roles/workstation/vars/main.yml): every entry of it, and one added to it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
+from storeops.workstation.manifest import load_manifest
+from storeops.workstation.plan import WorkstationPlan, assignment_for, load_checked, plan_for
+from storeops.yamlfiles import VaultPasswords
 from tests.conftest import REPO
 
 # Run by the child: pyinfra's CLI with a "fake" connector added to its connectors.
@@ -230,6 +236,84 @@ def test_the_first_login_password_is_set_once_never_reset(tmp_path: Path) -> Non
         ]
         == "none"
     )
+
+
+def _lab_plan() -> WorkstationPlan:
+    passwords = VaultPasswords.from_files([REPO / "lab" / "vault-password.txt"])
+    checked = load_checked(REPO / "inventory" / "lab", passwords)
+    return plan_for(
+        checked, "sh01-ws01", assignment_for(checked, "sh01-ws01", "wang.fang", "sales")
+    )
+
+
+def test_the_deploy_applies_every_entry_of_the_roles_list(tmp_path: Path) -> None:
+    """roles/workstation/vars/main.yml, which the role loops over: every file, in its order,
+    the handlers they notify and every service and timer."""
+    run = _provision(tmp_path)
+    assert run.status == 0, run.output
+    names = list(run.changes())
+    manifest, plan = load_manifest(), _lab_plan()
+    writes = [file.operation_name(plan) for file in manifest.workstation_files]
+    assert [name for name in names if name in writes] == writes
+    handlers = {file.notify for file in manifest.workstation_files if file.notify}
+    assert handlers and all(run.changes()[handler] == "conditional" for handler in handlers)
+    assert {service.operation_name for service in manifest.workstation_services} <= set(names)
+
+
+def _project_with_a_new_timer(tmp_path: Path) -> Path:
+    """This project, but for one entry more in the workstation role's list: a timer (its
+    service and timer units, which notify the systemd reload) of the antivirus concern."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for entry in REPO.iterdir():
+        if entry.name not in {"roles", ".git", ".venv"}:
+            (project / entry.name).symlink_to(entry)
+    (project / "roles").mkdir()
+    for role in (REPO / "roles").iterdir():
+        if role.name != "workstation":
+            (project / "roles" / role.name).symlink_to(role)
+    role = shutil.copytree(REPO / "roles" / "workstation", project / "roles" / "workstation")
+    listed = yaml.safe_load((role / "vars" / "main.yml").read_text())
+    for unit in ("storeops-rkhunter.service", "storeops-rkhunter.timer"):
+        listed["workstation_files"].append(
+            {
+                "dest": f"/etc/systemd/system/{unit}",
+                "concern": "antivirus",
+                "owner": "root",
+                "group": "root",
+                "mode": "0644",
+                "notify": "Reload systemd",
+            }
+        )
+        (role / "templates" / "etc" / "systemd" / "system" / f"{unit}.j2").write_text(
+            "# {{ ansible_managed }}\n[Unit]\nDescription=A rootkit scan (storeops)\n"
+        )
+    listed["workstation_services"].append(
+        {
+            "name": "storeops-rkhunter.timer",
+            "concern": "antivirus",
+            "enabled": True,
+            "state": "started",
+        }
+    )
+    (role / "vars" / "main.yml").write_text(yaml.safe_dump(listed, sort_keys=False))
+    return project
+
+
+def test_a_timer_added_to_the_roles_list_is_applied_by_the_deploy(tmp_path: Path) -> None:
+    """One entry in the role's list (which the role's tasks loop over) is all it takes."""
+    project = _project_with_a_new_timer(tmp_path)
+    run = _provision(tmp_path, STOREOPS_PROJECT=str(project))
+    assert run.status == 0, run.output
+    names = list(run.changes())
+    added = [
+        "Write /etc/systemd/system/storeops-rkhunter.service",
+        "Write /etc/systemd/system/storeops-rkhunter.timer",
+        "Reload systemd",
+        "storeops-rkhunter.timer: enabled, started",
+    ]
+    assert [name for name in names if name in added] == added
+    assert names.index("Write /etc/systemd/system/storeops-clamscan.timer") < names.index(added[0])
 
 
 def _decommission(tmp_path: Path, phase: str, users: str, **environment: str) -> DryRun:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from storeops.schema import SerialSource
 from storeops.workstation.identity import (
     IdentityError,
     hostname_for,
     machine_id_serial,
     parse_identity,
 )
+from storeops.workstation.schema import SerialSource
 
 MACHINE_ID = "0123456789abcdef0123456789abcdef"
 

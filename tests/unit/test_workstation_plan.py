@@ -1,8 +1,8 @@
 """What a workstation gets, from the lab inventory: the request checks, the plan, the files.
 
 The lab inventory is copied (the register checks read and write assets/); nothing here
-contacts a host. The files are rendered as the deploy renders them: its own templates, and
-the Ansible roles' templates through Ansible's templating engine.
+contacts a host. The files are rendered as the deploy renders them: the workstation role's
+templates, and the other Ansible roles' templates, through Ansible's templating engine.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from pathlib import Path
 import pytest
 
 from storeops.ansible_view import load as load_ansible_view
-from storeops.paths import DEPLOYS_DIR
-from storeops.role_templates import play_variables, render, render_role_template, resolve
-from storeops.schema import AssetRecord
+from storeops.role_templates import play_variables, render_role_template, resolve
 from storeops.workstation.plan import (
     FEATURE_PACKAGES,
     Checked,
@@ -31,6 +29,7 @@ from storeops.workstation.plan import (
     plan_for,
 )
 from storeops.workstation.register import AssetRegister
+from storeops.workstation.schema import AssetRecord
 from storeops.yamlfiles import VaultPasswords
 from storeops.zones import inbound_rules
 from tests.conftest import REPO
@@ -55,7 +54,8 @@ def _plan(lab: Checked, role: str = "finance") -> WorkstationPlan:
 
 
 def _deploy_file(plan: WorkstationPlan, dest: str) -> str:
-    return render(DEPLOYS_DIR / "templates" / f"{dest.lstrip('/')}.j2", dest, plan.template_vars())
+    template = f"{dest.lstrip('/')}.j2"  # the workstation role's, as the deploy renders it
+    return render_role_template("workstation", template, dest, plan.template_vars())
 
 
 # ---------------------------------------------------------------------------- the request

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import yaml
 
-from storeops.schema import AssetRecord, AssetStatus
 from storeops.workstation.register import (
     AssetRegister,
     Change,
@@ -17,6 +16,7 @@ from storeops.workstation.register import (
     read_register_file,
     register_path,
 )
+from storeops.workstation.schema import AssetRecord, AssetStatus
 
 DAY_ONE = dt.date(2026, 12, 1)
 DAY_TWO = dt.date(2026, 12, 2)

@@ -73,3 +73,20 @@ def test_the_lab_and_example_inventories_carry_valid_workstation_data() -> None:
     )
     assert lab.issues == []
     assert example.issues == []
+
+
+def test_workstation_variables_are_the_schemas_and_stay_in_the_inventory(tmp_path: Path) -> None:
+    """The feature registers its variables with the validator: no role declares them, yet they
+    are not unknown; beside a playbook they are refused like the core schema's."""
+    inventory = _inventory(tmp_path)
+    playbooks = tmp_path / "playbooks"
+    (playbooks / "group_vars").mkdir(parents=True)
+    (playbooks / "site.yml").write_text("---\n- name: A play\n  hosts: all\n  tasks: []\n")
+    (playbooks / "group_vars" / "all.yml").write_text("---\nworkstation_admin_user: itadmin\n")
+    passwords = VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD])
+    raw = validate(inventory, passwords, FIXTURE_ROLES, playbooks=[playbooks / "site.yml"])
+    assert [issue.render(tmp_path) for issue in raw.issues] == [
+        "playbooks/group_vars/all.yml: workstation_admin_user: belongs in the inventory "
+        "(group_vars/all/ or group_vars/store_<code>/): beside a playbook it overrides the "
+        "inventory's for every run of the playbook, unchecked"
+    ]

@@ -1,5 +1,6 @@
 """Store workstations: the inventory's catalogue, the asset register and the pyinfra deploys.
 
+* :mod:`.schema`    the ``workstation_*`` variables and the asset register (pydantic models)
 * :mod:`.settings`  the ``workstation_*`` variables of an inventory, parsed per level
 * :mod:`.plan`      what one workstation must look like, from the validated inventory
 * :mod:`.register`  the asset register, ``inventory/<group>/assets/<store>.yml``

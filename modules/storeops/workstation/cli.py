@@ -26,7 +26,7 @@ from typing import Any
 
 from storeops.inventory import InventoryInvalid
 from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT, state_path
-from storeops.schema import AssetRecord, Role
+from storeops.schema import Role
 from storeops.workstation import deploy_env as env
 from storeops.workstation.commands import archive_name, restore_command
 from storeops.workstation.enrolment import register_provisioned
@@ -40,6 +40,7 @@ from storeops.workstation.plan import (
     workstation_host,
 )
 from storeops.workstation.register import AssetRegister, Change, RegisterError
+from storeops.workstation.schema import AssetRecord
 from storeops.workstation.settings import AssignmentFileError, write_assignment
 from storeops.yamlfiles import VaultPasswords
 

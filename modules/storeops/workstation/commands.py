@@ -23,6 +23,8 @@ _DEVICE_RE = re.compile(r"device for ([^:\s]+): (\S+)")
 _DEFAULT_RE = re.compile(r"system default destination: (\S+)")
 # The firewall's commit-confirm on the host (module_utils/storeops_nft.py, copied there).
 NFT_HELPER = "/usr/local/lib/storeops/storeops_nft.py"
+# The CUPS queues and the default printer, for parse_lpstat; nothing (no error) without CUPS.
+LPSTAT_COMMAND = "LC_ALL=C lpstat -v 2>/dev/null; LC_ALL=C lpstat -d 2>/dev/null; true"
 
 
 def parse_lpstat(lines: list[str]) -> dict[str, Any]:
@@ -56,6 +58,18 @@ def lpadmin_queue(printer: Mapping[str, Any]) -> list[str]:
     if printer.get("description"):
         command += ["-D", printer["description"]]
     return [*command, "-o", "printer-is-shared=false"]
+
+
+def printer_commands(current: Mapping[str, Any], printer: Mapping[str, Any]) -> list[list[str]]:
+    """What makes the store's printer a queue with its device URI and the default, given what
+    :func:`parse_lpstat` read: the missing lpadmin commands (none when it already is)."""
+    name = printer["name"]
+    commands = []
+    if current["queues"].get(name) != printer["uri"]:
+        commands.append(lpadmin_queue(printer))
+    if current["default"] != name:
+        commands.append(["lpadmin", "-d", name])
+    return commands
 
 
 def archive_name(owner: str, asset_tag: str, provisioned: dt.date) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -38,21 +39,29 @@ from pyinfra.operations import files, systemd
 
 from storeops.ansible_view import load as load_ansible_view
 from storeops.inventory import InventoryInvalid
-from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT
-from storeops.role_templates import play_variables, render, render_role_template, resolve
-from storeops.schema import WORKSTATION_INITIAL_PASSWORD
+from storeops.paths import LAB_INVENTORY, REPO_ROOT
+from storeops.role_templates import play_variables, render_role_template, resolve
 from storeops.workstation import deploy_env as env
 from storeops.workstation.commands import (
+    LPSTAT_COMMAND,
     STATE_DIR,
     UNSET_PASSWORDS,
     archive_home_command,
-    lpadmin_queue,
     nft_helper_command,
     parse_lpstat,
+    printer_commands,
     remove_account_commands,
 )
 from storeops.workstation.enrolment import asset_report
 from storeops.workstation.identity import IDENTITY_PROBE, Identity, IdentityError, parse_identity
+from storeops.workstation.manifest import (
+    ROLE,
+    ManagedFile,
+    Manifest,
+    ManifestError,
+    load_handlers,
+    load_manifest,
+)
 from storeops.workstation.plan import (
     Assignment,
     Checked,
@@ -64,10 +73,10 @@ from storeops.workstation.plan import (
     plan_for,
     workstation_host,
 )
+from storeops.workstation.schema import WORKSTATION_INITIAL_PASSWORD
 from storeops.yamlfiles import VaultPasswords
 
 ARCHIVE_PASSWORD = "vault_backup_repository_password"  # the store's backup encryption secret
-TEMPLATES = DEPLOYS_DIR / "templates"
 # The roles whose templates and defaults the deploys reuse.
 SHARED_ROLES = ("common", "firewall")
 # The commit-confirm of nft_ruleset (module_utils/storeops_nft.py), run on the host as a
@@ -99,7 +108,7 @@ class CupsQueues(FactBase[dict[str, Any]]):
         return {"queues": {}, "default": None}
 
     def command(self) -> str:
-        return "LC_ALL=C lpstat -v 2>/dev/null; LC_ALL=C lpstat -d 2>/dev/null; true"
+        return LPSTAT_COMMAND
 
     def process(self, output: list[str]) -> dict[str, Any]:
         return parse_lpstat(list(output))
@@ -134,16 +143,15 @@ class CommitConfirmStatus(FactBase[dict[str, Any]]):
 
 
 @operation()
-def validated_file(
-    dest: str, content: str, mode: str, validate: list[str], then: list[str] | None = None
-) -> Any:
-    """Write ``dest`` only through a candidate that ``validate`` accepts, then run ``then``.
+def validated_file(file: ManagedFile, validation: str, content: str) -> Any:
+    """Write ``file`` only through a candidate that the ``validation`` command accepts.
 
     For files a mistake in which locks people out (sudoers; the firewall has its own
     commit-confirm, ``applied_ruleset``): the candidate goes to the state directory, is
-    checked (``visudo -cf``) and only then installed. Nothing happens when ``dest``
-    already has this content.
+    checked (``visudo -cf %s``, ``%s`` the candidate, as the template module's ``validate``)
+    and only then installed. Nothing happens when the file already has this content.
     """
+    dest = file.dest
     digest = hashlib.sha256(content.encode()).hexdigest()
     if host.get_fact(Sha256File, path=dest) == digest:
         host.noop(f"{dest} is up to date")
@@ -155,9 +163,9 @@ def validated_file(
     yield from files.put._inner(
         src=StringIO(content), dest=candidate, user="root", group="root", mode="0600"
     )
-    install = ["install", "-o", "root", "-g", "root", "-m", mode, QuoteString(candidate), dest]
-    follow_up = ["&&", *then] if then else []
-    yield StringCommand(*validate, QuoteString(candidate), "&&", *install, *follow_up)
+    check = [QuoteString(candidate if word == "%s" else word) for word in shlex.split(validation)]
+    owner = ["-o", QuoteString(file.owner), "-g", QuoteString(file.group), "-m", file.mode]
+    yield StringCommand(*check, "&&", "install", *owner, QuoteString(candidate), QuoteString(dest))
 
 
 @operation()
@@ -178,15 +186,14 @@ def first_login_password(user: str) -> Any:
 
 @operation()
 def printer_queue(printer: dict[str, Any]) -> Any:
-    """The store's printer as a CUPS queue (its device URI as the inventory says), the default."""
+    """The store's printer as a CUPS queue (its device URI as the inventory says), the default:
+    the check of the role's workstation_printer_queue action (printer_commands)."""
     current = host.get_fact(CupsQueues)
-    name = printer["name"]
-    if current["queues"].get(name) != printer["uri"]:
-        yield StringCommand(*(QuoteString(word) for word in lpadmin_queue(printer)))
-    if current["default"] != name:
-        yield StringCommand("lpadmin", "-d", QuoteString(name))
-    if current["queues"].get(name) == printer["uri"] and current["default"] == name:
-        host.noop(f"printer {name} is set up")
+    commands = printer_commands(current, printer)
+    if not commands:
+        host.noop(f"printer {printer['name']} is set up")
+    for command in commands:
+        yield StringCommand(*(QuoteString(word) for word in command))
 
 
 @operation()
@@ -323,10 +330,13 @@ def firewall_at_boot() -> None:
 
 @dataclass(frozen=True)
 class DeployContext:
-    """One run's plan, and the variables a play would see for the machine."""
+    """One run's plan, the variables a play would see for the machine, and what the
+    workstation role lists: its files, services and timers, and its handlers' commands."""
 
     plan: WorkstationPlan
     variables: dict[str, Any]
+    manifest: Manifest
+    handlers: dict[str, str]
 
     def value(self, name: str) -> Any:
         """An inventory or shared-role variable, templated as Ansible would."""
@@ -336,9 +346,10 @@ class DeployContext:
         """A role's template rendered for this machine (the same bytes Ansible writes)."""
         return render_role_template(role, template, dest, self.variables)
 
-    def file(self, dest: str) -> str:
-        """The deploy's own template for ``dest``: ``deploys/templates/<dest>.j2``."""
-        return render(TEMPLATES / f"{dest.lstrip('/')}.j2", dest, self.plan.template_vars())
+    def file(self, file: ManagedFile) -> str:
+        """One of the workstation role's files for this machine (the same bytes Ansible
+        writes): ``roles/workstation/templates/<dest>.j2`` rendered with the plan."""
+        return render_role_template(ROLE, file.template, file.dest, self.plan.template_vars())
 
     def firewall(self) -> HostFirewall:
         """The firewall role's ruleset for this machine, and the role's paths for it."""
@@ -414,7 +425,10 @@ def provisioning_context() -> DeployContext:
     variables = machine_variables(name)
     # What playbooks/firewall.yml hands the firewall role: the zone model's rules for the host.
     variables["firewall_inbound_rules"] = [dict(rule) for rule in plan.firewall_rules]
-    return DeployContext(plan, variables)
+    try:
+        return DeployContext(plan, variables, load_manifest(), load_handlers())
+    except ManifestError as error:
+        raise DeployError(f"the workstation role's list: {error}") from None
 
 
 def runs_on_the_machine() -> bool:
@@ -503,11 +517,8 @@ def archive_password(workstation: str) -> str:
 
 
 def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def has_home_to_archive(context: DecommissionContext) -> bool:

@@ -3,7 +3,7 @@
 ``storeops workstation provision`` (pyinfra) and ``playbooks/workstation.yml`` (the
 ``workstation_register`` action) both end here, after the machine was configured: the
 machine's identity (:mod:`storeops.workstation.identity`) and the plan become an
-:class:`~storeops.schema.AssetRecord`, upserted into the store's register (a re-run
+:class:`~storeops.workstation.schema.AssetRecord`, upserted into the store's register (a re-run
 updates, never duplicates), and the assignment is written to the machine's host_vars.
 ``dry`` computes what would change and writes nothing (pyinfra ``--dry``, Ansible
 ``--check``).
@@ -15,10 +15,10 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
-from storeops.schema import AssetRecord
 from storeops.workstation.identity import Identity
 from storeops.workstation.plan import Checked, WorkstationPlan
 from storeops.workstation.register import AssetRegister, Change, RegisterError
+from storeops.workstation.schema import AssetRecord
 from storeops.workstation.settings import write_assignment
 
 

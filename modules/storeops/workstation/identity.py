@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from storeops.schema import HOST_NAME_RE, SerialSource
+from storeops.schema import HOST_NAME_RE
+from storeops.workstation.schema import SerialSource
 
 IDENTITY_PROBE = r"""
 printf 'virt=%s\n' "$(systemd-detect-virt 2>/dev/null)"

@@ -21,18 +21,18 @@ from pydantic import ValidationError
 
 from storeops.inventory import Host, Inventory, InventoryInvalid, RawInventory, typed_view
 from storeops.issues import issues_from_validation_error
-from storeops.schema import (
+from storeops.schema import Role
+from storeops.validate import validate
+from storeops.workstation.identity import hostname_for
+from storeops.workstation.register import AssetRegister
+from storeops.workstation.schema import (
     AssetStatus,
-    Role,
     WorkstationGroupVars,
     WorkstationHostVars,
     WorkstationPrinter,
     WorkstationRoleSpec,
     WorkstationStoreVars,
 )
-from storeops.validate import validate
-from storeops.workstation.identity import hostname_for
-from storeops.workstation.register import AssetRegister
 from storeops.workstation.settings import (
     WorkstationVars,
     host_vars_file,

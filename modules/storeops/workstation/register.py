@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from storeops.issues import Issue, issues_from_validation_error
-from storeops.schema import AssetRecord, AssetRegisterFile, AssetStatus
+from storeops.workstation.schema import AssetRecord, AssetRegisterFile, AssetStatus
 from storeops.yamlfiles import VaultPasswords, YamlProblem, dump_yaml, read_yaml, write_atomically
 
 ASSETS_DIR = "assets"

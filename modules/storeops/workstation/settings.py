@@ -1,6 +1,6 @@
 """The ``workstation_*`` variables of an inventory, parsed once per level.
 
-Each variable lives at one level (``schema.WORKSTATION_VAR_LEVELS``): the catalogue in
+Each variable lives at one level (``WORKSTATION_VAR_LEVELS`` of :mod:`.schema`): the catalogue in
 ``group_vars/all``, the printer and DMS address in ``group_vars/store_<code>``, a machine's
 assignment in ``host_vars/<host>``. One level's variables may be spread over several files
 (the later file wins, as in Ansible); each issue names the file its variable came from.
@@ -17,8 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from storeops.inventory import RawInventory, VarsFile
 from storeops.issues import Issue, issues_from_validation_error
-from storeops.schema import (
-    STORE_GROUP_PREFIX,
+from storeops.schema import STORE_GROUP_PREFIX
+from storeops.workstation.schema import (
     WORKSTATION_REQUIRED_GROUP_VARS,
     WORKSTATION_REQUIRED_STORE_VARS,
     WORKSTATION_VAR_LEVELS,

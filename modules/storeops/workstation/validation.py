@@ -1,8 +1,9 @@
 """The validator's workstation rules: assignments, the catalogue, what a store needs before
 its workstations can be provisioned, the asset registers.
 
-Registered with the validator as a feature rule (``[project.entry-points."storeops.validators"]``
-in pyproject.toml): the core validator (:mod:`storeops.validate`) never imports a feature.
+Registered with the validator as :data:`RULES`, with the variables the feature's schema owns
+(``[project.entry-points."storeops.validators"]`` in pyproject.toml): the core validator
+(:mod:`storeops.validate`) never imports a feature.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from pathlib import Path
 
 from storeops.inventory import RawInventory
 from storeops.issues import Issue
-from storeops.schema import WORKSTATION_INITIAL_PASSWORD, AssetRecord, AssetStatus, Role
+from storeops.schema import Role
+from storeops.validate import FeatureRules
 from storeops.workstation.register import read_register_file, register_files
+from storeops.workstation.schema import (
+    WORKSTATION_INITIAL_PASSWORD,
+    WORKSTATION_VAR_LEVELS,
+    AssetRecord,
+    AssetStatus,
+)
 from storeops.workstation.settings import (
     WorkstationVars,
     missing_group_settings,
@@ -217,3 +225,8 @@ def check_workstations(raw: RawInventory) -> Iterable[Issue]:
     yield from _check_workstation_required(raw, ws)
     yield from _check_workstation_store_addresses(raw, ws)
     yield from _check_asset_registers(raw, ws)
+
+
+# The validator's registration (pyproject's entry point): the rules, and the workstation_*
+# variables, which are the feature's schema's, not role variables.
+RULES = FeatureRules(check=check_workstations, owned_vars=frozenset(WORKSTATION_VAR_LEVELS))
