@@ -67,8 +67,9 @@ validate: venv ## validate the lab and the example production inventories (offli
 	  --vault-password-file inventory/example-production/EXAMPLE-vault-password.txt
 
 .PHONY: demo
-demo: lab-up validate ## make demo: the lab up on DMS 3.1.0 behind its firewalls, then the rollout to 3.2.0
+demo: lab-up validate ## make demo: the lab up on DMS 3.1.0, hardened (MLPS 2.0), behind its firewalls, then the rollout to 3.2.0
 	ansible-playbook playbooks/lab-baseline.yml
+	ansible-playbook playbooks/harden.yml
 	ansible-playbook playbooks/firewall.yml
 	ansible-playbook playbooks/upgrade-dms.yml
 

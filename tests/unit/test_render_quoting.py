@@ -46,11 +46,82 @@ REPORTS = {
 
 # Each role template: the lab host it is rendered for, and the roles whose defaults it sees.
 ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "roles/common/templates/etc/chrony/chrony.conf.j2": ("sh01-db", ("common",)),
-    "roles/common/templates/etc/systemd/journald.conf.d/storeops.conf.j2": ("sh01-db", ("common",)),
-    "roles/common/templates/etc/systemd/system/chrony.service.d/storeops.conf.j2": (
+    "roles/hardening/templates/etc/chrony/chrony.conf.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/systemd/journald.conf.d/storeops.conf.j2": (
         "sh01-db",
-        ("common",),
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/systemd/system/chrony.service.d/storeops.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/apt/apt.conf.d/20auto-upgrades.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/apt/apt.conf.d/52storeops-security-only.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/audit/rules.d/storeops-mlps.rules.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/profile.d/storeops-tmout.sh.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/profile.d/storeops-umask.sh.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/security/limits.d/60-storeops-coredump.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-crypto.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-forwarding.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-idle.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-logging.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-login.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-trust.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-version.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/sudoers.d/00-storeops-hardening-groups.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/sysctl.d/60-storeops-coredump.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/sysctl.d/60-storeops-network.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/systemd/coredump.conf.d/60-storeops.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/usr/share/pam-configs/storeops-faillock-preauth.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/usr/share/pam-configs/storeops-faillock.j2": (
+        "sh01-db",
+        ("hardening",),
     ),
     "roles/common/templates/etc/sudoers.d/storeops-admins.j2": ("sh01-db", ("common",)),
     "roles/dms/templates/etc/systemd/system/storedms.service.j2": ("sh01-dms", ("dms",)),
