@@ -257,6 +257,9 @@ def run_checks(
     with tempfile.TemporaryDirectory(prefix="storeops-audit-") as directory:
         results = Path(directory) / "results.jsonl"
         env = {**os.environ, **environment, RESULTS_ENV: str(results)}
+        # testinfra's ansible backend runs ansible-inventory and ansible from PATH: this
+        # Python's own (the venv's, when storeops is called by its full path).
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         pending = list(enumerate(commands))
         running: list[tuple[int, subprocess.Popen[bytes], Path]] = []
         finished: dict[int, tuple[int, str]] = {}
