@@ -103,6 +103,8 @@ def _edit_vars(roles: Path, **changes: Any) -> None:
         ({"dest": "/etc/{{ plan.store }}.conf"}, "a template"),
         ({"validate": "visudo -cf"}, "%s"),
         ({"user": "root"}, "user"),
+        ({"title": "Sudo tier\nof it-admin"}, "control characters"),
+        ({"owner": "root\n"}, "control characters"),
     ],
 )
 def test_an_entry_the_two_could_read_differently_is_refused(

@@ -26,7 +26,7 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError
 
 from storeops.paths import ROLES_DIR
-from storeops.schema import Strict
+from storeops.schema import Strict, full_pattern, safe
 
 if TYPE_CHECKING:
     from storeops.workstation.plan import WorkstationPlan
@@ -55,15 +55,6 @@ def _plain(value: str) -> str:
     return value
 
 
-def _matching(regex: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not regex.fullmatch(value):
-            raise ValueError(f"{value!r} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
 def _absolute(value: str) -> str:
     if not value.startswith("/") or "//" in value or "/../" in f"{value}/":
         raise ValueError(f"{value!r} is not an absolute path")
@@ -76,11 +67,11 @@ def _validation_command(value: str) -> str:
     return value
 
 
-Plain = Annotated[str, AfterValidator(_plain)]  # no template in it
+Plain = Annotated[str, safe(_plain)]  # one printable line, no template in it
 Dest = Annotated[Plain, AfterValidator(_absolute)]
-Account = Annotated[Plain, _matching(_NAME_RE, "an account or group name")]
-Mode = Annotated[str, _matching(_MODE_RE, 'an octal file mode in quotes, e.g. "0644"')]
-Unit = Annotated[Plain, _matching(_UNIT_RE, "a systemd unit name")]
+Account = Annotated[Plain, full_pattern(_NAME_RE, "an account or group name")]
+Mode = Annotated[str, full_pattern(_MODE_RE, 'an octal file mode in quotes, e.g. "0644"')]
+Unit = Annotated[Plain, full_pattern(_UNIT_RE, "a systemd unit name")]
 
 
 class ManagedFile(Strict):
