@@ -689,11 +689,26 @@ def test_no_trust_files(target: Any, sshd: dict[str, dict[str, str]]) -> None:
 
 @pytest.mark.control("L2-7.1.4.2-d-setuid")
 def test_setuid(target: Any) -> None:
-    quoted = " ".join(shlex.quote(p) for p in SETUID_BLACKLIST)
-    _, out = _maybe(
-        target, f'sh -c \'for f in {quoted}; do [ -e "$f" ] && find "$f" -perm /6000; done; true\''
-    )
-    assert out.split() == [], f"setuid/setgid where none is needed: {out.split()}"
+    """No blacklisted binary has a setuid/setgid bit, and dpkg holds an override without
+    them, so the next upgrade of its package does not set them again."""
+    paths = " ".join(shlex.quote(p) for p in SETUID_BLACKLIST)
+    script = f'for f in {paths}; do [ -f "$f" ] && find "$f" -printf "%m %p\\n"; done; true'
+    _, present = _maybe(target, f"sh -c {shlex.quote(script)}")
+    _, listing = _maybe(target, "dpkg-statoverride --list")
+    overrides = {}
+    for line in listing.splitlines():
+        fields = line.split(maxsplit=3)
+        if len(fields) == 4:
+            overrides[fields[3]] = int(fields[2], 8)
+    problems = []
+    for line in present.splitlines():
+        mode_text, path = line.split(" ", 1)
+        if int(mode_text, 8) & 0o6000:
+            problems.append(f"{path}: mode {mode_text}")
+        override = overrides.get(path)
+        if override is None or override & 0o6000:
+            problems.append(f"{path}: no dpkg stat override without setuid/setgid")
+    assert problems == [], f"setuid/setgid where none is needed: {problems}"
 
 
 # ---------------------------------------------------------------------------- 7.1.4.3

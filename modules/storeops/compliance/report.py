@@ -18,6 +18,36 @@ STYLES = {
 }
 
 
+def _hosts_table(report: AuditReport, table_class: Any) -> Any:
+    """One row per host (80 columns hold it for any number of hosts and controls; the
+    stores are in the pass-rate table): the counts by status and the controls that failed
+    or could not be audited."""
+    table = table_class(title=f"MLPS 2.0 level 2: {report.inventory}")
+    table.add_column("host")
+    for column in ("pass", "fail", "waived", "n/a", "unkn"):
+        table.add_column(column, justify="right")
+    table.add_column("failed or unknown", no_wrap=True)
+    for host in report.hosts:
+        cells = [c for c in report.cells if c.host == host]
+        counts = {status: sum(c.status is status for c in cells) for status in Status}
+        attention = [
+            f"[{STYLES[c.status][1]}]{c.control}[/]"
+            for c in cells
+            if c.status in (Status.FAILED, Status.UNKNOWN)
+        ]
+        table.add_row(
+            host,
+            *(_count(counts[status], status) for status in Status),
+            "\n".join(attention) or "[green]-[/]",
+        )
+    return table
+
+
+def _count(count: int, status: Status) -> str:
+    style = STYLES[status][1] if count and status is not Status.PASSED else ""
+    return f"[{style}]{count}[/]" if style else str(count)
+
+
 def print_report(report: AuditReport, console: Any) -> None:
     """The table, the reasons of every cell not passed, the pass rates, the verdict."""
     from rich.table import Table
@@ -25,18 +55,7 @@ def print_report(report: AuditReport, console: Any) -> None:
     if report.problem:
         console.print(f"[bold magenta]audit could not run:[/] {report.problem}", markup=True)
     if report.cells:
-        table = Table(title=f"MLPS 2.0 level 2: {report.inventory}", show_lines=False)
-        table.add_column("control", no_wrap=True)
-        for host in report.hosts:
-            table.add_column(host, justify="center")
-        for control in report.controls:
-            row = [control]
-            for host in report.hosts:
-                cell = report.cell(control, host)
-                text, style = STYLES[cell.status] if cell else STYLES[Status.UNKNOWN]
-                row.append(f"[{style}]{text}[/]")
-            table.add_row(*row)
-        console.print(table)
+        console.print(_hosts_table(report, Table))
         notes = [c for c in report.cells if c.status is not Status.PASSED and c.reason]
         for cell in notes:
             console.print(

@@ -155,7 +155,9 @@ class WorkstationRoleSpec(Strict):
     hostname_label: HostnameLabel  # <store>-<label>-<asset tag>
     packages: list[PackageName] = Field(default_factory=list)  # on top of the base packages
     sudo_tier: SudoTierName  # the IT admin account's tier on this role's machines
-    idle_timeout_minutes: Annotated[int, Field(ge=1, le=60, strict=True)]
+    # MLPS 2.0 L2-7.1.4.1-b-idle-timeout: a session idle longer than 15 minutes ends (the
+    # compliance audit fails a longer TMOUT)
+    idle_timeout_minutes: Annotated[int, Field(ge=1, le=15, strict=True)]
 
 
 class WorkstationPrinter(Strict):
