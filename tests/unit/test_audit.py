@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,40 @@ def test_pytest_command_targets_one_host_of_the_inventory() -> None:
     assert "--hosts=ansible://a-dms?ansible_inventory=/inv" in command
     assert command[command.index("-p") + 1] == audit.PLUGIN
     assert (REPO / audit.AUDIT_TESTS).is_file()
+
+
+def test_the_audit_multiplexes_ssh_with_a_short_socket_path() -> None:
+    """ssh itself reads the audit's client configuration: one control socket per host in
+    a directory short enough for a socket, the user's own configuration still included."""
+    with audit.ssh_multiplexing() as config:
+        assert config is not None
+        command = audit.pytest_command(Path("/inv"), "a-dms", ssh_config=config)
+        assert f"--ssh-config={config}" in command
+        effective = subprocess.run(
+            ["ssh", "-G", "-F", str(config), "-l", "storeops", "10.77.1.40"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        control_path = next(
+            line.split(" ", 1)[1]
+            for line in effective.splitlines()
+            if line.startswith("controlpath ")
+        )
+        assert Path(control_path).parent == config.parent
+        assert len(control_path) <= audit.SOCKET_PATH_MAX
+    assert not config.exists(), "the directory goes when the audit ends"
+
+
+def test_no_ssh_config_when_the_socket_path_would_be_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with audit.ssh_multiplexing() as config:
+        assert config is None
+    assert "--ssh-config" not in " ".join(audit.pytest_command(Path("/inv"), "a-dms"))
 
 
 def test_run_checks_runs_every_command_and_collects_the_lines(tmp_path: Path) -> None:

@@ -387,9 +387,9 @@ def test_sshd_algorithms_sysctls_umasks_and_audit_paths() -> None:
             quoting.sysctl_value(bad)
     assert quoting.octal_mode("027") == "027"
     assert quoting.octal_mode("0027") == "0027"
-    for bad in (23, True, "028", "27", "027; id", "00027"):
+    for bad_mode in (23, True, "028", "27", "027; id", "00027"):
         with pytest.raises(quoting.QuotingError, match="not an octal mode"):
-            quoting.octal_mode(bad)
+            quoting.octal_mode(bad_mode)
     assert quoting.audit_path("/usr/bin/sudo") == "/usr/bin/sudo"
     for hostile in ("usr/bin/sudo", "/usr/bin/a b -k x", ""):
         with pytest.raises(quoting.QuotingError, match="not an absolute path"):

@@ -2,13 +2,16 @@
 with the waivers, the control-by-host table, the per-store pass rate, JSON and exit codes.
 
 Runs on the controller. The checks themselves are ``tests/testinfra/test_hardening.py``, run
-read-only by pytest in a subprocess over testinfra's ansible backend: with ansible.cfg's
-``ssh_args`` (ControlMaster=auto, ControlPersist) every command to a host goes over one SSH
-connection per host. The audit_plugin writes one JSON line per test.
+read-only by pytest in a subprocess over testinfra's ansible backend. Every command to a
+host goes over one SSH connection per host: ansible.cfg's ``ssh_args`` ask for a master
+(ControlMaster=auto, ControlPersist) and the audit's own SSH client configuration
+(``ssh_multiplexing``) gives it a short socket path. The audit_plugin writes one JSON line per
+test.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -17,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -218,9 +221,53 @@ def merge(
     return cells
 
 
-def pytest_command(inventory: Path, host: str, tests: Path = AUDIT_TESTS) -> list[str]:
+# A UNIX socket's path holds at most 107 bytes; ssh's %C is 40.
+SOCKET_PATH_MAX = 107
+SSH_CONFIG = """\
+# storeops audit: every command to a host over one SSH connection (a short socket path),
+# then the user's own and the system's client configuration, as ssh reads them without -F.
+Host *
+    ControlPath {directory}/%C
+Match all
+Include ~/.ssh/config
+Include /etc/ssh/ssh_config
+"""
+
+
+@contextlib.contextmanager
+def ssh_multiplexing() -> Iterator[Path | None]:
+    """An SSH client configuration file that puts the audit's control sockets in a short
+    temporary directory, or None where the directory's path would be too long for a socket.
+
+    testinfra only multiplexes when told a ControlPath, and ansible.cfg's (under
+    ~/.ansible/cp) makes test runs' paths too long. When the audit ends, the masters it
+    started are told to exit rather than linger for ControlPersist.
+    """
+    with tempfile.TemporaryDirectory(prefix="storeops-ssh-") as name:
+        directory = Path(name)
+        if len(f"{directory}/") + 40 > SOCKET_PATH_MAX:
+            yield None
+            return
+        config = directory / "ssh_config"
+        config.write_text(SSH_CONFIG.format(directory=directory), encoding="utf-8")
+        try:
+            yield config
+        finally:
+            for socket in directory.iterdir():
+                if socket.is_socket():
+                    subprocess.run(
+                        ["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "storeops-audit"],
+                        capture_output=True,
+                        check=False,
+                        timeout=10,
+                    )
+
+
+def pytest_command(
+    inventory: Path, host: str, tests: Path = AUDIT_TESTS, ssh_config: Path | None = None
+) -> list[str]:
     """The audit's pytest run for one host: the hardening checks, nothing else, in one
-    process (its commands share one SSH connection: ansible.cfg's ControlMaster)."""
+    process (its commands share one SSH connection, given ``ssh_multiplexing``'s file)."""
     return [
         sys.executable,
         "-m",
@@ -234,6 +281,7 @@ def pytest_command(inventory: Path, host: str, tests: Path = AUDIT_TESTS) -> lis
         "-q",
         "--no-header",
         "--tb=no",
+        *([f"--ssh-config={ssh_config}"] if ssh_config else []),
     ]
 
 

@@ -88,7 +88,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if not hosts:
         report.problem = f"no Linux host matches {args.limit or 'linux'}"
         return _finish(report, args, console)
-    commands = [audit.pytest_command(inventory, host) for host in hosts]
     environment = {"STOREOPS_INVENTORY": str(inventory)}
     if args.vault_password_file:  # testinfra reads the host's variables through Ansible
         environment["ANSIBLE_VAULT_IDENTITY_LIST"] = ",".join(
@@ -104,13 +103,17 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         transient=True,
     ) as progress:
         task = progress.add_task(f"auditing {len(hosts)} hosts", total=total)
-        lines, runs = audit.run_checks(
-            commands,
-            project,
-            environment,
-            args.workers,
-            lambda done: progress.update(task, completed=done),
-        )
+        with audit.ssh_multiplexing() as ssh_config:
+            commands = [
+                audit.pytest_command(inventory, host, ssh_config=ssh_config) for host in hosts
+            ]
+            lines, runs = audit.run_checks(
+                commands,
+                project,
+                environment,
+                args.workers,
+                lambda done: progress.update(task, completed=done),
+            )
     broken = [
         f"{host}: pytest exit {status}\n{tail}"
         for host, (status, tail) in zip(hosts, runs, strict=True)

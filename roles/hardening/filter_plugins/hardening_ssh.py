@@ -14,7 +14,8 @@ def _keep(line: str, min_size: int) -> bool:
     fields = line.split()
     if not fields or fields[0].startswith("#"):
         return True
-    return len(fields) >= 7 and fields[4].isdigit() and int(fields[4]) >= min_size
+    size = fields[4] if len(fields) >= 7 else ""
+    return size.isascii() and size.isdigit() and int(size) >= min_size
 
 
 def moduli(text: str, min_size: int) -> str:

@@ -18,17 +18,26 @@ _NOT_A_RULE = re.compile(
 )
 # A User_Alias name: upper case, digits and underscores (user names are lower case).
 _ALIAS = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# A comment: '#' not followed by a (negative) number, which is a user or group ID.
+_COMMENT = re.compile(r"#(?!-?\d)")
+# A user specification: its principal list (names joined by commas, with or without blanks
+# around them), blanks, and the rule.
+_USER_SPEC = re.compile(r"([^\s,]+(?:\s*,\s*[^\s,]+)*)\s+(\S.*)")
+# Sudoers punctuation outside a word (not escaped by '\'): blanks around it do not count.
+_PUNCTUATION = re.compile(r" ?((?<!\\)[=,:()]) ?")
 
 
 def _logical_lines(text: str) -> list[tuple[str, bool]]:
     """Return the sudoers text as logical lines, continuations (a trailing \\) joined.
 
-    Each: the line, and whether it was joined from several lines of the file.
+    Each: the line, and whether it was joined from several lines of the file. sudo reads a
+    comment to the end of its line: a trailing \\ there continues nothing.
     """
     lines: list[tuple[str, bool]] = []
     pending = ""
     for raw in text.splitlines():
-        if raw.rstrip().endswith("\\"):
+        comment = not pending and _COMMENT.match(raw.lstrip()) is not None
+        if raw.rstrip().endswith("\\") and not comment:
             pending += raw.rstrip()[:-1] + " "
             continue
         lines.append((pending + raw, bool(pending)))
@@ -39,12 +48,14 @@ def _logical_lines(text: str) -> list[tuple[str, bool]]:
 
 
 def normalize_rule(rule: str) -> str:
-    """Return a sudoers rule (what follows its principal) without any whitespace.
+    """Return a sudoers rule (what follows its principal) with its spacing normalised.
 
     Two rules that differ only in spacing ("NOPASSWD: ALL" and "NOPASSWD:ALL") compare
-    equal; anything else (a runas list, a command) makes them differ.
+    equal; anything else (a runas list, a command) makes them differ. Blanks between words
+    (a command and its arguments) are one space, not none: "/bin/ls -l /tmp" is not
+    "/bin/ls -l/tmp".
     """
-    return re.sub(r"\s+", "", rule)
+    return _PUNCTUATION.sub(r"\1", " ".join(rule.split()))
 
 
 def sudoers_user_rules(text: str, path: str) -> list[dict[str, Any]]:
@@ -61,12 +72,12 @@ def sudoers_user_rules(text: str, path: str) -> list[dict[str, Any]]:
         stripped = line.strip()
         if not stripped or _NOT_A_RULE.match(stripped):
             continue
-        if stripped.startswith("#") and not re.match(r"^#\d", stripped):
+        if _COMMENT.match(stripped):
             continue  # a comment (#<uid> is a user given by UID)
-        parts = stripped.split(None, 1)
-        if len(parts) != 2:
+        spec = _USER_SPEC.fullmatch(stripped)
+        if spec is None:
             continue
-        principals = [p.strip() for p in parts[0].split(",") if p.strip()]
+        principals = [p.strip() for p in spec.group(1).split(",") if p.strip()]
         users = [p for p in principals if not p.startswith(("%", "+", "!")) and not _ALIAS.match(p)]
         if not users:
             continue
@@ -75,7 +86,7 @@ def sudoers_user_rules(text: str, path: str) -> list[dict[str, Any]]:
                 "path": path,
                 "line": line,
                 "users": users,
-                "rule": parts[1].strip(),
+                "rule": spec.group(2),
                 "single": len(principals) == 1 and not continued,
             }
         )
