@@ -35,11 +35,21 @@ def harden(*args: str) -> tuple[float, dict[str, int]]:
     return elapsed, {host: int(changed) for host, changed in RECAP.findall(output)}
 
 
+def failed_controls(host: str) -> tuple[int, int]:
+    """The audit of one host: controls failed, and controls checked."""
+    with audit.ssh_multiplexing() as ssh_config:
+        command = audit.pytest_command(LAB_INVENTORY, host, ssh_config=ssh_config)
+        lines, _ = audit.run_checks([command], REPO_ROOT, {})
+    return sum(line.outcome == "failed" for line in lines), len(lines)
+
+
 def converge(runs: int) -> dict[str, float]:
     first, noop, changes = [], [], 0
+    bare_failed, bare_checked = 0, 0
     try:
         for _ in range(runs):
             bare_workstation()
+            bare_failed, bare_checked = failed_controls(HOST)
             seconds, changed = harden("--limit", f"{HOST},localhost")
             again, unchanged = harden("--limit", f"{HOST},localhost")
             if changed.get(HOST, 0) == 0 or unchanged.get(HOST) != 0:
@@ -59,6 +69,8 @@ def converge(runs: int) -> dict[str, float]:
         "bare_first_s": round(statistics.median(first), 1),
         "bare_noop_s": round(statistics.median(noop), 1),
         "bare_changes": changes,
+        "bare_audit_failed": bare_failed,
+        "bare_audit_checked": bare_checked,
         "fleet_noop_s": round(statistics.median(fleet), 1),
     }
 
@@ -110,6 +122,8 @@ def rows(f: dict[str, float]) -> list[str]:
     """README rows (bench/run.py renders them)."""
     runs = f"{f['runs']:.0f} runs"
     return [
+        f"| the audit of a bare lab workstation (the lab image, before `harden.yml`) | "
+        f"{f['bare_audit_failed']:.0f} of {f['bare_audit_checked']:.0f} controls fail |",
         f"| `harden.yml` on a bare lab workstation / again, nothing to change ({runs}) | "
         f"{f['bare_first_s']:.1f} s ({f['bare_changes']:.0f} changed tasks) / "
         f"{f['bare_noop_s']:.1f} s |",

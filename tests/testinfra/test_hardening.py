@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 
+from storeops.compliance.sudoers import single_user_rules
 from storeops.paths import LAB_INVENTORY
 
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
@@ -541,47 +542,6 @@ def test_ssh_forwarding(sshd: dict[str, dict[str, str]]) -> None:
     for user, effective in sshd.items():
         wrong = {k: effective.get(k) for k, v in expected.items() if effective.get(k) != v}
         assert wrong == {}, f"{user} may forward: {wrong}"
-
-
-def sudoers_rules(text: str) -> list[str]:
-    """The rule lines of a sudoers file (continuations joined; no Defaults, aliases,
-    includes or comments)."""
-    joined = re.sub(r"\\\n", " ", text)
-    rules = []
-    for raw in joined.splitlines():
-        line = (
-            raw.split("#", 1)[0].strip()
-            if not raw.strip().startswith(("#include", "#includedir"))
-            else ""
-        )
-        if not line or line.startswith(
-            ("Defaults", "@include", "User_Alias", "Runas_Alias", "Host_Alias", "Cmnd_Alias")
-        ):
-            continue
-        rules.append(line)
-    return rules
-
-
-def single_user_rules(text: str, exempt: frozenset[str] = frozenset({"root"})) -> list[str]:
-    """Rules that name one user (not a %group or a %:nongroup) as who may run them."""
-    aliases: dict[str, list[str]] = {}
-    for line in _lines(re.sub(r"\\\n", " ", text)):
-        if line.startswith("User_Alias"):
-            for definition in line.removeprefix("User_Alias").split(":"):
-                name, _, listed = definition.partition("=")
-                aliases[name.strip()] = [m.strip() for m in listed.split(",")]
-    found = []
-    for rule in sudoers_rules(text):
-        who = rule.split(None, 1)[0]
-        for subject in who.split(","):
-            members = aliases.get(subject.lstrip("!"), [subject])
-            if any(
-                m.lstrip("!") not in exempt and not m.lstrip("!").startswith(("%", "+"))
-                for m in members
-            ):
-                found.append(rule)
-                break
-    return found
 
 
 @pytest.mark.control("L2-7.1.4.2-a-sudo-groups")

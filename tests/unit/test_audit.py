@@ -159,8 +159,13 @@ def test_table(catalogue: Catalogue) -> None:
     print_report(_report(catalogue, _waiver(UMASK)), Console(file=stream, width=80))
     text = stream.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80
-    row = next(line for line in text.splitlines() if line.startswith("│ aa01-db "))
-    assert PWQUALITY in row, "the host's failed control is named on its row"
+    assert "MLPS 2.0 level 2: aa01 (inv)" in text, "one control x host table per store"
+    row = next(line for line in text.splitlines() if PWQUALITY in line and "│" in line)
+    assert "FAILED" in row and "passed" in row
+    assert (
+        next(line for line in text.splitlines() if UMASK in line and "│" in line).count("waived")
+        == 1
+    )
     assert "aa01-db L2-7.1.4.1-a-pwquality: FAILED: AssertionError: minlen 8" in text
     assert "62.5 %" in text and "75.0 %" in text
     assert "exit 2: controls failed" in text
@@ -323,8 +328,9 @@ def test_sudoers_rules_for_single_users_are_found(checks: Any) -> None:
     )
     assert checks.single_user_rules(sudoers) == [
         "ADMINS ALL=(ALL) ALL",
-        "storeops ALL=(ALL) NOPASSWD:ALL",
+        "storeops ALL=(ALL) NOPASSWD:ALL  # the automation account",
     ]
+    assert checks.single_user_rules("ALL ALL=(ALL) ALL\n") == ["ALL ALL=(ALL) ALL"]
     assert checks.single_user_rules("%storeops-automation ALL=(ALL) NOPASSWD:ALL\n") == []
 
 

@@ -1,4 +1,5 @@
-"""The hardening role's sudoers filters (roles/hardening/filter_plugins/hardening_sudoers.py).
+"""The hardening role's sudoers filters (roles/hardening/filter_plugins/hardening_sudoers.py) and
+the sudoers parser they share with the audit (storeops.compliance.sudoers).
 
 tasks/sudo.yml slurps /etc/sudoers and /etc/sudoers.d/* and removes a line that grants sudo
 to one user only when that user is a member of a managed group carrying the same rule. The
@@ -205,7 +206,6 @@ def test_debian_sudoers_has_root_as_its_only_user_rule() -> None:
         "%#1001 ALL=(ALL) ALL",  # a group by GID
         "+admins ALL=(ALL) ALL",  # a netgroup
         "ADMINS ALL=(ALL) ALL",  # a User_Alias
-        "ALL ALL=(ALL) ALL",  # every user
         "!alice ALL=(ALL) ALL",
         "%sudo, ADMINS ALL=(ALL) ALL",
         "alice",  # no rule (visudo refuses it)
@@ -213,6 +213,16 @@ def test_debian_sudoers_has_root_as_its_only_user_rule() -> None:
 )
 def test_lines_that_are_no_user_rule(line: str) -> None:
     assert sudoers_user_rules(line + "\n", PATH) == []
+
+
+def test_a_user_alias_of_the_file_is_expanded_and_never_single() -> None:
+    text = (
+        "User_Alias ADMINS = alice, %wheel, #1002 : CLERKS = %sales\n"
+        "ADMINS ALL=(ALL) ALL\n"
+        "CLERKS ALL=(root) /usr/bin/lpq\n"
+    )
+    rules = sudoers_user_rules(text, PATH)
+    assert [(rule["users"], rule["single"]) for rule in rules] == [(["alice", "#1002"], False)]
 
 
 def test_a_user_given_by_uid_is_a_user_rule() -> None:
@@ -266,7 +276,8 @@ def test_a_rule_for_several_users_is_not_single(line: str) -> None:
         ("%admin, alice ALL=(ALL) ALL", ["alice"]),
         ("alice, ADMINS ALL=(ALL) ALL", ["alice"]),
         ("alice, +admins ALL=(ALL) ALL", ["alice"]),
-        ("ALL, !bob ALL=(ALL) ALL", []),
+        ("ALL, !bob ALL=(ALL) ALL", ["ALL"]),
+        ("ALL ALL=(ALL) ALL", ["ALL"]),
     ],
 )
 def test_users_among_groups_and_aliases(line: str, users: list[str]) -> None:

@@ -18,34 +18,22 @@ STYLES = {
 }
 
 
-def _hosts_table(report: AuditReport, table_class: Any) -> Any:
-    """One row per host (80 columns hold it for any number of hosts and controls; the
-    stores are in the pass-rate table): the counts by status and the controls that failed
-    or could not be audited."""
-    table = table_class(title=f"MLPS 2.0 level 2: {report.inventory}")
-    table.add_column("host")
-    for column in ("pass", "fail", "waived", "n/a", "unkn"):
-        table.add_column(column, justify="right")
-    table.add_column("failed or unknown", no_wrap=True)
-    for host in report.hosts:
-        cells = [c for c in report.cells if c.host == host]
-        counts = {status: sum(c.status is status for c in cells) for status in Status}
-        attention = [
-            f"[{STYLES[c.status][1]}]{c.control}[/]"
-            for c in cells
-            if c.status in (Status.FAILED, Status.UNKNOWN)
-        ]
-        table.add_row(
-            host,
-            *(_count(counts[status], status) for status in Status),
-            "\n".join(attention) or "[green]-[/]",
-        )
+def _store_table(report: AuditReport, store: str, table_class: Any) -> Any:
+    """The control x host table of one store's hosts (a store has a handful of hosts, so
+    the table fits a terminal whatever the size of the group)."""
+    hosts = [host for host in report.hosts if report.stores.get(host) == store]
+    table = table_class(title=f"MLPS 2.0 level 2: {store} ({report.inventory})")
+    table.add_column("control", no_wrap=True)
+    for host in hosts:
+        table.add_column(host, justify="center", overflow="fold")
+    for control in report.controls:
+        row = [control]
+        for host in hosts:
+            cell = report.cell(control, host)
+            text, style = STYLES[cell.status] if cell else STYLES[Status.UNKNOWN]
+            row.append(f"[{style}]{text}[/]")
+        table.add_row(*row)
     return table
-
-
-def _count(count: int, status: Status) -> str:
-    style = STYLES[status][1] if count and status is not Status.PASSED else ""
-    return f"[{style}]{count}[/]" if style else str(count)
 
 
 def print_report(report: AuditReport, console: Any) -> None:
@@ -55,7 +43,8 @@ def print_report(report: AuditReport, console: Any) -> None:
     if report.problem:
         console.print(f"[bold magenta]audit could not run:[/] {report.problem}", markup=True)
     if report.cells:
-        console.print(_hosts_table(report, Table))
+        for store in sorted({report.stores.get(host, "") for host in report.hosts}):
+            console.print(_store_table(report, store, Table))
         notes = [c for c in report.cells if c.status is not Status.PASSED and c.reason]
         for cell in notes:
             console.print(

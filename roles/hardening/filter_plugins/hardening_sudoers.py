@@ -2,95 +2,16 @@
 
 The sudo control (tasks/sudo.yml) slurps /etc/sudoers and /etc/sudoers.d/* from the host
 and asks these filters which lines are rules for a single user, and whether a group the
-role manages carries the same rights, before it removes any such line.
+role manages carries the same rights, before it removes any such line. The sudoers parser
+itself is storeops.compliance.sudoers, the audit's too.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 
-# Lines that are not user specifications: defaults, aliases, includes.
-_NOT_A_RULE = re.compile(
-    r"^(Defaults\b|User_Alias\b|Runas_Alias\b|Host_Alias\b|Cmnd_Alias\b|Cmd_Alias\b"
-    r"|[#@]include(dir)?\b)"
-)
-# A User_Alias name: upper case, digits and underscores (user names are lower case).
-_ALIAS = re.compile(r"^[A-Z][A-Z0-9_]*$")
-# A comment: '#' not followed by a (negative) number, which is a user or group ID.
-_COMMENT = re.compile(r"#(?!-?\d)")
-# A user specification: its principal list (names joined by commas, with or without blanks
-# around them), blanks, and the rule.
-_USER_SPEC = re.compile(r"([^\s,]+(?:\s*,\s*[^\s,]+)*)\s+(\S.*)")
-# Sudoers punctuation outside a word (not escaped by '\'): blanks around it do not count.
-_PUNCTUATION = re.compile(r" ?((?<!\\)[=,:()]) ?")
-
-
-def _logical_lines(text: str) -> list[tuple[str, bool]]:
-    """Return the sudoers text as logical lines, continuations (a trailing \\) joined.
-
-    Each: the line, and whether it was joined from several lines of the file. sudo reads a
-    comment to the end of its line: a trailing \\ there continues nothing.
-    """
-    lines: list[tuple[str, bool]] = []
-    pending = ""
-    for raw in text.splitlines():
-        comment = not pending and _COMMENT.match(raw.lstrip()) is not None
-        if raw.rstrip().endswith("\\") and not comment:
-            pending += raw.rstrip()[:-1] + " "
-            continue
-        lines.append((pending + raw, bool(pending)))
-        pending = ""
-    if pending:
-        lines.append((pending, True))
-    return lines
-
-
-def normalize_rule(rule: str) -> str:
-    """Return a sudoers rule (what follows its principal) with its spacing normalised.
-
-    Two rules that differ only in spacing ("NOPASSWD: ALL" and "NOPASSWD:ALL") compare
-    equal; anything else (a runas list, a command) makes them differ. Blanks between words
-    (a command and its arguments) are one space, not none: "/bin/ls -l /tmp" is not
-    "/bin/ls -l/tmp".
-    """
-    return _PUNCTUATION.sub(r"\1", " ".join(rule.split()))
-
-
-def sudoers_user_rules(text: str, path: str) -> list[dict[str, Any]]:
-    """Return the rules for single users in one sudoers file's text.
-
-    Each: path, line (the exact line, for removal), users (the user names of its
-    principal list), rule (what follows the principal) and single (the principal is one
-    user and the rule one line of the file, so the line can be removed once that user
-    holds the rule through a group).
-    Group (%), netgroup (+) and User_Alias principals are not user rules.
-    """
-    rules: list[dict[str, Any]] = []
-    for line, continued in _logical_lines(text):
-        stripped = line.strip()
-        if not stripped or _NOT_A_RULE.match(stripped):
-            continue
-        if _COMMENT.match(stripped):
-            continue  # a comment (#<uid> is a user given by UID)
-        spec = _USER_SPEC.fullmatch(stripped)
-        if spec is None:
-            continue
-        principals = [p.strip() for p in spec.group(1).split(",") if p.strip()]
-        users = [p for p in principals if not p.startswith(("%", "+", "!")) and not _ALIAS.match(p)]
-        if not users:
-            continue
-        rules.append(
-            {
-                "path": path,
-                "line": line,
-                "users": users,
-                "rule": spec.group(2),
-                "single": len(principals) == 1 and not continued,
-            }
-        )
-    return rules
+from storeops.compliance.sudoers import normalize_rule, sudoers_user_rules
 
 
 def sudoers_files_user_rules(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
