@@ -17,7 +17,7 @@ _NOT_A_RULE = re.compile(
     r"|[#@]include(dir)?\b)"
 )
 # A User_Alias name: upper case, digits and underscores (user names are lower case).
-_ALIAS = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_ALIAS = re.compile(r"[A-Z][A-Z0-9_]*")
 # A comment: '#' not followed by a (negative) number, which is a user or group ID.
 _COMMENT = re.compile(r"#(?!-?\d)")
 # A user specification: its principal list (names joined by commas, with or without blanks
@@ -78,7 +78,7 @@ def _users(principal: str, aliases: dict[str, list[str]]) -> list[str]:
         return []
     if principal == "ALL":
         return ["ALL"]
-    if _ALIAS.match(principal):
+    if _ALIAS.fullmatch(principal):
         return [u for m in aliases.get(principal, []) for u in _users(m, {})]
     return [principal]
 
@@ -115,7 +115,7 @@ def sudoers_user_rules(text: str, path: str) -> list[dict[str, Any]]:
                 "rule": spec.group(2),
                 "single": len(principals) == 1
                 and principals[0] != "ALL"
-                and not _ALIAS.match(principals[0])
+                and not _ALIAS.fullmatch(principals[0])
                 and not continued,
             }
         )
