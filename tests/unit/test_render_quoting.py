@@ -474,6 +474,7 @@ def _python_files() -> Iterator[Path]:
     for root in PYTHON_ROOTS:
         yield from (REPO / root).rglob("*.py")
     yield from (path for path in (REPO / "lab").rglob("*.py") if ".state" not in path.parts)
+    yield from REPO.glob("roles/*/filter_plugins/*.py")
     for path in REPO.glob("roles/*/files/**/*"):
         if (
             path.is_file()
