@@ -41,6 +41,7 @@ _SSH_ALGORITHM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]{0,63}")
 # A sysctl key of a sysctl.d file, dotted or slashed (net.ipv4.ip_forward,
 # net/ipv4/conf/eth0.10/rp_filter): no '-' prefix (it would ignore a failure), no glob.
 _SYSCTL_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}")
+_KERNEL_MODULE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,55}")
 # A sudoers '#' that starts a comment (not '#<digits>', a user or group ID).
 _SUDOERS_COMMENT_RE = re.compile(r"#(?![0-9])")
 
@@ -179,6 +180,14 @@ def sysctl_value(value: Any, purpose: str = "a sysctl value") -> str:
     return text
 
 
+def kernel_module(value: Any, purpose: str = "a kernel module name") -> str:
+    """A kernel module's name in a modprobe.d line: lower-case letters, digits, '_', '-'."""
+    text = one_line(value, purpose)
+    if not _KERNEL_MODULE_RE.fullmatch(text):
+        raise QuotingError(f"{purpose}: not a kernel module name (a-z, 0-9, '_', '-')")
+    return text
+
+
 def audit_path(value: Any, purpose: str = "an audit rule path") -> str:
     """The path of an audit rule (``-w PATH``, ``-F path=PATH``): absolute, one word
     (auditctl splits a rule at whitespace and has no quoting)."""
@@ -274,6 +283,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "ssh_algorithm": ssh_algorithm,
     "sysctl_name": sysctl_name,
     "sysctl_value": sysctl_value,
+    "kernel_module": kernel_module,
     "audit_path": audit_path,
     "apt_string": apt_string,
     "systemd_value": systemd_value,

@@ -782,6 +782,8 @@ SudoersRule = Annotated[
     ),
 ]
 DebianPackage = Annotated[str, full_pattern(DEBIAN_PACKAGE_RE, "a Debian package name")]
+KERNEL_MODULE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,55}")
+KernelModule = Annotated[str, full_pattern(KERNEL_MODULE_RE, "a kernel module name")]
 AptOriginPattern = Annotated[
     str,
     full_pattern(APT_ORIGIN_RE, "an apt origin pattern (key=value pairs, no quotes or '\\')"),
@@ -879,6 +881,8 @@ class ConstrainedRoleVars(BaseModel):
     hardening_legacy_packages: list[DebianPackage] | None = None
     hardening_network_sysctls: list[SysctlSetting] | None = None
     hardening_core_dump_sysctls: list[SysctlSetting] | None = None
+    hardening_kernel_sysctls: list[SysctlSetting] | None = None
+    hardening_unused_filesystems: list[KernelModule] | None = None
     hardening_security_origins: Annotated[list[AptOriginPattern], Field(min_length=1)] | None = None
     hardening_journal_system_max_use: JournalSize | None = None
     # tasks/journal.yml: at least 180 days of logs (MLPS 2.0 level 2).

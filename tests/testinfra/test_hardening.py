@@ -41,8 +41,8 @@ AUTOMATION_USER = "storeops"
 # --- the level-2 requirements (issue 18, the catalogue's titles, dev-sec baselines) --------
 PWQUALITY_MINLEN = 12
 PWQUALITY_MINCLASS = 3
-PASS_MAX_DAYS = 90
-PASS_MIN_DAYS = 1
+PASS_MAX_DAYS = 60
+PASS_MIN_DAYS = 7
 PASS_WARN_AGE = 7
 FAILLOCK_DENY = 5
 FAILLOCK_UNLOCK_TIME = 900
@@ -140,6 +140,7 @@ LEGACY_PACKAGES = (
 LEGACY_PORTS = frozenset({21, 23, 69, 512, 513, 514})
 NETWORK_SYSCTLS = {
     "net.ipv4.ip_forward": "0",
+    "net.ipv4.conf.all.forwarding": "0",
     "net.ipv6.conf.all.forwarding": "0",
     "net.ipv4.conf.all.rp_filter": "1",
     "net.ipv4.conf.default.rp_filter": "1",
@@ -160,7 +161,33 @@ NETWORK_SYSCTLS = {
     "net.ipv4.tcp_syncookies": "1",
     "net.ipv4.icmp_echo_ignore_broadcasts": "1",
     "net.ipv4.icmp_ignore_bogus_error_responses": "1",
+    "net.ipv4.icmp_ratelimit": "100",
+    "net.ipv4.icmp_ratemask": "88089",
+    "net.ipv4.tcp_timestamps": "0",
+    "net.ipv4.conf.all.arp_ignore": "1",
+    "net.ipv4.conf.all.arp_announce": "2",
+    "net.ipv4.tcp_rfc1337": "1",
+    "net.ipv4.conf.all.shared_media": "1",
+    "net.ipv4.conf.default.shared_media": "1",
+    "net.ipv6.conf.all.accept_ra": "0",
+    "net.ipv6.conf.default.accept_ra": "0",
+    "net.ipv6.conf.default.router_solicitations": "0",
+    "net.ipv6.conf.default.accept_ra_rtr_pref": "0",
+    "net.ipv6.conf.default.accept_ra_pinfo": "0",
+    "net.ipv6.conf.default.accept_ra_defrtr": "0",
+    "net.ipv6.conf.default.autoconf": "0",
+    "net.ipv6.conf.default.dad_transmits": "0",
+    "net.ipv6.conf.default.max_addresses": "1",
 }
+KERNEL_SYSCTLS = {
+    "kernel.sysrq": "0",
+    "fs.protected_hardlinks": "1",
+    "fs.protected_symlinks": "1",
+    "fs.protected_fifos": "1",
+    "fs.protected_regular": "2",
+}
+# dev-sec os-10 / CIS 1.1.1; vfat only where the host does not boot by EFI.
+UNUSED_FILESYSTEMS = ("cramfs", "freevxfs", "jffs2", "hfs", "hfsplus", "squashfs", "udf", "vfat")
 CORE_DUMP_SYSCTLS = {"fs.suid_dumpable": "0", "kernel.randomize_va_space": "2"}
 JOURNAL_RETENTION_SECONDS = 180 * 86400
 TIMESPAN_UNITS = {
@@ -637,7 +664,7 @@ def test_no_trust_files(target: Any, sshd: dict[str, dict[str, str]]) -> None:
         f"{home}/{name}"
         for home in sorted(homes)
         if home.startswith("/")
-        for name in (".rhosts", ".shosts")
+        for name in (".rhosts", ".shosts", ".netrc")
     ]
     script = "; ".join(f"[ -e {shlex.quote(p)} ] && echo {shlex.quote(p)}" for p in candidates)
     _, out = _maybe(target, f"sh -c {shlex.quote(script + '; true')}")
@@ -813,6 +840,32 @@ def test_no_legacy_servers(target: Any) -> None:
 @pytest.mark.control("L2-7.1.4.4-b-network-sysctls")
 def test_network_sysctls(target: Any) -> None:
     _check_sysctls(target, NETWORK_SYSCTLS, "network")
+
+
+@pytest.mark.control("L2-7.1.4.4-b-kernel-sysctls")
+def test_kernel_sysctls(target: Any) -> None:
+    _check_sysctls(target, KERNEL_SYSCTLS, "kernel")
+
+
+@pytest.mark.control("L2-7.1.4.4-d-unused-filesystems")
+def test_unused_filesystems(target: Any) -> None:
+    """modprobe runs /bin/true (or false) for each unused file system, and none is loaded."""
+    config = "\n".join(
+        _files(
+            target, "/etc/modprobe.d/*.conf /run/modprobe.d/*.conf /usr/lib/modprobe.d/*.conf"
+        ).values()
+    )
+    disabled = set(
+        re.findall(r"^\s*install\s+(\S+)\s+(?:/usr)?/bin/(?:true|false)\s*$", config, re.MULTILINE)
+    )
+    efi = _maybe(target, "test -d /sys/firmware/efi")[0] == 0
+    wanted = [fs for fs in UNUSED_FILESYSTEMS if not (efi and fs == "vfat")]
+    missing = [fs for fs in wanted if fs not in disabled]
+    assert missing == [], f"modprobe may load: {missing}"
+    if is_container(target):
+        pytest.skip("not applicable: a container shares the host's kernel (modprobe.d checked)")
+    loaded = {line.split()[0] for line in _file(target, "/proc/modules").splitlines() if line}
+    assert loaded.isdisjoint(wanted), f"loaded: {sorted(loaded & set(wanted))}"
 
 
 @pytest.mark.control("L2-7.1.4.4-c-ssh-version")

@@ -111,6 +111,14 @@ ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "sh01-db",
         ("hardening",),
     ),
+    "roles/hardening/templates/etc/sysctl.d/60-storeops-kernel.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/modprobe.d/storeops-hardening-filesystems.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
     "roles/hardening/templates/etc/systemd/coredump.conf.d/60-storeops.conf.j2": (
         "sh01-db",
         ("hardening",),
@@ -390,6 +398,10 @@ def test_sshd_algorithms_sysctls_umasks_and_audit_paths() -> None:
     for bad_mode in (23, True, "028", "27", "027; id", "00027"):
         with pytest.raises(quoting.QuotingError, match="not an octal mode"):
             quoting.octal_mode(bad_mode)
+    assert quoting.kernel_module("hfsplus") == "hfsplus"
+    for hostile in ("vfat /bin/sh", "VFAT", "-x", ""):
+        with pytest.raises(quoting.QuotingError, match="not a kernel module name"):
+            quoting.kernel_module(hostile)
     assert quoting.audit_path("/usr/bin/sudo") == "/usr/bin/sudo"
     for hostile in ("usr/bin/sudo", "/usr/bin/a b -k x", ""):
         with pytest.raises(quoting.QuotingError, match="not an absolute path"):
