@@ -507,6 +507,8 @@ def test_idle_timeout(target: Any, sshd: dict[str, dict[str, str]]) -> None:
     assert interval > 0 and 0 < interval * max(count, 1) <= IDLE_SECONDS, (
         f"ClientAlive {interval} x {count}"
     )
+    # dev-sec sshd-35: the encrypted ClientAlive probes, not spoofable TCP keepalives
+    assert automation["tcpkeepalive"] == "no", "TCPKeepAlive yes"
 
 
 @pytest.mark.control("L2-7.1.4.1-c-ssh-crypto")
