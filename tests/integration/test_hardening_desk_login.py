@@ -62,6 +62,7 @@ def employee(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     assert hardened.returncode == 0, hardened.stdout[-5000:]
     env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    must(["apt-get", "update", "-q"])  # the lab image ships without package lists
     must([*env, "apt-get", "install", "-y", "-q", "--no-install-recommends", "pamtester"])
     must(["useradd", "--create-home", "--shell", "/bin/bash", EMPLOYEE])
     try:
