@@ -168,7 +168,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "network": (network, 3),
     "backup": (backup, 1),
     "workstation": (workstation, 2),
-    "hardening": (hardening, 2),
+    "hardening": (hardening, 1),
 }
 
 
