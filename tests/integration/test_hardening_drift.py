@@ -33,11 +33,12 @@ AUTOMATION_USER = "storeops"
 
 @dataclass(frozen=True)
 class Drift:
-    """A hand edit that weakens one control, and how to see it on the host."""
+    """A hand edit that weakens a control, and how to see it on the host."""
 
     control: str
     command: str  # run as root on the host
     evidence: str  # a shell test that holds while the drift is there
+    also: tuple[str, ...] = ()  # other controls the same edit weakens
 
 
 DRIFTS = [
@@ -62,9 +63,12 @@ DRIFTS = [
         "L2-7.1.4.2-d-setuid",
         "chmod u+s /usr/lib/openssh/ssh-keysign",
         "test -u /usr/lib/openssh/ssh-keysign",
+        # a new setuid binary is also a privileged command that no audit rule watches
+        also=("L2-7.1.4.3-a-auditd",),
     ),
 ]
 CONTROLS = sorted(drift.control for drift in DRIFTS)
+FAILED = sorted({*CONTROLS, *(control for drift in DRIFTS for control in drift.also)})
 
 
 def on_host(command: str) -> subprocess.CompletedProcess[str]:
@@ -104,23 +108,23 @@ def harden(tmp_path: Path, *args: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def drifted(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The host hardened, then drifted by hand in every way above; hardened again after."""
+    """The host as `make demo` hardened it (the first test's exact list of failures proves
+    that), drifted by hand in every way above; its drifted controls converged again after."""
     workdir = tmp_path_factory.mktemp("hardening-drift")
-    harden(workdir)
     for drift in DRIFTS:
         done = on_host(drift.command)
         assert done.returncode == 0, f"{drift.control}: {done.stderr}"
     try:
         yield workdir
     finally:
-        harden(workdir)
+        harden(workdir, "--tags", ",".join(CONTROLS))
 
 
 def test_the_audit_fails_exactly_the_drifted_controls(drifted: Path) -> None:
     code, report = audit(drifted)
     seen = statuses(report)
     failed = sorted(control for control, status in seen.items() if status == "failed")
-    assert failed == CONTROLS
+    assert failed == FAILED
     assert code == 2, "monitoring exit code: CRITICAL"
     assert "unknown" not in seen.values()
     reasons = {r["control"]: r["reason"] for r in report["results"] if r["status"] == "failed"}
