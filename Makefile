@@ -15,7 +15,12 @@ export ANSIBLE_FORCE_COLOR ?= false
 # pytest's exit status 5 ("no tests collected") is a failure here, never a pass.
 PYTEST := $(BIN)/pytest
 STAMP := $(VENV)/.installed
-ROLES_WITH_MOLECULE := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
+ROLES_WITH_MOLECULE_ALL := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
+# The longest scenarios start first (hardening about 10 min, dms 5), so the others fill the
+# remaining slots beside them instead of leaving one long scenario running alone at the end.
+MOLECULE_SLOW_FIRST := hardening dms
+ROLES_WITH_MOLECULE := $(filter $(MOLECULE_SLOW_FIRST),$(ROLES_WITH_MOLECULE_ALL)) \
+  $(filter-out $(MOLECULE_SLOW_FIRST),$(ROLES_WITH_MOLECULE_ALL))
 
 .PHONY: help
 help: ## this list
