@@ -20,7 +20,8 @@ _SESSION = contextlib.ExitStack()
 
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "ssh_config", "unset") is None:
-        config.option.ssh_config = _SESSION.enter_context(ssh_multiplexing())
+        ssh_config = _SESSION.enter_context(ssh_multiplexing())
+        config.option.ssh_config = str(ssh_config) if ssh_config else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
