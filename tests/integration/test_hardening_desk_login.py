@@ -1,7 +1,8 @@
 """A hardened workstation at the desk: the employee's password login still works, and the
 password and lockout controls hold in the PAM stacks a desk login uses.
 
-Real PAM, no stand-in: Debian's ``pamtester`` (installed for the test, purged after)
+Real PAM, no stand-in: Debian's ``pamtester`` (fetched by the controller, installed for the
+test, purged after)
 authenticates through the ``login`` service (what a text console and the display managers
 include: common-auth, where the role put pam_faillock), and ``chpasswd`` changes passwords
 through common-password (pam_pwquality). The employee is a throwaway account made for the
@@ -61,9 +62,29 @@ def employee(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "playbooks/harden.yml", tmp_path_factory.mktemp("harden"), "--limit", f"{HOST},localhost"
     )
     assert hardened.returncode == 0, hardened.stdout[-5000:]
-    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
-    must(["apt-get", "update", "-q"])  # the lab image ships without package lists
-    must([*env, "apt-get", "install", "-y", "-q", "--no-install-recommends", "pamtester"])
+    # The store firewall lets a workstation reach no Debian mirror: the controller fetches
+    # the package (a Debian machine, as the lab's host) and dpkg installs it on the host.
+    packages = tmp_path_factory.mktemp("pamtester")
+    fetched = subprocess.run(
+        ["apt-get", "download", "pamtester"],
+        cwd=packages,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    deb = next(packages.glob("pamtester_*.deb"))
+    copied = subprocess.run(
+        ["podman", "cp", str(deb), f"storeops-{HOST}:/tmp/{deb.name}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert copied.returncode == 0, copied.stderr
+    must(["dpkg", "-i", f"/tmp/{deb.name}"])
+    on_host(["rm", "-f", f"/tmp/{deb.name}"])
     must(["useradd", "--create-home", "--shell", "/bin/bash", EMPLOYEE])
     try:
         must(["chpasswd"], stdin=f"{EMPLOYEE}:{PASSWORD}\n")
@@ -71,7 +92,7 @@ def employee(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         on_host(["userdel", "--remove", EMPLOYEE])
         on_host(["faillock", "--user", EMPLOYEE, "--reset"])
-        on_host([*env, "apt-get", "purge", "-y", "-q", "pamtester"])
+        on_host(["dpkg", "--purge", "pamtester"])
 
 
 def test_the_employee_logs_in_at_the_desk_with_the_password(employee: str) -> None:
