@@ -429,6 +429,9 @@ def test_pwquality(target: Any) -> None:
     assert int(settings.get("minclass", "0")) >= PWQUALITY_MINCLASS, (
         f"minclass {settings.get('minclass')}"
     )
+    if settings.get("dictcheck", "1") != "0":  # without its dictionary, every password fails
+        dictionary = _maybe(target, "test -s /var/cache/cracklib/cracklib_dict.pwd")[0]
+        assert dictionary == 0, "pwquality's dictionary check has no dictionary (cracklib-runtime)"
 
 
 @pytest.mark.control("L2-7.1.4.1-a-password-ageing")
