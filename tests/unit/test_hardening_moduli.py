@@ -7,27 +7,16 @@ least hardening_ssh_moduli_min_size (2047: groups of 2048 bits and more).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_plugin
 
 PLUGIN = REPO / "roles" / "hardening" / "filter_plugins" / "hardening_ssh.py"
 
 
-def _load_filter_plugin(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-plugin = _load_filter_plugin("storeops_test_hardening_ssh", PLUGIN)
+plugin = load_plugin("storeops_test_hardening_ssh", PLUGIN)
 moduli: Callable[[str, int], str] = plugin.moduli
 
 HEADER = "# Time Type Tests Tries Size Generator Modulus"

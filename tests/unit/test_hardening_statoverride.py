@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.conftest import load_plugin
+
 PLUGIN = Path(__file__).parents[2] / "roles/hardening/filter_plugins/hardening_statoverride.py"
 
 
 @pytest.fixture(scope="module")
 def plugin() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hardening_statoverride", PLUGIN)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_plugin("hardening_statoverride", PLUGIN)
 
 
 def stat_result(path: str, mode: str = "4755", **stat: Any) -> dict[str, Any]:

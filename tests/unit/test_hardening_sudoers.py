@@ -10,29 +10,18 @@ away (the automation account's included), so every case where a rule must stay i
 from __future__ import annotations
 
 import base64
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_plugin
 
 PLUGIN = REPO / "roles" / "hardening" / "filter_plugins" / "hardening_sudoers.py"
 
 
-def _load_filter_plugin(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 Rule = dict[str, Any]
-plugin = _load_filter_plugin("storeops_test_hardening_sudoers", PLUGIN)
+plugin = load_plugin("storeops_test_hardening_sudoers", PLUGIN)
 normalize_rule: Callable[[str], str] = plugin.normalize_rule
 sudoers_user_rules: Callable[[str, str], list[Rule]] = plugin.sudoers_user_rules
 sudoers_files_user_rules: Callable[[list[dict[str, Any]]], list[Rule]] = (
