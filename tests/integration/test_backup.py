@@ -123,7 +123,8 @@ def test_the_lab_baseline_reseeds_a_running_dms_whose_database_was_recreated_emp
         assert again.returncode == 0, again.stdout[-3000:]
         assert changes_per_host(again)["sh01-dms"] == 0, again.stdout[-3000:]
     finally:  # the new sh01-db hardened, as `make demo` left the old one
-        hardened = run_playbook("playbooks/harden.yml", tmp_path, "--limit", f"{DB},localhost")
+        db_host = DB.removeprefix("storeops-")  # the inventory's name of the container
+        hardened = run_playbook("playbooks/harden.yml", tmp_path, "--limit", f"{db_host},localhost")
         assert hardened.returncode == 0, hardened.stdout[-3000:]
 
 
