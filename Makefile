@@ -15,7 +15,12 @@ export ANSIBLE_FORCE_COLOR ?= false
 # pytest's exit status 5 ("no tests collected") is a failure here, never a pass.
 PYTEST := $(BIN)/pytest
 STAMP := $(VENV)/.installed
-ROLES_WITH_MOLECULE := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
+ROLES_WITH_MOLECULE_ALL := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
+# The longest scenarios start first (hardening about 10 min, dms 5), so the others fill the
+# remaining slots beside them instead of leaving one long scenario running alone at the end.
+MOLECULE_SLOW_FIRST := hardening dms
+ROLES_WITH_MOLECULE := $(filter $(MOLECULE_SLOW_FIRST),$(ROLES_WITH_MOLECULE_ALL)) \
+  $(filter-out $(MOLECULE_SLOW_FIRST),$(ROLES_WITH_MOLECULE_ALL))
 
 .PHONY: help
 help: ## this list
@@ -67,8 +72,9 @@ validate: venv ## validate the lab and the example production inventories (offli
 	  --vault-password-file inventory/example-production/EXAMPLE-vault-password.txt
 
 .PHONY: demo
-demo: lab-up validate ## make demo: the lab up on DMS 3.1.0 behind its firewalls, then the rollout to 3.2.0
+demo: lab-up validate ## make demo: the lab up on DMS 3.1.0, hardened (MLPS 2.0), behind its firewalls, then the rollout to 3.2.0
 	ansible-playbook playbooks/lab-baseline.yml
+	ansible-playbook playbooks/harden.yml
 	ansible-playbook playbooks/firewall.yml
 	ansible-playbook playbooks/upgrade-dms.yml
 
@@ -87,7 +93,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy, shellchec
 	# action_plugins/dms_artifact.py share a name, as Ansible wants); Ansible ships no types,
 	# so its base classes are Any and subclassing them is allowed.
 	mypy --strict --disable-error-code import-untyped tests
-	for dir in library action_plugins filter_plugins doc_fragments deploys bench; do \
+	for dir in library action_plugins filter_plugins roles/hardening/filter_plugins doc_fragments deploys bench; do \
 	  mypy --strict --allow-subclassing-any --disable-error-code import-untyped \
 	    --follow-imports=silent $$dir || exit 1; \
 	done

@@ -26,6 +26,9 @@ Measurements (each a whole-process wall time, the median of several runs):
               ratio), restore-drill time
   workstation a bare lab workstation provisioned, and a no-op re-run: pyinfra vs the
               Ansible play (bench/workstation.py), alternated
+  hardening   MLPS 2.0 hardening (bench/hardening.py): harden.yml on a bare workstation and
+              its no-op re-run, the no-op run over the lab; the audit of every control on
+              every host with one SSH connection per host vs one per command, alternated
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -51,6 +54,8 @@ from backup import backup  # bench/backup.py
 from backup import rows as backup_rows
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 from firewall import STORE_COUNTS, firewall  # bench/firewall.py
+from hardening import hardening  # bench/hardening.py
+from hardening import rows as hardening_rows
 from network import DEVICE_COUNTS, network  # bench/network.py
 from workstation import rows as workstation_rows
 from workstation import workstation  # bench/workstation.py
@@ -163,6 +168,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "network": (network, 3),
     "backup": (backup, 1),
     "workstation": (workstation, 2),
+    "hardening": (hardening, 1),
 }
 
 
@@ -214,6 +220,8 @@ def render(
             lines += backup_rows(figures)
         elif name == "workstation":
             lines += workstation_rows(figures)
+        elif name == "hardening":
+            lines += hardening_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "

@@ -12,7 +12,7 @@ Per run and tool, alternated: the wall time of provisioning the bare machine, th
 re-run that must change nothing (checked: pyinfra's "Grand total" and Ansible's recap say
 0 changes, or the bench fails). Each tool writes to its own copy of the lab inventory.
 Afterwards the workstation is recreated once more and brought back to what the lab tests
-expect (common, mariadb and firewall playbooks).
+expect (common, mariadb, harden and firewall playbooks).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def one_run(tool: str, scratch: Path) -> tuple[float, float, int]:
 
 def restore_lab() -> None:
     bare_workstation()
-    for playbook in ("common", "mariadb", "firewall"):
+    for playbook in ("common", "mariadb", "harden", "firewall"):
         must([str(BIN / "ansible-playbook"), f"playbooks/{playbook}.yml", "--limit", HOST])
 
 

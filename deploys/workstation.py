@@ -17,12 +17,13 @@ host_vars; the firewall is confirmed in the same run, there is no connection to 
 The inventory is validated and the request checked before any operation is queued
 (storeops.workstation.plan). What it configures, in order: packages (the catalogue's
 standard software and what the steps below need), accounts (the employee, who must change
-the first password at the first login; the IT admin account, SSH keys only, with its
-role's sudo tier), the screen lock (dconf, locked), security-only unattended upgrades,
-ClamAV (signature updates and a daily scan on timers), the store's printer, the DMS
-client, time (the common role's chrony), the hostname, the host firewall (the firewall
-role's ruleset from the zone model, loaded with its commit-confirm: validated, a revert
-armed), and /etc/storeops/workstation.yml. A second run changes nothing.
+the first password at the first login; the IT admin account, SSH keys only, a member of
+its role's sudo tier group), the screen lock (dconf, locked), security-only unattended
+upgrades, ClamAV (signature updates and a daily scan on timers), the store's printer, the
+DMS client, time (the common role's time zone, the hardening role's chrony), the hostname,
+the host firewall (the firewall role's ruleset from the zone model, loaded with its
+commit-confirm: validated, a revert armed), and /etc/storeops/workstation.yml. A second
+run changes nothing.
 
 The files, their handlers and the services and timers are the workstation role's list
 (roles/workstation/vars/main.yml, read by storeops.workstation.manifest): each concern's
@@ -71,8 +72,11 @@ def put_role(role: str, template: str, dest: str) -> OperationMeta:
     )
 
 
-def account(name: str, login: str, public_keys: list[str] | None = None) -> OperationMeta:
-    """A local account with a home and bash; ``public_keys``: exactly these SSH keys."""
+def account(
+    name: str, login: str, public_keys: list[str] | None = None, groups: list[str] | None = None
+) -> OperationMeta:
+    """A local account with a home and bash; ``public_keys``: exactly these SSH keys;
+    ``groups``: exactly these supplementary groups."""
     return server.user(
         name=name,
         user=login,
@@ -81,6 +85,8 @@ def account(name: str, login: str, public_keys: list[str] | None = None) -> Oper
         create_home=True,
         public_keys=public_keys,
         delete_keys=public_keys is not None,
+        groups=groups,
+        append=False,
     )
 
 
@@ -138,12 +144,14 @@ first_login_password(
     user=plan.owner,
     _stdin=f"{plan.owner}:{context.initial_password()}\n",
 )
+server.group(name=f"Sudo tier group {plan.sudo_group}", group=plan.sudo_group, system=True)
 account(
     f"IT admin account {plan.admin_user} (SSH keys only)",
     plan.admin_user,
     public_keys=list(plan.admin_public_keys),
+    groups=[plan.sudo_group],  # its only group: the tier's rule names the group
 )
-apply_concern("accounts")  # the admin account's sudo tier, checked by visudo
+apply_concern("accounts")  # the tier group's sudo rule, checked by visudo
 
 # --- screen lock, security updates, antivirus --------------------------------------
 apply_concern("screen-lock")
@@ -157,26 +165,28 @@ printer_queue(name=f"Printer {plan.printer['name']} (default)", printer=plan.pri
 # --- DMS client --------------------------------------------------------------------
 apply_concern("dms-client")
 
-# --- time (the common role's chrony configuration) ----------------------------------
+# --- time: the store's time zone (the common role's), time synchronisation (the
+# hardening role's L2-7.1.4.3-b-time-sync: chrony, unless the control is waived) ------
 server.timezone(name="Time zone of the store", timezone=str(context.value("common_timezone")))
-chrony_conf = put_role("common", "etc/chrony/chrony.conf.j2", "/etc/chrony/chrony.conf")
-chrony_dropin_path = "/etc/systemd/system/chrony.service.d/storeops.conf"
-if context.value("common_time_control_clock"):
-    chrony_dropin = files.file(
-        name="chronyd steers the clock (no drop-in)", path=chrony_dropin_path, present=False
+if context.value("hardening_time_sync_enabled"):
+    chrony_conf = put_role("hardening", "etc/chrony/chrony.conf.j2", "/etc/chrony/chrony.conf")
+    chrony_dropin_path = "/etc/systemd/system/chrony.service.d/storeops.conf"
+    if context.value("hardening_time_control_clock"):
+        chrony_dropin = files.file(
+            name="chronyd steers the clock (no drop-in)", path=chrony_dropin_path, present=False
+        )
+    else:
+        chrony_dropin = put_role(
+            "hardening", "etc/systemd/system/chrony.service.d/storeops.conf.j2", chrony_dropin_path
+        )
+    systemd.daemon_reload(name="Reload systemd (chrony drop-in)", _if=chrony_dropin.did_change)
+    systemd.service(
+        name="Restart chrony (configuration changed)",
+        service="chrony.service",
+        restarted=True,
+        _if=partial(any_changed, chrony_conf, chrony_dropin),
     )
-else:
-    chrony_dropin = put_role(
-        "common", "etc/systemd/system/chrony.service.d/storeops.conf.j2", chrony_dropin_path
-    )
-systemd.daemon_reload(name="Reload systemd (chrony drop-in)", _if=chrony_dropin.did_change)
-systemd.service(
-    name="Restart chrony (configuration changed)",
-    service="chrony.service",
-    restarted=True,
-    _if=lambda: any_changed(chrony_conf, chrony_dropin),
-)
-systemd.service(name="chrony", service="chrony.service", running=True, enabled=True)
+    systemd.service(name="chrony", service="chrony.service", running=True, enabled=True)
 
 # --- hostname ----------------------------------------------------------------------
 if not identity.in_container:  # a container's hostname is its engine's (podman --hostname)

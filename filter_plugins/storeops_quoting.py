@@ -4,8 +4,9 @@
     password = {{ dms_db_password | one_line('dms_db_password') }}
 
 Each filter knows one syntax (sudoers, apt.conf, systemd units, desktop entries, device
-configurations, nftables, INI-like files); the argument names the value in the error, so a
-refused value fails the task with the variable's name instead of adding a line to the file.
+configurations, nftables, sshd algorithm lists, sysctl.d, audit rules, umasks, INI-like
+files); the argument names the value in the error, so a refused value fails
+the task with the variable's name instead of adding a line to the file.
 The pyinfra deploys and the ACL templates use the same functions (storeops.quoting.FILTERS).
 """
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+
+
+def load_plugin(name: str, path: Path) -> ModuleType:
+    """An Ansible plugin file (a role's filter_plugins/...) imported by its path."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 GOOD_INVENTORY = FIXTURES / "inventories" / "good"
 BAD_INVENTORIES = FIXTURES / "inventories" / "bad"
 FIXTURE_ROLES = FIXTURES / "roles"

@@ -33,6 +33,17 @@ _PEM_CERTIFICATES_RE = re.compile(
 _DESKTOP_EXEC_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
 _WHITESPACE_RE = re.compile(r"\s")
 _DECIMAL_RE = re.compile(r"[0-9]{1,18}")
+# A umask or file mode as octal digits ("027", "0750").
+_OCTAL_MODE_RE = re.compile(r"[0-7]{3,4}")
+# One algorithm of an sshd_config list (Ciphers, MACs, KexAlgorithms): no ',' (the list
+# separator), no leading '+', '-' or '^' (they edit sshd's default list), no wildcard.
+_SSH_ALGORITHM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]{0,63}")
+# A sysctl key of a sysctl.d file, dotted or slashed (net.ipv4.ip_forward,
+# net/ipv4/conf/eth0.10/rp_filter): no '-' prefix (it would ignore a failure), no glob.
+_SYSCTL_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}")
+_KERNEL_MODULE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,55}")
+# A sudoers '#' that starts a comment (not '#<digits>', a user or group ID).
+_SUDOERS_COMMENT_RE = re.compile(r"#(?![0-9])")
 
 
 class QuotingError(ValueError):
@@ -108,6 +119,81 @@ def sudoers_name(value: Any, purpose: str = "a sudoers user or group") -> str:
         raise QuotingError(
             f"{purpose}: not a plain login name (letters, digits, '_', '.', '-'; at most 32)"
         )
+    return text
+
+
+def sudoers_rule(value: Any, purpose: str = "a sudoers rule") -> str:
+    """What follows the user or %group of a sudoers line (``ALL=(ALL) NOPASSWD:ALL``).
+
+    Refused: an empty rule, a '#' that starts a comment (it would cut the rule short;
+    ``#<digits>``, an ID, stays) and a trailing backslash (it joins the next line).
+    """
+    text = one_line(value, purpose)
+    if not text.strip():
+        raise QuotingError(f"{purpose}: empty sudoers rule")
+    if _SUDOERS_COMMENT_RE.search(text):
+        raise QuotingError(f"{purpose}: '#' not allowed (a sudoers comment), except '#<ID>'")
+    if text.rstrip().endswith("\\"):
+        raise QuotingError(f"{purpose}: trailing '\\' not allowed (it continues the line)")
+    return text
+
+
+def octal_mode(value: Any, purpose: str = "a umask") -> str:
+    """A umask or file mode as 3 or 4 octal digits, from a string (YAML reads an unquoted
+    027 as the number 23)."""
+    text = one_line(value, purpose)
+    if isinstance(value, bool | int) or not _OCTAL_MODE_RE.fullmatch(text):
+        raise QuotingError(f"{purpose}: not an octal mode (3 or 4 digits 0-7, quoted in YAML)")
+    return text
+
+
+def ssh_algorithm(value: Any, purpose: str = "an SSH algorithm") -> str:
+    """One name of an sshd_config algorithm list (join them with ','): letters, digits,
+    '@', '.', '_', '-'; no list syntax (',', a '+'/'-'/'^' prefix, wildcards)."""
+    text = one_line(value, purpose)
+    if not _SSH_ALGORITHM_RE.fullmatch(text):
+        raise QuotingError(
+            f"{purpose}: not an SSH algorithm name (letters, digits, '@', '.', '_', '-')"
+        )
+    return text
+
+
+def sysctl_name(value: Any, purpose: str = "a sysctl key") -> str:
+    """The key of a sysctl.d line (before '='): letters, digits, '_', '.', '/', '-'."""
+    text = one_line(value, purpose)
+    if not _SYSCTL_NAME_RE.fullmatch(text):
+        raise QuotingError(
+            f"{purpose}: not a sysctl key (letters, digits, '_', '.', '/', '-'; no '-' "
+            "prefix, no '=' or space)"
+        )
+    return text
+
+
+def sysctl_value(value: Any, purpose: str = "a sysctl value") -> str:
+    """The value of a sysctl.d line (after '='): one line, not empty, no whitespace at
+    either end (sysctl.d strips it); a number is written as digits."""
+    text = one_line(value, purpose)
+    if isinstance(value, bool) or not text or text != text.strip():
+        raise QuotingError(
+            f"{purpose}: not a sysctl value (not empty, no whitespace at either end)"
+        )
+    return text
+
+
+def kernel_module(value: Any, purpose: str = "a kernel module name") -> str:
+    """A kernel module's name in a modprobe.d line: lower-case letters, digits, '_', '-'."""
+    text = one_line(value, purpose)
+    if not _KERNEL_MODULE_RE.fullmatch(text):
+        raise QuotingError(f"{purpose}: not a kernel module name (a-z, 0-9, '_', '-')")
+    return text
+
+
+def audit_path(value: Any, purpose: str = "an audit rule path") -> str:
+    """The path of an audit rule (``-w PATH``, ``-F path=PATH``): absolute, one word
+    (auditctl splits a rule at whitespace and has no quoting)."""
+    text = one_line(value, purpose)
+    if not text.startswith("/") or _WHITESPACE_RE.search(text) or len(text) > 4095:
+        raise QuotingError(f"{purpose}: not an absolute path without spaces")
     return text
 
 
@@ -192,6 +278,13 @@ FILTERS: dict[str, Callable[..., str]] = {
     "decimal": decimal,
     "sudoers_command": sudoers_command,
     "sudoers_name": sudoers_name,
+    "sudoers_rule": sudoers_rule,
+    "octal_mode": octal_mode,
+    "ssh_algorithm": ssh_algorithm,
+    "sysctl_name": sysctl_name,
+    "sysctl_value": sysctl_value,
+    "kernel_module": kernel_module,
+    "audit_path": audit_path,
     "apt_string": apt_string,
     "systemd_value": systemd_value,
     "systemd_word": systemd_word,

@@ -734,6 +734,90 @@ DevicePath = Annotated[
     str, full_pattern(DEVICE_PATH_RE, "a device path (flash:name: letters, digits, '_./-')")
 ]
 
+# The hardening role (roles/hardening): what it writes to sshd, sudoers, sysctl.d, profile.d,
+# audit rules, login.defs, PAM and chrony files, and passes to find, apt and usermod.
+# One algorithm of an sshd list (Ciphers, MACs, KexAlgorithms): no list syntax (',', a
+# '+', '-' or '^' prefix, wildcards). storeops.quoting.ssh_algorithm holds the same rule.
+SSH_ALGORITHM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]{0,63}")
+# A sysctl key, dotted (net.ipv4.ip_forward) or slashed; no '-' prefix, no glob.
+SYSCTL_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}")
+# A sysctl value as sysctl.d writes it: words of digits, letters and '_.:/|%-', one space apart.
+SYSCTL_VALUE_RE = re.compile(r"[A-Za-z0-9_.:/|%-]{1,64}( [A-Za-z0-9_.:/|%-]{1,64}){0,7}")
+# A umask as octal digits, quoted in YAML (an unquoted 027 is the number 23).
+UMASK_RE = re.compile(r"[0-7]{3,4}")
+# A sudoers rule after the %group (ALL=(ALL) NOPASSWD:ALL, ALL=(root) /usr/bin/apt-get
+# update): runas lists, tags and commands; no comment ('#' but for #<ID>), no '@' (include),
+# no backslash (escape, line continuation).
+SUDOERS_RULE_RE = re.compile(r"(?:[A-Za-z0-9_.,:=()!/*+ %-]|#[0-9]){1,200}")
+# A Debian package name (Debian Policy 5.6.1).
+DEBIAN_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]{1,99}")
+# An apt origin pattern (unattended-upgrades Origins-Pattern): key=value pairs, no quotes or
+# backslashes (apt.conf strings cannot escape them).
+APT_ORIGIN_RE = re.compile(r"[A-Za-z0-9=,._:/${}*~ -]{1,200}")
+# A host name or an IPv4 or IPv6 address (an NTP server, the controller's address).
+HOST_OR_ADDRESS_RE = re.compile(r"[A-Za-z0-9:]([A-Za-z0-9.:-]{0,252}[A-Za-z0-9])?")
+# A journald size (SystemMaxUse=): bytes, or K, M, G, T with an optional decimal part.
+JOURNAL_SIZE_RE = re.compile(r"[1-9][0-9]{0,5}(\.[0-9]{1,3})?[KMGT]?")
+# chrony options of a `server` line (iburst, minpoll 4, nts): words, one space apart.
+CHRONY_OPTIONS_RE = re.compile(r"[a-z][a-z0-9]{0,15}( [a-z0-9][a-z0-9.]{0,15}){0,15}")
+# A value Ansible computes from one expression (the lab's NTP server from the store's network,
+# a group member from hardening_automation_user): the rendered value is quoted by the template.
+JINJA_EXPRESSION_RE = re.compile(r"\{\{ [^{}]{1,200} \}\}")
+
+SshAlgorithm = Annotated[
+    str, full_pattern(SSH_ALGORITHM_RE, "an SSH algorithm name (letters, digits, '@._-')")
+]
+SysctlName = Annotated[
+    str, full_pattern(SYSCTL_NAME_RE, "a sysctl key (letters, digits, '_', '.', '/', '-')")
+]
+SysctlValue = Annotated[
+    str, full_pattern(SYSCTL_VALUE_RE, "a sysctl value (words of letters, digits, '_.:/|%-')")
+]
+Umask = Annotated[str, full_pattern(UMASK_RE, "a umask (3 or 4 octal digits, quoted)")]
+SudoersRule = Annotated[
+    str,
+    full_pattern(
+        SUDOERS_RULE_RE,
+        "a sudoers rule (runas list, tags, commands; no comment, include or backslash)",
+    ),
+]
+DebianPackage = Annotated[str, full_pattern(DEBIAN_PACKAGE_RE, "a Debian package name")]
+KERNEL_MODULE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,55}")
+KernelModule = Annotated[str, full_pattern(KERNEL_MODULE_RE, "a kernel module name")]
+AptOriginPattern = Annotated[
+    str,
+    full_pattern(APT_ORIGIN_RE, "an apt origin pattern (key=value pairs, no quotes or '\\')"),
+]
+HostOrAddress = Annotated[str, full_pattern(HOST_OR_ADDRESS_RE, "a host name or an address", 253)]
+JournalSize = Annotated[
+    str, full_pattern(JOURNAL_SIZE_RE, "a journald size (digits, then K, M, G or T)")
+]
+ChronyOptions = Annotated[
+    str, full_pattern(CHRONY_OPTIONS_RE, "chrony server options (lowercase words)")
+]
+JinjaExpression = Annotated[
+    str, full_pattern(JINJA_EXPRESSION_RE, "one Ansible expression ('{{ ... }}')")
+]
+
+# login.defs days (PASS_MAX_DAYS ...), faillock seconds (a week at most), idle seconds
+# (tasks/idle_timeout.yml: at most 900 s, MLPS 2.0 level 2), journal retention
+# (tasks/journal.yml: at least 180 days).
+LoginDefsDays = Annotated[int, Field(ge=0, le=99999, strict=True)]
+FaillockSeconds = Annotated[int, Field(ge=0, le=604800, strict=True)]
+IdleSeconds = Annotated[int, Field(ge=1, le=900, strict=True)]
+RetentionDays = Annotated[int, Field(ge=180, le=3650, strict=True)]
+
+
+class SysctlSetting(Strict):
+    name: SysctlName
+    value: SysctlValue
+
+
+class SudoGroup(Strict):
+    name: Login
+    rule: SudoersRule
+    members: list[Login | JinjaExpression]
+
 
 class ConstrainedRoleVars(BaseModel):
     """The role variables whose values reach a root shell, a ruleset or a device."""
@@ -755,6 +839,58 @@ class ConstrainedRoleVars(BaseModel):
     network_revert_minutes: Annotated[int, Field(ge=0, le=120, strict=True)] | None = None
     network_previous_username: DeviceWord | Literal[""] | None = None
     network_running_management_address: IPv4Address | Literal[""] | None = None
+    hardening_automation_user: Login | None = None
+    hardening_controller_address: HostOrAddress | JinjaExpression | None = None
+    hardening_pwquality_minlen: Annotated[int, Field(ge=8, le=128, strict=True)] | None = None
+    hardening_pwquality_minclass: Annotated[int, Field(ge=0, le=4, strict=True)] | None = None
+    hardening_pwquality_retry: Annotated[int, Field(ge=1, le=10, strict=True)] | None = None
+    hardening_pass_max_days: LoginDefsDays | None = None
+    hardening_pass_min_days: LoginDefsDays | None = None
+    hardening_pass_warn_age: LoginDefsDays | None = None
+    hardening_faillock_deny: Annotated[int, Field(ge=1, le=100, strict=True)] | None = None
+    hardening_faillock_unlock_time: FaillockSeconds | None = None
+    hardening_faillock_fail_interval: FaillockSeconds | None = None
+    # tasks/idle_timeout.yml: at most 900 s idle (MLPS 2.0 level 2).
+    hardening_tmout: IdleSeconds | None = None
+    hardening_ssh_client_alive_interval: IdleSeconds | None = None
+    hardening_ssh_client_alive_count_max: IdleSeconds | None = None
+    hardening_ssh_ciphers: Annotated[list[SshAlgorithm], Field(min_length=1)] | None = None
+    hardening_ssh_macs: Annotated[list[SshAlgorithm], Field(min_length=1)] | None = None
+    hardening_ssh_kex: Annotated[list[SshAlgorithm], Field(min_length=1)] | None = None
+    hardening_ssh_moduli_min_size: Annotated[int, Field(ge=1023, le=8191, strict=True)] | None = (
+        None
+    )
+    hardening_ssh_max_auth_tries: Annotated[int, Field(ge=1, le=10, strict=True)] | None = None
+    hardening_ssh_login_grace_time: Annotated[int, Field(ge=1, le=600, strict=True)] | None = None
+    hardening_sudo_groups: list[SudoGroup] | None = None
+    hardening_sudo_exempt_users: list[Login] | None = None
+    hardening_system_uid_max: Annotated[int, Field(ge=99, le=59999, strict=True)] | None = None
+    hardening_system_accounts_exempt: list[Login] | None = None
+    hardening_nologin_shell: AbsolutePath | None = None
+    hardening_nologin_shells: list[AbsolutePath] | None = None
+    hardening_umask: Umask | None = None
+    hardening_setuid_blacklist: list[AbsolutePath] | None = None
+    hardening_audit_privileged_paths: list[AbsolutePath] | None = None  # find's start points
+    hardening_audit_auid_min: Annotated[int, Field(ge=500, le=60000, strict=True)] | None = None
+    # meta/argument_specs.yml's choices: never discard, never ignore a full or failing disk.
+    hardening_auditd_max_log_file_action: Literal["keep_logs", "rotate"] | None = None
+    hardening_auditd_space_left_action: Literal["syslog", "email"] | None = None
+    hardening_auditd_admin_space_left_action: Literal["suspend", "single"] | None = None
+    hardening_auditd_disk_full_action: Literal["suspend", "single", "halt"] | None = None
+    hardening_auditd_disk_error_action: Literal["suspend", "single", "halt"] | None = None
+    hardening_legacy_packages: list[DebianPackage] | None = None
+    hardening_network_sysctls: list[SysctlSetting] | None = None
+    hardening_core_dump_sysctls: list[SysctlSetting] | None = None
+    hardening_kernel_sysctls: list[SysctlSetting] | None = None
+    hardening_unused_filesystems: list[KernelModule] | None = None
+    hardening_security_origins: Annotated[list[AptOriginPattern], Field(min_length=1)] | None = None
+    hardening_journal_system_max_use: JournalSize | None = None
+    # tasks/journal.yml: at least 180 days of logs (MLPS 2.0 level 2).
+    hardening_journal_max_retention_days: RetentionDays | None = None
+    hardening_ntp_servers: (
+        Annotated[list[HostOrAddress | JinjaExpression], Field(min_length=1)] | None
+    ) = None
+    hardening_ntp_server_options: ChronyOptions | Literal[""] | None = None
 
 
 # The variables the core schema owns and judges. A feature's own (the workstation's) come

@@ -38,8 +38,8 @@ class RolePlaybook:
 COMMON = RolePlaybook(
     path="playbooks/common.yml",
     drifted_host="sh01-dms",
-    drifted_file="/etc/systemd/journald.conf.d/storeops.conf",
-    written_line="Storage=persistent",
+    drifted_file="/etc/sudoers.d/storeops-admins",
+    written_line="%storeops-admins ALL=(ALL:ALL) ALL",
 )
 MARIADB = RolePlaybook(
     path="playbooks/mariadb.yml",

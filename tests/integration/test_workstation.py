@@ -3,7 +3,7 @@
 The lab workstation sh01-ws01 is recreated from the image first (a bare machine), and the
 commands run against a copy of the lab inventory (the register and host_vars they write
 stay out of the repository). Afterwards the host gets back what the other suites expect
-of it (common, mariadb and firewall playbooks).
+of it (common, mariadb, harden and firewall playbooks).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def inventory(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Itera
     up(lab)
     yield copy_lab_inventory(tmp_path_factory.mktemp("workstation"))
     scratch = tmp_path_factory.mktemp("reconverge")
-    for playbook in ("common", "mariadb", "firewall"):
+    for playbook in ("common", "mariadb", "harden", "firewall"):
         again = run_playbook(f"playbooks/{playbook}.yml", scratch, "--limit", f"{HOST},localhost")
         assert again.returncode == 0, again.stdout[-3000:]
 

@@ -96,6 +96,17 @@ def test_the_walk_sees_the_core_schema_and_the_features_parts() -> None:
         (schema.StoreCode, "sh01"),
         (schema.Version, "3.2.0"),
         (schema.AbsolutePath, "/srv/archive"),
+        (schema.SshAlgorithm, "chacha20-poly1305@openssh.com"),
+        (schema.SysctlName, "net.ipv4.conf.all.rp_filter"),
+        (schema.SysctlValue, "32768 60999"),
+        (schema.Umask, "027"),
+        (schema.SudoersRule, "ALL=(ALL) NOPASSWD:ALL"),
+        (schema.DebianPackage, "inetutils-telnetd"),
+        (schema.AptOriginPattern, "origin=Debian,codename=${distro_codename}-security"),
+        (schema.HostOrAddress, "ntp.aliyun.com"),
+        (schema.JournalSize, "4G"),
+        (schema.ChronyOptions, "iburst minpoll 4"),
+        (schema.JinjaExpression, "{{ hardening_automation_user }}"),
     ],
 )
 def test_a_good_value_passes_and_with_a_control_character_it_does_not(
@@ -130,6 +141,23 @@ def test_a_good_value_passes_and_with_a_control_character_it_does_not(
         (schema.DevicePath, "rollback"),
         (schema.HttpUrl, "http://host/$(reboot)"),
         (schema.AbsolutePath, "/srv/../etc"),
+        (schema.SshAlgorithm, "aes256-ctr,3des-cbc"),
+        (schema.SshAlgorithm, "+aes128-cbc"),
+        (schema.SysctlName, "-kernel.modprobe"),
+        (schema.SysctlName, "kernel.modprobe = /tmp/x"),
+        (schema.SysctlValue, "1 # comment"),
+        (schema.SysctlValue, ""),
+        (schema.Umask, "22"),
+        (schema.Umask, "027; id"),
+        (schema.SudoersRule, "ALL=(ALL) ALL # comment"),
+        (schema.SudoersRule, "ALL=(ALL) ALL \\"),
+        (schema.SudoersRule, "ALL=(ALL) ALL @includedir /tmp"),
+        (schema.DebianPackage, "telnetd --allow-downgrades"),
+        (schema.HostOrAddress, "ntp.aliyun.com iburst"),
+        (schema.JournalSize, "4G; x"),
+        (schema.ChronyOptions, "iburst\ninclude /tmp/x"),
+        (schema.ChronyOptions, "iburst; include /tmp/x"),
+        (schema.JinjaExpression, "{{ a }} extra"),
         (
             workstation_schema.PemCertificate,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n",
@@ -262,6 +290,87 @@ def test_the_network_safety_net_variables_are_constrained(
     path = root / "group_vars" / "all" / "network.yml"
     path.write_text(yaml.safe_dump({variable: value}))
     assert f"group_vars/all/network.yml: {variable}" in _issues(root)
+
+
+HARDENING_DEFAULTS = yaml.safe_load((REPO / "roles/hardening/defaults/main.yml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("hardening_automation_user", "storeops ALL=(ALL) NOPASSWD:ALL"),
+        ("hardening_ssh_ciphers", ["aes256-ctr\nPermitRootLogin yes"]),
+        ("hardening_ssh_macs", ["hmac-sha2-512,hmac-md5"]),
+        ("hardening_ssh_kex", []),
+        ("hardening_network_sysctls", [{"name": "net.ipv4.ip_forward\nx", "value": "0"}]),
+        ("hardening_network_sysctls", [{"name": "net.ipv4.ip_forward", "value": "0\nx = 1"}]),
+        ("hardening_core_dump_sysctls", [{"name": "kernel.core_pattern", "value": 0}]),
+        ("hardening_core_dump_sysctls", [{"name": "fs.suid_dumpable"}]),
+        ("hardening_umask", 23),  # an unquoted 027
+        ("hardening_umask", "027\nchmod 777 /etc/shadow"),
+        ("hardening_sudo_groups", [{"name": "adm", "rule": "ALL=(ALL) ALL\nx ALL=ALL"}]),
+        (
+            "hardening_sudo_groups",
+            [{"name": "ALL,root", "rule": "ALL=(ALL) ALL", "members": ["storeops"]}],
+        ),
+        (
+            "hardening_sudo_groups",
+            [{"name": "adm", "rule": "ALL=(ALL) ALL", "members": ["a; reboot"]}],
+        ),
+        ("hardening_sudo_exempt_users", ["root\nstoreops"]),
+        ("hardening_nologin_shell", "/bin/sh -c reboot"),
+        ("hardening_setuid_blacklist", ["/usr/bin/../../etc/shadow"]),
+        ("hardening_audit_privileged_paths", ["/usr", "-exec reboot ;"]),
+        ("hardening_legacy_packages", ["telnetd\n"]),
+        ("hardening_security_origins", ['origin=Debian";}; APT::x {"']),
+        ("hardening_journal_system_max_use", "4G\nStorage=none"),
+        ("hardening_ntp_servers", ["ntp.aliyun.com\ninclude /tmp/x"]),
+        ("hardening_ntp_server_options", "iburst\nserver evil.example"),
+        ("hardening_controller_address", "10.0.0.1 -T"),
+        ("hardening_tmout", 0),
+        ("hardening_tmout", 3600),
+        ("hardening_tmout", "900"),
+        ("hardening_ssh_client_alive_interval", "300; reboot"),
+        ("hardening_ssh_max_auth_tries", 100),
+        ("hardening_pwquality_minclass", 5),
+        ("hardening_audit_auid_min", "1000 -F x"),
+        ("hardening_journal_max_retention_days", 30),
+        ("hardening_auditd_disk_full_action", "ignore"),
+        ("hardening_auditd_space_left_action", "exec /tmp/x"),
+    ],
+)
+def test_the_hardening_variables_are_constrained(variable: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as refused:
+        schema.ConstrainedRoleVars.model_validate({variable: value})
+    assert {error["loc"][0] for error in refused.value.errors()} == {variable}
+
+
+def test_the_hardening_defaults_pass_and_every_value_that_is_written_is_constrained() -> None:
+    schema.ConstrainedRoleVars.model_validate(HARDENING_DEFAULTS)
+    # The toggles and other booleans are read with `| bool`; hardening_workstation is computed.
+    written = {
+        name
+        for name, value in HARDENING_DEFAULTS.items()
+        if not isinstance(value, bool) and name != "hardening_workstation"
+    }
+    assert written - set(schema.ConstrainedRoleVars.model_fields) == set()
+
+
+def test_a_hostile_hardening_value_is_refused_by_the_validator_with_the_schemas_reason(
+    tmp_path: Path,
+) -> None:
+    root = _inventory(tmp_path)
+    path = root / "group_vars" / "all" / "hardening.yml"
+    path.write_text(yaml.safe_dump({"hardening_umask": "027\nchmod 777 /etc/shadow"}))
+    raw = validate(root, VaultPasswords.from_files([FIXTURE_VAULT_PASSWORD]), REPO / "roles")
+    reasons = [
+        issue.message
+        for issue in raw.issues
+        if issue.file == path and issue.field == "hardening_umask"
+    ]
+    assert reasons
+    assert all("unknown variable" not in reason for reason in reasons)
+    assert any("control characters" in reason for reason in reasons)
 
 
 def test_the_upgrade_cycle_and_the_downgrade_are_refused() -> None:

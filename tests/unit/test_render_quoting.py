@@ -46,11 +46,90 @@ REPORTS = {
 
 # Each role template: the lab host it is rendered for, and the roles whose defaults it sees.
 ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "roles/common/templates/etc/chrony/chrony.conf.j2": ("sh01-db", ("common",)),
-    "roles/common/templates/etc/systemd/journald.conf.d/storeops.conf.j2": ("sh01-db", ("common",)),
-    "roles/common/templates/etc/systemd/system/chrony.service.d/storeops.conf.j2": (
+    "roles/hardening/templates/etc/chrony/chrony.conf.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/systemd/journald.conf.d/storeops.conf.j2": (
         "sh01-db",
-        ("common",),
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/systemd/system/chrony.service.d/storeops.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/apt/apt.conf.d/20auto-upgrades.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/apt/apt.conf.d/52storeops-security-only.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/audit/rules.d/storeops-mlps.rules.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/profile.d/storeops-tmout.sh.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/profile.d/storeops-umask.sh.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/security/limits.d/60-storeops-coredump.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-crypto.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-forwarding.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-idle.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-logging.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-login.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-trust.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.d/00-storeops-hardening-version.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/ssh/sshd_config.j2": ("sh01-db", ("hardening",)),
+    "roles/hardening/templates/etc/sudoers.d/00-storeops-hardening-groups.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/sysctl.d/60-storeops-coredump.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/sysctl.d/60-storeops-network.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/sysctl.d/60-storeops-kernel.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/modprobe.d/storeops-hardening-filesystems.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/etc/systemd/coredump.conf.d/60-storeops.conf.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/usr/share/pam-configs/storeops-faillock-preauth.j2": (
+        "sh01-db",
+        ("hardening",),
+    ),
+    "roles/hardening/templates/usr/share/pam-configs/storeops-faillock.j2": (
+        "sh01-db",
+        ("hardening",),
     ),
     "roles/common/templates/etc/sudoers.d/storeops-admins.j2": ("sh01-db", ("common",)),
     "roles/dms/templates/etc/systemd/system/storedms.service.j2": ("sh01-dms", ("dms",)),
@@ -196,6 +275,14 @@ def _role_vars(lab: Checked, lab_hosts: dict[str, Any], template: str) -> dict[s
         variables["firewall_inbound_rules"] = [
             {"flow": "mgmt-ssh", "sources": ["10.77.1.0/27"], "protocol": "tcp", "ports": "22"}
         ]
+    if "hardening" in roles:
+        # tasks/auditd.yml: find's setuid/setgid commands on the host, sorted.
+        variables["hardening_privileged"] = [
+            "/usr/bin/chfn",
+            "/usr/bin/passwd",
+            "/usr/bin/sudo",
+            "/usr/lib/dbus-1.0/dbus-daemon-launch-helper",
+        ]
     return variables
 
 
@@ -277,6 +364,50 @@ def test_sudoers_commands_escape_sudoers_characters_and_refuse_comments_and_incl
         quoting.sudoers_name("ALL,root")
 
 
+def test_sudoers_rules_refuse_comments_and_continuations() -> None:
+    assert quoting.sudoers_rule("ALL=(ALL) NOPASSWD:ALL") == "ALL=(ALL) NOPASSWD:ALL"
+    assert quoting.sudoers_rule("ALL=(#0) ALL") == "ALL=(#0) ALL"  # a user ID, no comment
+    for hostile, reason in (
+        ("ALL=(ALL) ALL # x", "a sudoers comment"),
+        ("ALL=(ALL) ALL \\", "continues the line"),
+        (" ", "empty"),
+    ):
+        with pytest.raises(quoting.QuotingError, match=reason):
+            quoting.sudoers_rule(hostile, "hardening_sudo_groups rule")
+
+
+def test_sshd_algorithms_sysctls_umasks_and_audit_paths() -> None:
+    for name in ("chacha20-poly1305@openssh.com", "curve25519-sha256", "hmac-sha2-512"):
+        assert quoting.ssh_algorithm(name) == name
+    for hostile in ("aes256-ctr,3des-cbc", "+aes128-cbc", "^aes128-cbc", "aes*", "a b", ""):
+        with pytest.raises(quoting.QuotingError, match="not an SSH algorithm name"):
+            quoting.ssh_algorithm(hostile)
+    for key in ("net.ipv4.ip_forward", "net/ipv4/conf/eth0.10/rp_filter", "fs.suid_dumpable"):
+        assert quoting.sysctl_name(key) == key
+    for hostile in ("-net.ipv4.ip_forward", "a = 1", "net.ipv4.conf.*.rp_filter", "k=v", ""):
+        with pytest.raises(quoting.QuotingError, match="not a sysctl key"):
+            quoting.sysctl_name(hostile)
+    assert quoting.sysctl_value("0") == "0"
+    assert quoting.sysctl_value(2) == "2"
+    assert quoting.sysctl_value("32768 60999") == "32768 60999"
+    for bad in ("", " 1", "1 ", True):
+        with pytest.raises(quoting.QuotingError, match="not a sysctl value"):
+            quoting.sysctl_value(bad)
+    assert quoting.octal_mode("027") == "027"
+    assert quoting.octal_mode("0027") == "0027"
+    for bad_mode in (23, True, "028", "27", "027; id", "00027"):
+        with pytest.raises(quoting.QuotingError, match="not an octal mode"):
+            quoting.octal_mode(bad_mode)
+    assert quoting.kernel_module("hfsplus") == "hfsplus"
+    for hostile in ("vfat /bin/sh", "VFAT", "-x", ""):
+        with pytest.raises(quoting.QuotingError, match="not a kernel module name"):
+            quoting.kernel_module(hostile)
+    assert quoting.audit_path("/usr/bin/sudo") == "/usr/bin/sudo"
+    for hostile in ("usr/bin/sudo", "/usr/bin/a b -k x", ""):
+        with pytest.raises(quoting.QuotingError, match="not an absolute path"):
+            quoting.audit_path(hostile)
+
+
 def test_systemd_values_double_specifiers_and_refuse_continuations() -> None:
     assert quoting.systemd_value("100% sure") == "100%% sure"
     with pytest.raises(quoting.QuotingError, match="not allowed"):
@@ -355,6 +486,7 @@ def _python_files() -> Iterator[Path]:
     for root in PYTHON_ROOTS:
         yield from (REPO / root).rglob("*.py")
     yield from (path for path in (REPO / "lab").rglob("*.py") if ".state" not in path.parts)
+    yield from REPO.glob("roles/*/filter_plugins/*.py")
     for path in REPO.glob("roles/*/files/**/*"):
         if (
             path.is_file()

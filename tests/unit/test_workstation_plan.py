@@ -126,6 +126,7 @@ def test_the_plan_follows_the_role_and_the_store(lab: Checked) -> None:
     assert plan.hostname == "sh01-fin-0101"
     assert plan.packages == (*FEATURE_PACKAGES, "w3m", "catdoc", "poppler-utils", "sc")
     assert (plan.sudo_tier, plan.idle_timeout_seconds) == ("desk-support", 300)
+    assert plan.sudo_group == "storeops-tier-desk-support"
     assert "ALL" not in plan.sudo_commands
     assert plan.printer["uri"] == "ipp://10.77.1.110/ipp/print"
     assert plan.dms_url == "http://10.77.1.40:8080"
@@ -172,7 +173,8 @@ def test_sudo_tier_of_the_admin_and_none_for_the_employee(lab: Checked) -> None:
         if line and not line.startswith("#")
     ]
     assert rules == [
-        "it-admin ALL=(root) NOPASSWD: /usr/bin/apt-get update, /usr/bin/apt-get --yes upgrade, "
+        "%storeops-tier-desk-support ALL=(root) NOPASSWD: /usr/bin/apt-get update, "
+        "/usr/bin/apt-get --yes upgrade, "
         '/usr/sbin/lpadmin, /usr/bin/systemctl restart cups.service, /usr/bin/freshclam ""'
     ]
 
@@ -198,7 +200,7 @@ def test_the_dms_client_points_at_the_store(lab: Checked) -> None:
 def _machine_variables(lab: Checked) -> dict[str, object]:
     passwords = VaultPasswords.from_files(LAB_PASSWORDS)
     host = load_ansible_view(lab.raw.root, passwords)["sh01-ws01"]
-    variables = play_variables("sh01-ws01", host.variables, ("common", "firewall"))
+    variables = play_variables("sh01-ws01", host.variables, ("common", "hardening", "firewall"))
     variables["firewall_inbound_rules"] = list(_plan(lab).firewall_rules)
     return variables
 
@@ -207,7 +209,7 @@ def test_the_roles_templates_render_with_the_inventory_as_ansible_does(lab: Chec
     variables = _machine_variables(lab)
     assert resolve(variables, "common_timezone") == "Asia/Shanghai"
     chrony = render_role_template(
-        "common", "etc/chrony/chrony.conf.j2", "/etc/chrony/chrony.conf", variables
+        "hardening", "etc/chrony/chrony.conf.j2", "/etc/chrony/chrony.conf", variables
     )
     assert (
         "\nserver 10.77.1.1 iburst\n" in chrony

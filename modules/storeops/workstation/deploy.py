@@ -77,8 +77,9 @@ from storeops.workstation.schema import WORKSTATION_INITIAL_PASSWORD
 from storeops.yamlfiles import VaultPasswords
 
 ARCHIVE_PASSWORD = "vault_backup_repository_password"  # the store's backup encryption secret
-# The roles whose templates and defaults the deploys reuse.
-SHARED_ROLES = ("common", "firewall")
+# The roles whose templates and defaults the deploys reuse (common: the time zone and the
+# apt settings; hardening: time synchronisation; firewall: the host firewall).
+SHARED_ROLES = ("common", "hardening", "firewall")
 # The commit-confirm of nft_ruleset (module_utils/storeops_nft.py), run on the host as a
 # script: the deploy copies it to NFT_HELPER (next to the backup role's storeops_mariadb.py).
 NFT_HELPER_SOURCE = REPO_ROOT / "module_utils" / "storeops_nft.py"

@@ -59,6 +59,9 @@ FEATURE_PACKAGES = (
     "unattended-upgrades",
 )
 MANAGED_HEADER = "Managed by storeops (deploys/workstation.py): local edits are overwritten."
+# The group of a sudo tier on the machine: the tier's sudoers rule names the group (never a
+# user, L2-7.1.4.2-a-sudo-groups), and the IT admin account is its member.
+SUDO_GROUP_PREFIX = "storeops-tier-"
 # Accounts an employee login may never be (the system's, the automation's).
 RESERVED_LOGINS = frozenset({"root", "daemon", "bin", "sys", "nobody", "admin", "storeops"})
 
@@ -224,6 +227,7 @@ class WorkstationPlan:
     admin_user: str
     admin_public_keys: tuple[str, ...]
     sudo_tier: str
+    sudo_group: str
     sudo_commands: tuple[str, ...]
     idle_timeout_seconds: int
     printer: dict[str, Any]
@@ -239,6 +243,11 @@ class WorkstationPlan:
     def template_vars(self) -> dict[str, Any]:
         """The plan as the deploy's templates see it (``plan.<field>``), and their header."""
         return {"plan": asdict(self), "ansible_managed": MANAGED_HEADER}
+
+
+def sudo_group_for(tier: str) -> str:
+    """The group that holds sudo tier ``tier`` on a workstation (``storeops-tier-<tier>``)."""
+    return f"{SUDO_GROUP_PREFIX}{tier}"
 
 
 def _packages(group: WorkstationGroupVars, role: WorkstationRoleSpec) -> tuple[str, ...]:
@@ -276,6 +285,7 @@ def plan_for(checked: Checked, host: str, assignment: Assignment) -> Workstation
         admin_user=group.workstation_admin_user,
         admin_public_keys=tuple(group.workstation_admin_public_keys),
         sudo_tier=role.sudo_tier,
+        sudo_group=sudo_group_for(role.sudo_tier),
         sudo_commands=tuple(tiers[role.sudo_tier].commands),
         idle_timeout_seconds=role.idle_timeout_minutes * 60,
         printer=printer.model_dump(),

@@ -44,7 +44,9 @@ PACKAGE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 ASSET_TAG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?")
 WORKSTATION_ROLE_RE = re.compile(r"[a-z][a-z_]{1,23}")
 HOSTNAME_LABEL_RE = re.compile(r"[a-z][a-z0-9]{0,11}")
-SUDO_TIER_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
+# At most 18 characters: a tier is the group storeops-tier-<tier> on the machine
+# (storeops.workstation.plan.sudo_group_for), and a group name has 32 at most.
+SUDO_TIER_RE = re.compile(r"[a-z][a-z0-9-]{0,17}")
 CUPS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,127}")
 PRINTER_URI_RE = re.compile(
     r"(ipp|ipps|socket|lpd|http|https)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+/?=&-]*)?"
@@ -94,7 +96,10 @@ HostnameLabel = Annotated[
     full_pattern(HOSTNAME_LABEL_RE, "a hostname label (lowercase letters, digits; at most 12)"),
 ]
 SudoTierName = Annotated[
-    str, full_pattern(SUDO_TIER_RE, "a sudo tier name (lowercase letters, digits, '-')")
+    str,
+    full_pattern(
+        SUDO_TIER_RE, "a sudo tier name (lowercase letters, digits, '-'; 18 characters at most)"
+    ),
 ]
 SudoCommand = Annotated[
     str,
@@ -150,7 +155,9 @@ class WorkstationRoleSpec(Strict):
     hostname_label: HostnameLabel  # <store>-<label>-<asset tag>
     packages: list[PackageName] = Field(default_factory=list)  # on top of the base packages
     sudo_tier: SudoTierName  # the IT admin account's tier on this role's machines
-    idle_timeout_minutes: Annotated[int, Field(ge=1, le=60, strict=True)]
+    # MLPS 2.0 L2-7.1.4.1-b-idle-timeout: a session idle longer than 15 minutes ends (the
+    # compliance audit fails a longer TMOUT)
+    idle_timeout_minutes: Annotated[int, Field(ge=1, le=15, strict=True)]
 
 
 class WorkstationPrinter(Strict):
