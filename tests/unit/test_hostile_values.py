@@ -306,6 +306,10 @@ HARDENING_DEFAULTS = yaml.safe_load((REPO / "roles/hardening/defaults/main.yml")
         ("hardening_network_sysctls", [{"name": "net.ipv4.ip_forward", "value": "0\nx = 1"}]),
         ("hardening_core_dump_sysctls", [{"name": "kernel.core_pattern", "value": 0}]),
         ("hardening_core_dump_sysctls", [{"name": "fs.suid_dumpable"}]),
+        ("hardening_kernel_sysctls", [{"name": "kernel.sysrq\nx", "value": "0"}]),
+        ("hardening_kernel_sysctls", [{"name": "kernel.sysrq", "value": "0\nx = 1"}]),
+        ("hardening_unused_filesystems", ["vfat\ninstall cramfs /tmp/x"]),
+        ("hardening_unused_filesystems", ["vfat /bin/sh"]),
         ("hardening_umask", 23),  # an unquoted 027
         ("hardening_umask", "027\nchmod 777 /etc/shadow"),
         ("hardening_sudo_groups", [{"name": "adm", "rule": "ALL=(ALL) ALL\nx ALL=ALL"}]),

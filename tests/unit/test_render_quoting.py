@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -28,7 +27,7 @@ from storeops.acl import render_acl_config, switch_acls
 from storeops.ansible_view import load as load_ansible_view
 from storeops.network import device_model
 from storeops.role_templates import play_variables, render
-from storeops.workstation.plan import Checked, assignment_for, load_checked, plan_for
+from storeops.workstation.plan import Checked, assignment_for, plan_for
 from storeops.yamlfiles import VaultPasswords
 from tests.conftest import REPO
 
@@ -182,12 +181,6 @@ WORKSTATION_TEMPLATES_DIR = "roles/workstation/templates/"
 WORKSTATION_TEMPLATES = [
     name for name in _templates() if name.startswith(WORKSTATION_TEMPLATES_DIR)
 ]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Checked:
-    root = shutil.copytree(REPO / "inventory" / "lab", tmp_path_factory.mktemp("inv") / "lab")
-    return load_checked(root, VaultPasswords.from_files(LAB_PASSWORDS))
 
 
 @pytest.fixture(scope="module")
@@ -402,6 +395,8 @@ def test_sshd_algorithms_sysctls_umasks_and_audit_paths() -> None:
     for hostile in ("vfat /bin/sh", "VFAT", "-x", ""):
         with pytest.raises(quoting.QuotingError, match="not a kernel module name"):
             quoting.kernel_module(hostile)
+    with pytest.raises(quoting.QuotingError, match="control character"):
+        quoting.kernel_module("vfat\ninstall cramfs /tmp/x")
     assert quoting.audit_path("/usr/bin/sudo") == "/usr/bin/sudo"
     for hostile in ("usr/bin/sudo", "/usr/bin/a b -k x", ""):
         with pytest.raises(quoting.QuotingError, match="not an absolute path"):

@@ -23,7 +23,7 @@ import pytest
 
 from storeops.ansible_view import load as load_ansible_view
 from storeops.role_templates import play_variables, render_role_template
-from storeops.workstation.plan import Checked, assignment_for, load_checked, plan_for
+from storeops.workstation.plan import Checked, assignment_for, plan_for
 from storeops.yamlfiles import VaultPasswords
 from tests.conftest import REPO
 
@@ -44,12 +44,6 @@ Unattended-Upgrade::Allowed-Origins {
         "${distro_id}:${distro_codename}";
 };
 """
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Checked:
-    root = shutil.copytree(REPO / "inventory" / "lab", tmp_path_factory.mktemp("inv") / "lab")
-    return load_checked(root, VaultPasswords.from_files(LAB_PASSWORDS))
 
 
 @pytest.fixture(scope="module")
