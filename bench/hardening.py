@@ -37,9 +37,7 @@ def harden(*args: str) -> tuple[float, dict[str, int]]:
 
 def failed_controls(host: str) -> tuple[int, int]:
     """The audit of one host: controls failed, and controls checked."""
-    with audit.ssh_multiplexing() as ssh_config:
-        command = audit.pytest_command(LAB_INVENTORY, host, ssh_config=ssh_config)
-        lines, _ = audit.run_checks([command], REPO_ROOT, {})
+    lines, _ = audit.audit_hosts(LAB_INVENTORY, [host], REPO_ROOT, {})
     return sum(line.outcome == "failed" for line in lines), len(lines)
 
 
@@ -81,14 +79,9 @@ def one_audit(multiplexed: bool) -> tuple[float, int]:
     if len(hosts) != LAB_LINUX_HOSTS:
         raise RuntimeError(f"the lab's Linux hosts: {hosts}")
     started = time.monotonic()
-    with audit.ssh_multiplexing() as ssh_config:
-        commands = [
-            audit.pytest_command(
-                LAB_INVENTORY, host, ssh_config=ssh_config if multiplexed else None
-            )
-            for host in hosts
-        ]
-        lines, runs = audit.run_checks(commands, REPO_ROOT, {}, workers=len(hosts))
+    lines, runs = audit.audit_hosts(
+        LAB_INVENTORY, hosts, REPO_ROOT, {}, workers=len(hosts), multiplex=multiplexed
+    )
     elapsed = time.monotonic() - started
     if any(status not in (0, 1) for status, _ in runs):
         raise RuntimeError(f"the audit could not run: {runs}")

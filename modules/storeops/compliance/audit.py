@@ -333,5 +333,25 @@ def run_checks(
         return read_lines(results), [finished[i] for i in range(len(commands))]
 
 
+def audit_hosts(
+    inventory: Path,
+    hosts: Sequence[str],
+    cwd: Path,
+    environment: dict[str, str],
+    *,
+    workers: int = 8,
+    progress: Callable[[int], None] | None = None,
+    multiplex: bool = True,
+) -> tuple[list[CheckLine], list[tuple[int, str]]]:
+    """The audit of ``hosts``: one pytest run per host (``run_checks``), over one SSH
+    connection per host (``ssh_multiplexing``) unless ``multiplex`` is false."""
+    with ssh_multiplexing() as ssh_config:
+        commands = [
+            pytest_command(inventory, host, ssh_config=ssh_config if multiplex else None)
+            for host in hosts
+        ]
+        return run_checks(commands, cwd, environment, workers, progress)
+
+
 def generated_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

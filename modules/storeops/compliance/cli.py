@@ -103,17 +103,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         transient=True,
     ) as progress:
         task = progress.add_task(f"auditing {len(hosts)} hosts", total=total)
-        with audit.ssh_multiplexing() as ssh_config:
-            commands = [
-                audit.pytest_command(inventory, host, ssh_config=ssh_config) for host in hosts
-            ]
-            lines, runs = audit.run_checks(
-                commands,
-                project,
-                environment,
-                args.workers,
-                lambda done: progress.update(task, completed=done),
-            )
+        lines, runs = audit.audit_hosts(
+            inventory,
+            hosts,
+            project,
+            environment,
+            workers=args.workers,
+            progress=lambda done: progress.update(task, completed=done),
+        )
     broken = [
         f"{host}: pytest exit {status}\n{tail}"
         for host, (status, tail) in zip(hosts, runs, strict=True)
