@@ -97,6 +97,6 @@ class ActionModule(ActionBase):
             result.update(
                 failed=boolean(self._task.args.get("fail_closed", True), strict=False),
                 msg=f"store {store.code} refused: {decision.reason}{opens}. "
-                "To run anyway, give a reason: -e 'dms_override_reason=\"...\"'",
+                "To run anyway, give a reason: -e 'storeops_override_reason=\"...\"'",
             )
         return result

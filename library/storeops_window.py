@@ -58,7 +58,7 @@ EXAMPLES = r"""
 - name: Refuse stores outside their maintenance window
   storeops_window:
     now: "{{ storeops_now | default(omit) }}"
-    override_reason: "{{ dms_override_reason | default(omit) }}"
+    override_reason: "{{ storeops_override_reason | default(omit) }}"
 """
 
 RETURN = r"""

@@ -493,6 +493,17 @@ class StoreVars(BaseModel):
 # ---------------------------------------------------------------------------- group-wide vars
 
 
+# A Debian package name (Debian Policy 5.6.1).
+DEBIAN_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]{1,99}")
+DebianPackage = Annotated[str, full_pattern(DEBIAN_PACKAGE_RE, "a Debian package name")]
+# The versions of a package an apt pin keeps (`Pin: version 1.*`): a Debian version
+# (Policy 5.6.12), optionally ending in '*' (every version it begins).
+APT_PIN_VERSION_RE = re.compile(r"([0-9]+:)?[0-9][A-Za-z0-9.+~-]{0,63}\*?|[0-9]+:?\*")
+AptPinVersion = Annotated[
+    str, full_pattern(APT_PIN_VERSION_RE, "a Debian version, optionally ending in '*' (1.*)")
+]
+
+
 class Release(Strict):
     """One approved DMS release in the catalog."""
 
@@ -502,6 +513,9 @@ class Release(Strict):
     signature: FileName | None = None
     upgrade_from: list[VersionPattern] = Field(default_factory=list)
     migrations: list[MigrationName] = Field(default_factory=list)
+    # Debian packages this release needs, kept at these versions by apt pins on the
+    # store's hosts (playbooks/patch.yml): {storedms-runtime: "1.*"}.
+    packages: dict[DebianPackage, AptPinVersion] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _no_downgrade(self) -> Release:
@@ -749,8 +763,6 @@ UMASK_RE = re.compile(r"[0-7]{3,4}")
 # update): runas lists, tags and commands; no comment ('#' but for #<ID>), no '@' (include),
 # no backslash (escape, line continuation).
 SUDOERS_RULE_RE = re.compile(r"(?:[A-Za-z0-9_.,:=()!/*+ %-]|#[0-9]){1,200}")
-# A Debian package name (Debian Policy 5.6.1).
-DEBIAN_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]{1,99}")
 # An apt origin pattern (unattended-upgrades Origins-Pattern): key=value pairs, no quotes or
 # backslashes (apt.conf strings cannot escape them).
 APT_ORIGIN_RE = re.compile(r"[A-Za-z0-9=,._:/${}*~ -]{1,200}")
@@ -763,6 +775,26 @@ CHRONY_OPTIONS_RE = re.compile(r"[a-z][a-z0-9]{0,15}( [a-z0-9][a-z0-9.]{0,15}){0
 # A value Ansible computes from one expression (the lab's NTP server from the store's network,
 # a group member from hardening_automation_user): the rendered value is quoted by the template.
 JINJA_EXPRESSION_RE = re.compile(r"\{\{ [^{}]{1,200} \}\}")
+
+# An apt source's mirror: http(s)://host[:port][/path], the host possibly one Ansible
+# expression (the lab's controller address from the store's network).
+APT_URI_RE = re.compile(
+    r"https?://([A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|\{\{ [^{}]{1,200} \}\})"
+    r"(:[0-9]{1,5})?(/[A-Za-z0-9._~/+-]*)?"
+)
+# An apt suite or component (bookworm-security, main, an aptly publish prefix/name).
+APT_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+# A repository's ASCII-armored public key as `gpg --armor --export` writes it.
+PGP_PUBLIC_KEY_RE = re.compile(
+    r"-----BEGIN PGP PUBLIC KEY BLOCK-----\n([A-Za-z0-9+/=:. -]{0,76}\n){1,4000}"
+    r"-----END PGP PUBLIC KEY BLOCK-----\n?"
+)
+# A command the reboot module runs to tell boots apart: words of a safe alphabet, no shell.
+BOOT_TIME_COMMAND_RE = re.compile(r"[A-Za-z0-9/._=-]{1,64}( [A-Za-z0-9/._=-]{1,64}){0,7}")
+# A systemd unit name (needrestart's services).
+SYSTEMD_UNIT_RE = re.compile(r"[A-Za-z0-9:_.@-]{1,200}\.(service|socket|timer|target|mount)")
+# A name of a source the patching role writes (its file name part).
+APT_SOURCE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 SshAlgorithm = Annotated[
     str, full_pattern(SSH_ALGORITHM_RE, "an SSH algorithm name (letters, digits, '@._-')")
@@ -781,7 +813,6 @@ SudoersRule = Annotated[
         "a sudoers rule (runas list, tags, commands; no comment, include or backslash)",
     ),
 ]
-DebianPackage = Annotated[str, full_pattern(DEBIAN_PACKAGE_RE, "a Debian package name")]
 KERNEL_MODULE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,55}")
 KernelModule = Annotated[str, full_pattern(KERNEL_MODULE_RE, "a kernel module name")]
 AptOriginPattern = Annotated[
@@ -806,6 +837,36 @@ LoginDefsDays = Annotated[int, Field(ge=0, le=99999, strict=True)]
 FaillockSeconds = Annotated[int, Field(ge=0, le=604800, strict=True)]
 IdleSeconds = Annotated[int, Field(ge=1, le=900, strict=True)]
 RetentionDays = Annotated[int, Field(ge=180, le=3650, strict=True)]
+
+
+AptUri = Annotated[str, full_pattern(APT_URI_RE, "an http(s) mirror URL", 300)]
+AptWord = Annotated[str, full_pattern(APT_WORD_RE, "an apt suite or component")]
+PgpPublicKey = Annotated[
+    str,
+    full_pattern(PGP_PUBLIC_KEY_RE, "an ASCII-armored PGP public key block", allow_newlines=True),
+]
+BootTimeCommand = Annotated[
+    str, full_pattern(BOOT_TIME_COMMAND_RE, "a command of words (letters, digits, '/._=-')")
+]
+SystemdUnit = Annotated[str, full_pattern(SYSTEMD_UNIT_RE, "a systemd unit name (foo.service)")]
+
+
+class AptSource(Strict):
+    """One apt source of the patching role (a deb822 file, signed by its key)."""
+
+    name: Annotated[str, full_pattern(APT_SOURCE_NAME_RE, "lowercase letters, digits and '-'")]
+    uris: Annotated[list[AptUri], Field(min_length=1)]
+    suites: Annotated[list[AptWord], Field(min_length=1)]
+    components: Annotated[list[AptWord], Field(min_length=1)]
+    key: PgpPublicKey | JinjaExpression | None = None
+    signed_by: AbsolutePath | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> AptSource:
+        """apt verifies every source: exactly one of key and signed_by."""
+        if (self.key is None) == (self.signed_by is None):
+            raise ValueError("give exactly one of key (the armored key) and signed_by (a keyring)")
+        return self
 
 
 class SysctlSetting(Strict):
@@ -891,6 +952,23 @@ class ConstrainedRoleVars(BaseModel):
         Annotated[list[HostOrAddress | JinjaExpression], Field(min_length=1)] | None
     ) = None
     hardening_ntp_server_options: ChronyOptions | Literal[""] | None = None
+    patching_upgrade: Literal["security", "all"] | None = None
+    patching_apt_sources: list[AptSource] | None = None
+    patching_apt_sources_absent: list[AbsolutePath] | None = None
+    patching_security_origins: Annotated[list[AptOriginPattern], Field(min_length=1)] | None = None
+    patching_role_order: Annotated[list[Role], Field(min_length=1)] | None = None
+    patching_wave_size: Annotated[int, Field(ge=1, strict=True)] | None = None
+    patching_min_free_mib: Annotated[int, Field(ge=0, strict=True)] | None = None
+    patching_backup_max_age_hours: Annotated[int, Field(ge=1, strict=True)] | None = None
+    patching_restart_exclude: list[SystemdUnit] | None = None
+    patching_boot_time_command: BootTimeCommand | None = None
+    patching_reboot_timeout: Annotated[int, Field(ge=30, le=7200, strict=True)] | None = None
+    patching_hold_priority: Annotated[int, Field(ge=1, le=999, strict=True)] | None = None
+    patching_backup_status: AbsolutePath | None = None
+    patching_holds_file: AbsolutePath | None = None
+    patching_state_file: AbsolutePath | None = None
+    patching_lock: AbsolutePath | None = None
+    patching_rollout_journal: AbsolutePath | None = None
 
 
 # The variables the core schema owns and judges. A feature's own (the workstation's) come

@@ -432,7 +432,7 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
         "-e",
         "storeops_now=2026-11-25T12:00:00+08:00",
         "-e",
-        f"dms_override_reason='{reason}'",
+        f"storeops_override_reason='{reason}'",
         "-e",
         "dms_rollout_dump_keep=2",
     )
@@ -473,7 +473,7 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
     assert [r["store"] for r in rollout.controller_records()] == ["sh01", "hz01"]
 
     again = rollout.run(
-        "-e", "storeops_now=2026-11-25T12:00:00+08:00", "-e", f"dms_override_reason='{reason}'"
+        "-e", "storeops_now=2026-11-25T12:00:00+08:00", "-e", f"storeops_override_reason='{reason}'"
     )
     assert again.returncode == 0, again.stdout[-4000:]
     assert set(changes_per_host(again).values()) == {0}, changes_per_host(again)

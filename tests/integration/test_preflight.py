@@ -128,7 +128,7 @@ def test_override_reason_lets_a_closed_store_run_and_is_shown(
         "-e",
         "storeops_now=2026-11-25T12:00:00+08:00",
         "-e",
-        "dms_override_reason='brand hotfix DMS-4711 approved by region'",
+        "storeops_override_reason='brand hotfix DMS-4711 approved by region'",
         "--limit",
         "store_hz01,localhost",
         inventory=inventory,

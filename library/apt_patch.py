@@ -1,0 +1,418 @@
+#!/usr/bin/python
+"""What patching would change on a Debian host, in one call: the pending upgrades
+(security-only or all), the holds, an interrupted dpkg run repaired, the services that
+use replaced files, a pending reboot, failed units and free disk. Runs on the host
+(python3-apt, as Debian ships it)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apt_patch
+short_description: Plan a Debian host's patching, and read its state after it
+description:
+  - Refreshes the package lists (C(apt-get update --error-on=any), so an unreachable
+    repository or a signature that does not verify fails with apt's own message), and
+    lists the upgrades a patch run installs, as C(name=version) specs for
+    M(ansible.builtin.apt).
+  - I(upgrade=security) takes, per package, the newest version above the installed one
+    that comes from a security origin (unattended-upgrades Origins-Pattern syntax), never
+    above apt's candidate, so apt pins still hold. I(upgrade=all) takes apt's candidate.
+  - Packages on dpkg hold (C(apt-mark hold)) are never listed; packages an apt pin keeps
+    below a newer available version are listed in RV(held) with the pin's priority.
+  - With I(repair), a dpkg run that was interrupted (a killed upgrade) is finished first
+    with C(dpkg --configure -a), the only change this module makes.
+  - Also returns what the play checks around the upgrade in the same round trip:
+    C(/run/reboot-required), the services needrestart lists (batch mode, list only),
+    failed systemd units and free space.
+  - In check mode the lists are refreshed into a private directory that is removed
+    afterwards: what the host has installed and its package lists stay untouched, and the
+    plan is still the one a real run would make now.
+version_added: "0.1.0"
+options:
+  upgrade:
+    description: Which upgrades to plan.
+    type: str
+    choices: [security, all]
+    default: security
+  security_origins:
+    description:
+      - Origins-Pattern entries (C(origin=Debian,codename=${distro_codename}-security,label=Debian-Security)),
+        as unattended-upgrades reads them. Keys C(origin)/C(o), C(label)/C(l),
+        C(codename)/C(n), C(archive)/C(a)/C(suite), C(component)/C(c), C(site);
+        C(${distro_codename}) is the host's codename.
+    type: list
+    elements: str
+    default: ["origin=Debian,codename=${distro_codename}-security,label=Debian-Security"]
+  refresh:
+    description: Refresh the package lists first.
+    type: bool
+    default: true
+  repair:
+    description: Finish an interrupted dpkg run (C(dpkg --configure -a)) before planning.
+    type: bool
+    default: true
+  free_space_paths:
+    description: Paths whose file system's free space is returned (in MiB).
+    type: list
+    elements: path
+    default: [/, /var]
+attributes:
+  check_mode:
+    support: full
+    description: Plans from freshly downloaded lists in a temporary directory; repairs nothing.
+  diff_mode:
+    support: none
+    description: The plan is the diff (RV(pending)).
+requirements: [python3-apt]
+author:
+  - storeops developers
+"""
+
+EXAMPLES = r"""
+- name: Plan the security upgrades
+  apt_patch:
+    upgrade: security
+    security_origins:
+      - origin=Debian,codename=${distro_codename}-security,label=Debian-Security
+  register: plan
+
+- name: Install them
+  ansible.builtin.apt:
+    name: "{{ plan.pending | map(attribute='spec') }}"
+    only_upgrade: true
+  when: plan.pending
+"""
+
+RETURN = r"""
+pending:
+  description: The upgrades to install (name, from, to, security, origin, spec C(name=to)).
+  returned: always
+  type: list
+  elements: dict
+held:
+  description: >-
+    Installed packages kept back: by a dpkg hold, or by an apt pin below a newer
+    available version (name, installed, available, by).
+  returned: always
+  type: list
+  elements: dict
+pending_security:
+  description: How many security upgrades are pending (the host's patch level).
+  returned: always
+  type: int
+pending_all:
+  description: How many upgrades of any origin are pending.
+  returned: always
+  type: int
+repaired:
+  description: The output of C(dpkg --configure -a) when an interrupted run was finished.
+  returned: always
+  type: str
+reboot_required:
+  description: Whether C(/run/reboot-required) exists.
+  returned: always
+  type: bool
+reboot_packages:
+  description: The packages that asked for the reboot (C(/run/reboot-required.pkgs)).
+  returned: always
+  type: list
+  elements: str
+restart_services:
+  description: Services running replaced files (needrestart -b); empty without needrestart.
+  returned: always
+  type: list
+  elements: str
+failed_units:
+  description: systemd units in the failed state.
+  returned: always
+  type: list
+  elements: str
+free_mib:
+  description: Free space per path of I(free_space_paths), in MiB.
+  returned: always
+  type: dict
+lists_updated:
+  description: When the lists were refreshed (UTC, ISO 8601), or empty.
+  returned: always
+  type: str
+"""
+
+import datetime as dt  # noqa: E402
+import functools  # noqa: E402
+import importlib  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+REBOOT_FLAG = "/run/reboot-required"
+DPKG_UPDATES = "/var/lib/dpkg/updates"
+# Origins-Pattern keys (unattended-upgrades) -> apt_pkg.PackageFile attributes.
+ORIGIN_KEYS = {
+    "origin": "origin",
+    "o": "origin",
+    "label": "label",
+    "l": "label",
+    "codename": "codename",
+    "n": "codename",
+    "archive": "archive",
+    "a": "archive",
+    "suite": "archive",
+    "component": "component",
+    "c": "component",
+    "site": "site",
+}
+NEEDRESTART_SERVICE = re.compile(r"^NEEDRESTART-SVC: (\S+)$", re.MULTILINE)
+# dpkg states a killed run leaves (unpacked but not configured, half-done, triggers).
+UNFINISHED_STATES = ("half-installed", "half-configured", "unpacked", "triggers-awaited")
+
+
+def parse_origin_patterns(patterns: list[str], codename: str) -> list[dict[str, str]]:
+    """['origin=Debian,label=Debian-Security'] -> [{'origin': 'Debian', 'label': ...}]."""
+    parsed = []
+    for pattern in patterns:
+        entry: dict[str, str] = {}
+        for pair in pattern.replace("${distro_codename}", codename).split(","):
+            key, sep, value = pair.partition("=")
+            if not sep or key.strip() not in ORIGIN_KEYS:
+                raise ValueError(f"security origin {pattern!r}: {pair!r} is not key=value")
+            entry[ORIGIN_KEYS[key.strip()]] = value.strip()
+        parsed.append(entry)
+    return parsed
+
+
+def from_origin(version: Any, origins: list[dict[str, str]]) -> str:
+    """The first package file of ``version`` matching one of ``origins``, as text, or ''."""
+    for package_file, _ in version.file_list:
+        for entry in origins:
+            if all(getattr(package_file, attr, None) == value for attr, value in entry.items()):
+                return f"{package_file.origin} {package_file.archive}"
+    return ""
+
+
+def describe_origin(version: Any) -> str:
+    files = [f"{pf.origin} {pf.archive}" for pf, _ in version.file_list if pf.archive != "now"]
+    return files[0] if files else "local"
+
+
+class Host:
+    """The host's apt and system state, read through python3-apt and a few commands."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        self.lists_dir = ""
+
+    def run(self, argv: list[str], *, check: bool = True) -> str:
+        env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+        rc, out, err = self.module.run_command(argv, environ_update=env)
+        if check and rc != 0:
+            self.module.fail_json(
+                msg=f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc
+            )
+        return str(out)
+
+    def codename(self) -> str:
+        with open("/etc/os-release", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("VERSION_CODENAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+        return ""
+
+    def interrupted(self) -> bool:
+        if os.path.isdir(DPKG_UPDATES) and os.listdir(DPKG_UPDATES):
+            return True
+        out = self.run(["dpkg-query", "-W", "-f", "${db:Status-Status}\\n"], check=False)
+        return any(state in UNFINISHED_STATES for state in out.split())
+
+    def refresh(self) -> None:
+        argv = ["apt-get", "update", "-q", "--error-on=any"]
+        if self.module.check_mode:
+            self.lists_dir = tempfile.mkdtemp(prefix="storeops-apt-lists-")
+            os.mkdir(os.path.join(self.lists_dir, "partial"))
+            argv += ["-o", f"Dir::State::Lists={self.lists_dir}"]
+        rc, out, err = self.module.run_command(argv, environ_update={"LC_ALL": "C"})
+        if rc != 0:
+            errors = [line for line in (err + out).splitlines() if line[:2] in ("E:", "W:")]
+            self.cleanup()
+            self.module.fail_json(
+                msg="apt-get update failed: " + " | ".join(errors or [(err or out).strip()]),
+                rc=rc,
+                stderr=err,
+            )
+
+    def cleanup(self) -> None:
+        if self.lists_dir:
+            shutil.rmtree(self.lists_dir, ignore_errors=True)
+
+    def cache(self) -> Any:
+        try:  # python3-apt, as Debian ships it (not on PyPI): untyped
+            apt_pkg: Any = importlib.import_module("apt_pkg")
+        except ImportError:
+            self.module.fail_json(msg="python3-apt is not installed on the host")
+        apt_pkg.init_config()
+        if self.lists_dir:
+            apt_pkg.config.set("Dir::State::Lists", self.lists_dir)
+        apt_pkg.init_system()
+        cache = apt_pkg.Cache(progress=None)
+        return apt_pkg, cache, apt_pkg.DepCache(cache)
+
+    def needrestart(self) -> list[str]:
+        if not shutil.which("needrestart"):
+            return []
+        return sorted(set(NEEDRESTART_SERVICE.findall(self.run(["needrestart", "-b", "-r", "l"]))))
+
+    def failed_units(self) -> list[str]:
+        out = self.run(
+            ["systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager"],
+            check=False,
+        )
+        return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+    @staticmethod
+    def free_mib(paths: list[str]) -> dict[str, int]:
+        free = {}
+        for path in paths:
+            if os.path.exists(path):
+                stat = os.statvfs(path)
+                free[path] = stat.f_bavail * stat.f_frsize // (1024 * 1024)
+        return free
+
+
+def plan(apt_pkg: Any, cache: Any, depcache: Any, origins: list[dict[str, str]]) -> dict[str, Any]:
+    """Per installed package with a newer version: its security and its full upgrade (or
+    why it is held), see DOCUMENTATION."""
+
+    def compare(first: Any, second: Any) -> int:
+        return int(apt_pkg.version_compare(first.ver_str, second.ver_str))
+
+    order = functools.cmp_to_key(compare)
+    upgrades: dict[str, list[dict[str, Any]]] = {"security": [], "all": []}
+    held: list[dict[str, Any]] = []
+    for package in cache.packages:
+        installed = package.current_ver
+        if installed is None:
+            continue
+        newer = sorted(
+            (
+                version
+                for version in package.version_list
+                if version.downloadable
+                and apt_pkg.version_compare(version.ver_str, installed.ver_str) > 0
+            ),
+            key=order,
+        )
+        if not newer:
+            continue
+        if package.selected_state == apt_pkg.SELSTATE_HOLD:
+            held.append(_held(package, installed, newer[-1], installed, "dpkg hold"))
+            continue
+        candidate = depcache.get_candidate_ver(package)
+        allowed = [
+            version
+            for version in newer
+            if candidate is not None
+            and apt_pkg.version_compare(version.ver_str, candidate.ver_str) <= 0
+        ]
+        if newer[-1] not in allowed:
+            kept = allowed[-1] if allowed else installed
+            priority = depcache.policy.get_priority(kept)
+            held.append(
+                _held(package, installed, newer[-1], kept, f"apt pin (priority {priority})")
+            )
+        security = [version for version in allowed if from_origin(version, origins)]
+        for mode, target in (("security", security[-1:]), ("all", allowed[-1:])):
+            if target:
+                upgrades[mode].append(_upgrade(package, installed, target[0], origins))
+    return {**upgrades, "held": held}
+
+
+def _upgrade(
+    package: Any, installed: Any, target: Any, origins: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "name": package.name,
+        "from": installed.ver_str,
+        "to": target.ver_str,
+        "security": bool(from_origin(target, origins)),
+        "origin": describe_origin(target),
+        "spec": f"{package.name}={target.ver_str}",
+    }
+
+
+def _held(package: Any, installed: Any, newest: Any, kept: Any, by: str) -> dict[str, Any]:
+    return {
+        "name": package.name,
+        "installed": installed.ver_str,
+        "available": newest.ver_str,
+        "kept_at": kept.ver_str,
+        "by": by,
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "upgrade": {"type": "str", "choices": ["security", "all"], "default": "security"},
+            "security_origins": {
+                "type": "list",
+                "elements": "str",
+                "default": [
+                    "origin=Debian,codename=${distro_codename}-security,label=Debian-Security"
+                ],
+            },
+            "refresh": {"type": "bool", "default": True},
+            "repair": {"type": "bool", "default": True},
+            "free_space_paths": {"type": "list", "elements": "path", "default": ["/", "/var"]},
+        },
+        supports_check_mode=True,
+    )
+    host = Host(module)
+    try:
+        origins = parse_origin_patterns(module.params["security_origins"], host.codename())
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    repaired = ""
+    interrupted = host.interrupted()
+    if interrupted and module.params["repair"] and not module.check_mode:
+        repaired = host.run(["dpkg", "--configure", "-a"]) or "dpkg --configure -a: done"
+        interrupted = host.interrupted()
+    updated = ""
+    try:
+        if module.params["refresh"]:
+            host.refresh()
+            updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        apt_pkg, cache, depcache = host.cache()
+        planned = plan(apt_pkg, cache, depcache, origins)
+    finally:
+        host.cleanup()
+    module.exit_json(
+        changed=bool(repaired),
+        pending=sorted(planned[module.params["upgrade"]], key=lambda item: item["name"]),
+        held=sorted(planned["held"], key=lambda item: item["name"]),
+        pending_security=len(planned["security"]),
+        pending_all=len(planned["all"]),
+        interrupted=interrupted,
+        repaired=repaired,
+        reboot_required=os.path.exists(REBOOT_FLAG),
+        reboot_packages=_lines(REBOOT_FLAG + ".pkgs"),
+        restart_services=host.needrestart(),
+        failed_units=host.failed_units(),
+        free_mib=host.free_mib(module.params["free_space_paths"]),
+        lists_updated=updated,
+    )
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return sorted({line.strip() for line in handle if line.strip()})
+    except OSError:
+        return []
+
+
+if __name__ == "__main__":
+    main()
