@@ -52,6 +52,22 @@ options:
     description: Finish an interrupted dpkg run (C(dpkg --configure -a)) before planning.
     type: bool
     default: true
+  holds:
+    description:
+      - The apt pins the role writes to I(holds_file) (package, version), at
+        I(hold_priority). Only read in check mode, where the file is not written yet:
+        the plan is made as if it were (the host's other preferences files still apply).
+    type: list
+    elements: dict
+    default: []
+  holds_file:
+    description: The preferences file the pins are written to (left out of the simulation).
+    type: path
+    default: /etc/apt/preferences.d/storeops-dms.pref
+  hold_priority:
+    description: The pins' priority.
+    type: int
+    default: 990
   free_space_paths:
     description: Paths whose file system's free space is returned (in MiB).
     type: list
@@ -205,6 +221,23 @@ class Host:
     def __init__(self, module: AnsibleModule) -> None:
         self.module = module
         self.lists_dir = ""
+        self.preferences_dir = ""
+
+    def simulate_holds(self, holds: list[dict[str, Any]], holds_file: str, priority: int) -> None:
+        """Check mode: a private copy of preferences.d with the pins as the role writes them."""
+        if not holds:
+            return
+        self.preferences_dir = tempfile.mkdtemp(prefix="storeops-apt-preferences-")
+        parts = "/etc/apt/preferences.d"
+        for name in sorted(os.listdir(parts)) if os.path.isdir(parts) else []:
+            if os.path.join(parts, name) != holds_file:
+                shutil.copy(os.path.join(parts, name), self.preferences_dir)
+        records = [
+            f"Package: {hold['package']}\nPin: version {hold['version']}\nPin-Priority: {priority}\n"
+            for hold in holds
+        ]
+        with open(os.path.join(self.preferences_dir, "storeops-dms.pref"), "w") as handle:
+            handle.write("\n".join(records))
 
     def run(self, argv: list[str], *, check: bool = True) -> str:
         env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
@@ -245,8 +278,9 @@ class Host:
             )
 
     def cleanup(self) -> None:
-        if self.lists_dir:
-            shutil.rmtree(self.lists_dir, ignore_errors=True)
+        for directory in (self.lists_dir, self.preferences_dir):
+            if directory:
+                shutil.rmtree(directory, ignore_errors=True)
 
     def cache(self) -> Any:
         try:  # python3-apt, as Debian ships it (not on PyPI): untyped
@@ -256,6 +290,8 @@ class Host:
         apt_pkg.init_config()
         if self.lists_dir:
             apt_pkg.config.set("Dir::State::Lists", self.lists_dir)
+        if self.preferences_dir:
+            apt_pkg.config.set("Dir::Etc::PreferencesParts", self.preferences_dir)
         apt_pkg.init_system()
         cache = apt_pkg.Cache(progress=None)
         return apt_pkg, cache, apt_pkg.DepCache(cache)
@@ -366,6 +402,9 @@ def main() -> None:
             },
             "refresh": {"type": "bool", "default": True},
             "repair": {"type": "bool", "default": True},
+            "holds": {"type": "list", "elements": "dict", "default": []},
+            "holds_file": {"type": "path", "default": "/etc/apt/preferences.d/storeops-dms.pref"},
+            "hold_priority": {"type": "int", "default": 990},
             "free_space_paths": {"type": "list", "elements": "path", "default": ["/", "/var"]},
         },
         supports_check_mode=True,
@@ -382,6 +421,10 @@ def main() -> None:
         interrupted = host.interrupted()
     updated = ""
     try:
+        if module.check_mode:
+            host.simulate_holds(
+                module.params["holds"], module.params["holds_file"], module.params["hold_priority"]
+            )
         if module.params["refresh"]:
             host.refresh()
             updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,394 @@
+"""playbooks/patch.yml on the lab: real packages from the lab's signed apt repository.
+
+The lab repository (lab/aptrepo) holds storeops-lab-agent and storeops-lab-kernel at 1.0
+(suite lab) and 1.1 (lab-security: a security update; the kernel's asks for a reboot), and
+storedms-runtime at 1.0 (lab) and 2.0 (lab-updates: the DMS answers 503 on it; the
+catalog pins it at 1.*). Every test starts from the packages at 1.0 (the `packages_at_1_0`
+fixture puts them back through podman). State is read on the hosts through podman, never
+through the playbook under test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from storeops.inventory import Inventory
+from storeops_lab.rehearsal import copy_lab_inventory, set_window
+from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
+
+pytestmark = pytest.mark.lab
+
+PLAYBOOK = "playbooks/patch.yml"
+SERVERS = {
+    "sh01": ("sh01-backup", "sh01-db", "sh01-dms"),
+    "hz01": ("hz01-backup", "hz01-db", "hz01-dms"),
+}
+BASELINE = {"storeops-lab-agent": "1.0", "storeops-lab-kernel": "1.0"}
+RUNTIME = "storedms-runtime"
+STATE_FILE = "/var/lib/storeops/patching.json"
+
+
+def on(host: str, *argv: str, check: bool = True) -> str:
+    done = subprocess.run(
+        ["podman", "exec", f"storeops-{host}", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{host}: {argv}: {done.stderr}")
+    return done.stdout
+
+
+def versions(host: str) -> dict[str, str]:
+    """Installed version of each lab package on the host ('' when not installed)."""
+    out = on(
+        host,
+        "dpkg-query",
+        "-W",
+        "-f",
+        "${Package} ${db:Status-Status} ${Version}\n",
+        "storeops-lab-*",
+        RUNTIME,
+        check=False,
+    )
+    found = {}
+    for line in out.splitlines():
+        name, status, version = [*line.split(), "", ""][:3]
+        found[name] = version if status == "installed" else f"({status})"
+    return found
+
+
+def started_at(host: str) -> str:
+    """When the container's PID 1 (systemd) started: changes with every reboot."""
+    return subprocess.run(
+        ["podman", "inspect", "--format", "{{.State.StartedAt}}", f"storeops-{host}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+
+
+def agent_pid(host: str) -> str:
+    return on(host, "systemctl", "show", "-P", "MainPID", "storeops-lab-agent.service").strip()
+
+
+def dms_health(store: str) -> dict[str, object]:
+    out = on(f"{store}-dms", "curl", "-s", "--max-time", "10", "http://127.0.0.1:8080/health")
+    return dict(json.loads(out))
+
+
+def put_back(host: str) -> None:
+    """The host's lab packages at 1.0 (the DMS host's runtime too), no pending reboot,
+    no record of a last patch, dpkg clean."""
+    on(host, "dpkg", "--configure", "-a")
+    wanted = dict(BASELINE)
+    if host.endswith("-dms"):
+        wanted[RUNTIME] = "1.0"
+    if any(versions(host).get(name) != version for name, version in wanted.items()):
+        on(host, "apt-get", "update", "-q")
+        on(
+            host,
+            "apt-get",
+            "install",
+            "-y",
+            "-q",
+            "--allow-downgrades",
+            *(f"{name}={version}" for name, version in wanted.items()),
+        )
+    on(host, "rm", "-f", "/run/reboot-required", "/run/reboot-required.pkgs", STATE_FILE)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("patching")
+
+
+@pytest.fixture(scope="module")
+def patch_lab(lab: Inventory, scratch: Path) -> Inventory:
+    """The lab with its apt repository in use (lab-baseline.yml), and a recent backup of
+    every store database (the database hosts' pre-check)."""
+    done = run_playbook("playbooks/lab-baseline.yml", scratch, "--skip-tags", "mariadb")
+    assert done.returncode == 0, done.stdout[-4000:]
+    status = on("sh01-db", "cat", "/var/lib/storeops/backup/status.json", check=False)
+    if '"result": "ok"' not in status.replace('":"', '": "'):
+        done = run_playbook("playbooks/backup.yml", scratch)
+        assert done.returncode == 0, done.stdout[-4000:]
+    return lab
+
+
+@pytest.fixture
+def packages_at_1_0(patch_lab: Inventory) -> Inventory:
+    for hosts in SERVERS.values():
+        for host in hosts:
+            put_back(host)
+    return patch_lab
+
+
+class Patch:
+    """patch.yml with its change report in tmp_path, on the lab or a private copy of it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.log = tmp_path / "patch-runs.jsonl"
+        self.inventory: Path | None = None
+
+    def copy_inventory(self) -> Path:
+        self.inventory = copy_lab_inventory(self.tmp_path)
+        return self.inventory
+
+    def run(self, *extra: str) -> PlaybookRun:
+        args = ["-e", f"patching_controller_log={self.log}", *extra]
+        return run_playbook(PLAYBOOK, self.tmp_path, *args, inventory=self.inventory)
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        if not self.log.exists():
+            return {}
+        lines = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return {str(record["host"]): record for record in lines}
+
+
+@pytest.fixture
+def patch(tmp_path: Path) -> Patch:
+    return Patch(tmp_path)
+
+
+def snapshot(*hosts: str) -> dict[str, object]:
+    return {
+        host: (
+            versions(host),
+            started_at(host),
+            agent_pid(host),
+            on(host, "cat", STATE_FILE, check=False),
+        )
+        for host in hosts
+    }
+
+
+def test_check_mode_lists_the_upgrades_and_the_holds_and_changes_nothing(
+    packages_at_1_0: Inventory, patch: Patch
+) -> None:
+    before = snapshot(*SERVERS["sh01"])
+    done = patch.run("--check", "--limit", "store_sh01")
+    assert done.returncode == 0, done.stdout[-4000:]
+    words = done.words
+    assert "storeops-lab-agent 1.0 -> 1.1" in words
+    assert "storeops-lab-kernel 1.0 -> 1.1" in words
+    assert "held storedms-runtime 1.0 (2.0 available; apt pin (priority 990))" in words
+    assert "would patch" in words
+    assert snapshot(*SERVERS["sh01"]) == before
+    assert patch.records() == {}  # a check-mode run writes no change report
+
+
+def test_a_closed_window_refuses_and_touches_nothing(
+    packages_at_1_0: Inventory, patch: Patch
+) -> None:
+    inventory = patch.copy_inventory()
+    set_window(inventory, "sh01", "03:00", "03:01")  # not now, except one minute a day
+    before = snapshot(*SERVERS["sh01"])
+    done = patch.run("--limit", "store_sh01", "-e", "storeops_now=2026-12-05T12:00:00+08:00")
+    assert done.returncode != 0
+    assert "refused" in done.words
+    assert snapshot(*SERVERS["sh01"]) == before
+
+
+def test_a_failed_post_check_stops_the_run_and_the_next_store_is_untouched(
+    packages_at_1_0: Inventory, patch: Patch
+) -> None:
+    """Without the catalog's hold, `all` upgrades give the pilot's DMS host the runtime
+    2.0: the DMS answers 503, the post-check fails, and store hz01 is never started."""
+    inventory = patch.copy_inventory()
+    catalog = inventory / "group_vars" / "all" / "dms_catalog.yml"
+    data = yaml.safe_load(catalog.read_text())
+    for release in data["dms_catalog"]:
+        release.pop("packages", None)
+    catalog.write_text(yaml.safe_dump(data))
+    hz01_before = snapshot(*SERVERS["hz01"])
+    try:
+        done = patch.run(
+            "--limit",
+            "sh01-dms:store_hz01",
+            "-e",
+            "patching_upgrade=all",
+            "-e",
+            "patching_reboot=false",
+            "-e",
+            "patching_dms_retries=2",
+            "-e",
+            "patching_dms_delay=1",
+        )
+        assert done.returncode != 0
+        assert versions("sh01-dms")[RUNTIME] == "2.0"
+        records = patch.records()
+        assert records["sh01-dms"]["result"] == "failed"
+        assert "health" in str(records["sh01-dms"]["reason"]).lower()
+        for host in SERVERS["hz01"]:
+            assert records[host]["result"] == "not reached", records[host]
+        assert snapshot(*SERVERS["hz01"]) == hz01_before
+    finally:
+        put_back("sh01-dms")
+    assert dms_health("sh01").get("db") == "ok"
+
+
+def test_a_security_run_upgrades_reboots_and_keeps_the_held_runtime(
+    packages_at_1_0: Inventory, patch: Patch
+) -> None:
+    before = {host: started_at(host) for host in SERVERS["sh01"]}
+    done = patch.run("--limit", "store_sh01")
+    assert done.returncode == 0, done.stdout[-6000:]
+    records = patch.records()
+    for host in SERVERS["sh01"]:
+        assert versions(host)["storeops-lab-agent"] == "1.1"
+        assert versions(host)["storeops-lab-kernel"] == "1.1"
+        assert started_at(host) != before[host], f"{host} did not reboot"
+        assert on(host, "systemctl", "is-system-running", check=False).strip() == "running"
+        record = records[host]
+        assert (record["result"], record["rebooted"]) == ("patched", True), record
+        assert {(c["package"], c["from"], c["to"]) for c in record["upgraded"]} == {
+            ("storeops-lab-agent", "1.0", "1.1"),
+            ("storeops-lab-kernel", "1.0", "1.1"),
+        }
+        assert json.loads(on(host, "cat", STATE_FILE))["run_id"] == record["run_id"]
+    assert versions("sh01-dms")[RUNTIME] == "1.0"
+    assert records["sh01-dms"]["held"] == [
+        {"package": RUNTIME, "version": "1.0", "available": "2.0", "by": "apt pin (priority 990)"}
+    ]
+    assert dms_health("sh01").get("db") == "ok"
+    # the hosts were patched one at a time, the DMS host last
+    order = [done.stdout.find(f"[{host}]") for host in ("sh01-backup", "sh01-db", "sh01-dms")]
+    assert order == sorted(order)
+
+    again = patch.run("--limit", "store_sh01")
+    assert again.returncode == 0, again.stdout[-4000:]
+    changed = changes_per_host(again)
+    assert {host: changed[host] for host in SERVERS["sh01"]} == dict.fromkeys(SERVERS["sh01"], 0)
+    assert all(started_at(host) != before[host] for host in SERVERS["sh01"])
+    assert {patch.records()[h]["result"] for h in SERVERS["sh01"]} == {"up to date"}
+
+
+def test_all_upgrades_move_everything_but_the_hold_and_restart_what_runs_replaced_files(
+    packages_at_1_0: Inventory, patch: Patch
+) -> None:
+    pids = {host: agent_pid(host) for host in SERVERS["hz01"]}
+    done = patch.run(
+        "--limit", "store_hz01", "-e", "patching_upgrade=all", "-e", "patching_reboot=false"
+    )
+    assert done.returncode == 0, done.stdout[-6000:]
+    records = patch.records()
+    for host in SERVERS["hz01"]:
+        assert versions(host)["storeops-lab-agent"] == "1.1"
+        assert agent_pid(host) != pids[host]
+        assert "storeops-lab-agent.service" in records[host]["restarted"]
+        assert records[host]["rebooted"] is False
+    assert versions("hz01-dms")[RUNTIME] == "1.0"
+
+
+def test_an_interrupted_dpkg_run_is_finished_by_the_next_run(
+    packages_at_1_0: Inventory, patch: Patch
+) -> None:
+    """A run killed between unpacking and configuring leaves the package `unpacked`
+    (dpkg --audit names it); the next run finishes it and patches the host."""
+    host = "hz01-backup"
+    on(host, "sh", "-c", "cd /tmp && apt-get download -q storeops-lab-agent=1.1")
+    on(host, "sh", "-c", "dpkg --unpack /tmp/storeops-lab-agent_1.1_*.deb")
+    assert on(host, "dpkg", "--audit", check=False).strip()
+    done = patch.run("--limit", host, "-e", "patching_reboot=false")
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert on(host, "dpkg", "--audit", check=False).strip() == ""
+    assert versions(host)["storeops-lab-agent"] == "1.1"
+    assert patch.records()[host]["repaired"] is True
+
+
+@pytest.fixture
+def gpg_key(tmp_path: Path) -> str:
+    """A public key that did not sign the lab repository."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            str(home),
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "stranger@example.invalid",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return subprocess.run(
+        ["gpg", "--homedir", str(home), "--armor", "--export", "stranger@example.invalid"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "unsigned"])
+def test_a_repository_fault_fails_the_host_alone_with_apts_error(
+    packages_at_1_0: Inventory, patch: Patch, gpg_key: str, fault: str
+) -> None:
+    inventory = patch.copy_inventory()
+    source = {
+        "name": "lab",
+        "suites": ["lab", "lab-security", "lab-updates"],
+        "components": ["main"],
+        "uris": ["http://10.77.2.1:8809"],
+    }
+    if fault == "unreachable":
+        source.update(
+            uris=["http://10.77.2.1:8899"],
+            key="{{ lookup('ansible.builtin.file', "
+            "playbook_dir ~ '/../lab/aptrepo/signing-key.asc') }}",
+        )
+    else:
+        source["key"] = gpg_key
+    (inventory / "host_vars" / "hz01-backup.yml").write_text(
+        yaml.safe_dump({"patching_apt_sources": [source]})
+    )
+    before = snapshot(*SERVERS["hz01"])
+    try:
+        done = patch.run("--limit", "store_hz01")
+        assert done.returncode != 0
+        records = patch.records()
+        reason = str(records["hz01-backup"]["reason"])
+        assert records["hz01-backup"]["result"] == "failed"
+        expected = "Could not connect" if fault == "unreachable" else "NO_PUBKEY"
+        assert expected in reason and "apt-get update failed" in reason, reason
+        assert [records[h]["result"] for h in ("hz01-db", "hz01-dms")] == ["not reached"] * 2
+        assert snapshot(*SERVERS["hz01"]) == before
+    finally:  # the lab's own source again
+        done = run_playbook(
+            "playbooks/lab-baseline.yml",
+            patch.tmp_path,
+            "--skip-tags",
+            "mariadb",
+            "--limit",
+            "hz01-backup",
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def leave_the_packages_at_1_0(patch_lab: Inventory) -> Iterator[None]:
+    """After the module: the lab's packages as lab-baseline.yml leaves them."""
+    yield
+    for hosts in SERVERS.values():
+        for host in hosts:
+            put_back(host)
