@@ -102,6 +102,8 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy, shellchec
 	for script in roles/backup/files/usr/local/sbin/*; do \
 	  mypy --strict --disable-error-code import-untyped --scripts-are-modules $$script || exit 1; \
 	done
+	# The lab apt repository's builder (stdlib only, run by `lab up`)
+	mypy --strict --python-version 3.11 lab/aptrepo/build.py
 	$(MAKE) --no-print-directory mypy-dms
 
 # The reference DMS runs on lab hosts (stdlib + pymysql); each release adds its own

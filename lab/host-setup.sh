@@ -20,6 +20,7 @@ PACKAGES=(
   debootstrap debian-archive-keyring gpgv wget
   nftables iptables iproute2 iputils-ping curl openssh-client git ca-certificates python3 python3-venv
   shellcheck make
+  reprepro gnupg  # the lab apt repository (lab/aptrepo/build.py): built and signed here
 )
 
 die() { echo "host-setup: $*" >&2; exit 1; }

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from storeops.inventory import Inventory
 from storeops.paths import LAB_STATE_DIR
-from storeops_lab import container, podman
+from storeops_lab import aptrepo, container, podman
 from storeops_lab.emulators import device_status, ensure_devices, stop_devices
 from storeops_lab.errors import LabError
 from storeops_lab.fence import fence
@@ -224,6 +224,16 @@ def ensure_network(
 # ---------------------------------------------------------------------------- containers
 
 
+def _settings_mismatch(info: podman.ContainerInfo, lab_host: LabHost) -> str | None:
+    # Checked apart from the settings' hash: a container from before the policy, or one
+    # whose policy was changed with `podman update`, would not come back after a reboot.
+    if info.restart_policy != podman.RESTART_POLICY:
+        return f"restart policy {info.restart_policy or 'none'}, want {podman.RESTART_POLICY}"
+    if info.labels.get(LABEL_SPEC) != lab_host.spec().labels[LABEL_SPEC]:
+        return "created with other settings"
+    return None
+
+
 def outdated_reason(
     info: podman.ContainerInfo | None, lab_host: LabHost, image_id: str | None
 ) -> str | None:
@@ -232,8 +242,9 @@ def outdated_reason(
         return "missing"
     if image_id is not None and info.image_id != image_id:
         return "runs another image"
-    if info.labels.get(LABEL_SPEC) != lab_host.spec().labels[LABEL_SPEC]:
-        return "created with other settings"
+    settings = _settings_mismatch(info, lab_host)
+    if settings is not None:
+        return settings
     if set(info.networks) != {lab_host.network.name}:
         return "wrong network"
     address = info.networks[lab_host.network.name]
@@ -387,6 +398,16 @@ def _wait_for_logins(files: SshFiles, outcomes: Sequence[HostOutcome]) -> list[s
     ]
 
 
+def _serve_aptrepo(plan: LabPlan, result: UpResult) -> list[str]:
+    """The apt repository on every store network's gateway (there once its bridge is up,
+    i.e. after the containers); returns the problem, if any."""
+    try:
+        result.actions += aptrepo.serve(network.gateway for network in plan.networks)
+    except RuntimeError as error:
+        return [str(error)]
+    return []
+
+
 def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     image = ensure_image(say=say)
     image_id = podman.image_id(image)
@@ -398,6 +419,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
 
     result.actions += fence(network.subnet for network in plan.networks)
     result.actions += ensure_portal()
+    result.actions += aptrepo.build_repository()
     result.actions += ensure_devices(inventory)
     result.actions += ensure_key(files)
     public_key = files.public_key.read_text().strip()
@@ -417,6 +439,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     _peers_forget_old_mac(plan, outcomes)
     result.actions += _record_host_keys(plan, outcomes, files)
     problems = [f"{o.lab_host.host.name}: {o.problem}" for o in outcomes if o.problem]
+    problems += _serve_aptrepo(plan, result)
     problems += _wait_for_logins(files, outcomes)
     for warning in result.warnings:
         say(f"  warning: {warning}")
@@ -453,6 +476,7 @@ def down(inventory: Inventory) -> DownResult:
             if names:
                 result.actions.append(f"removed {len(names)} container(s)")
             result.actions += stop_portal()
+            result.actions += aptrepo.stop_serving()
             result.actions += stop_devices(inventory)
             volumes = podman.remove_volumes([journal_volume(name) for name in names])
             if volumes:

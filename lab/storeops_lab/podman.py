@@ -6,6 +6,7 @@ wedged podman (or a stale container, see shared/lab-notes.md) cannot hang ``lab 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import subprocess
@@ -16,6 +17,9 @@ from typing import Any
 PODMAN = "podman"
 DEFAULT_TIMEOUT = 120.0
 STOP_TIMEOUT_SECONDS = 3  # systemd in a lab container halts in well under a second
+# A lab host rebooted from inside (`systemctl reboot`, the patching role) exits; with this
+# policy podman starts it again (in about 6 s), as a real host comes back after a reboot.
+RESTART_POLICY = "always"
 
 
 class PodmanError(RuntimeError):
@@ -89,6 +93,7 @@ class ContainerSpec:
             "--ip",
             str(self.address),
             "--systemd=always",
+            f"--restart={RESTART_POLICY}",
             "--cap-add",
             ",".join(self.cap_add),
         ]
@@ -108,12 +113,14 @@ class ContainerInfo:
     status: str
     labels: Mapping[str, str]
     networks: Mapping[str, str]  # network name -> IPv4 address in it
+    restart_policy: str = ""  # HostConfig.RestartPolicy.Name ("" or "no": none)
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> ContainerInfo:
         state = data.get("State") or {}
         config = data.get("Config") or {}
         settings = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        restart = (data.get("HostConfig") or {}).get("RestartPolicy") or {}
         return cls(
             name=str(data.get("Name", "")),
             image_id=str(data.get("Image", "")),
@@ -123,6 +130,7 @@ class ContainerInfo:
                 str(name): str((details or {}).get("IPAddress", ""))
                 for name, details in settings.items()
             },
+            restart_policy=str(restart.get("Name", "")),
         )
 
 
@@ -160,14 +168,18 @@ def run_container(spec: ContainerSpec) -> None:
 
 
 def remove_containers(names: Sequence[str]) -> None:
-    """``podman rm -f``, tried twice.
+    """``podman stop``, then ``podman rm -f``, tried twice.
 
-    On a stale container (its conmon killed) the first attempt can fail with "timed out
+    Stopped first: a container with ``--restart=always`` that podman stops stays stopped,
+    so podman does not start it again while it is being removed. On a stale container
+    (its conmon killed) the stop may fail and the first removal can fail with "timed out
     waiting for file /run/libpod/exits/..."; that attempt marks it exited, and the
     second one removes it.
     """
     if not names:
         return
+    with contextlib.suppress(PodmanError):  # a stale one: `rm --force` still removes it
+        run(["stop", "--ignore", "--time", str(STOP_TIMEOUT_SECONDS), *names], timeout=60)
     command = ["rm", "--force", "--ignore", "--time", str(STOP_TIMEOUT_SECONDS), *names]
     try:
         run(command, timeout=60)

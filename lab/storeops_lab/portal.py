@@ -6,22 +6,18 @@ store is stopped. In the lab, ``lab up`` builds the reference DMS releases
 (``lab/dms/build.py``, reproducible and signed with the lab-only key) and serves
 ``lab/dms/dist/`` over HTTP on 127.0.0.1, so the download, checksum and signature steps
 of the rollout are real. The server is a plain ``python -m http.server`` process,
-started detached; its PID is kept in ``lab/.state/portal.pid``.
+started detached (:mod:`storeops_lab.httpserver`); its PID is kept in
+``lab/.state/portal.pid``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from storeops.paths import LAB_STATE_DIR, REPO_ROOT
+from storeops_lab.httpserver import StaticServer
 
 DMS_DIR = REPO_ROOT / "lab" / "dms"
 DIST = DMS_DIR / "dist"
@@ -31,7 +27,6 @@ PORT = 8808
 URL = f"http://{HOST}:{PORT}"
 PID_FILE = LAB_STATE_DIR / "portal.pid"
 LOG_FILE = LAB_STATE_DIR / "portal.log"
-START_TIMEOUT = 10.0
 
 
 def _sources() -> list[Path]:
@@ -58,89 +53,31 @@ def build_releases() -> list[str]:
     return [f"built the reference DMS releases into {DIST.relative_to(REPO_ROOT)}"]
 
 
-def _served(name: str) -> bytes | None:
-    try:
-        with urllib.request.urlopen(f"{URL}/{name}", timeout=2) as response:
-            body: bytes = response.read()
-            return body if response.status == 200 else None
-    except (urllib.error.URLError, OSError):
-        return None
+SERVER = StaticServer(
+    what="brand portal",
+    host=HOST,
+    port=PORT,
+    directory=DIST,
+    pid_file=PID_FILE,
+    log_file=LOG_FILE,
+    probe="catalog.yml",
+)
 
 
 def answering() -> bool:
-    return _served("catalog.yml") is not None
+    return SERVER.answering()
 
 
 def serves_this_checkout() -> bool:
     """The portal on the port serves this checkout's releases (signatures are per machine
     key and per checkout: another checkout's portal would fail every signature check)."""
-    signatures = sorted(DIST.glob("*.sig"))
-    return bool(signatures) and all(_served(sig.name) == sig.read_bytes() for sig in signatures)
-
-
-def _portal_processes() -> list[int]:
-    """PIDs of any lab portal serving on PORT (this checkout's or another's)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        with contextlib.suppress(OSError):
-            words = cmdline.read_bytes().split(b"\0")
-            if b"http.server" in words and str(PORT).encode() in words and HOST.encode() in words:
-                found.append(int(cmdline.parent.name))
-    return found
-
-
-def _start() -> None:
-    LAB_STATE_DIR.mkdir(parents=True, exist_ok=True)
-    with LOG_FILE.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "http.server",
-                str(PORT),
-                "--bind",
-                HOST,
-                "--directory",
-                str(DIST),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    PID_FILE.write_text(f"{process.pid}\n")
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if answering():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise RuntimeError(f"the lab brand portal did not start on {URL} (see {LOG_FILE})")
+    return SERVER.serves(sorted(sig.name for sig in DIST.glob("*.sig")))
 
 
 def ensure_portal() -> list[str]:
     """Build the releases if needed and make sure the portal answers; return what was done."""
-    actions = build_releases()
-    if serves_this_checkout():
-        return actions
-    stop_portal()
-    for pid in _portal_processes():  # another checkout's portal holds the port: take over
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-            actions.append(f"stopped another checkout's brand portal (pid {pid})")
-    time.sleep(0.5)
-    _start()
-    return [*actions, f"brand portal started on {URL} (serving {DIST.relative_to(REPO_ROOT)})"]
+    return [*build_releases(), *SERVER.ensure(serves_this_checkout)]
 
 
 def stop_portal() -> list[str]:
-    if not PID_FILE.is_file():
-        return []
-    pid = int(PID_FILE.read_text().strip() or 0)
-    PID_FILE.unlink()
-    with contextlib.suppress(ProcessLookupError, PermissionError, FileNotFoundError):
-        if pid and "http.server" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
-            os.kill(pid, signal.SIGTERM)
-            return [f"brand portal stopped (pid {pid})"]
-    return []
+    return SERVER.stop()

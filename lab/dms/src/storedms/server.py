@@ -32,7 +32,7 @@ from typing import Any
 
 import pymysql
 
-from storedms import __version__, release, smoke, store
+from storedms import __version__, release, runtime, smoke, store
 from storedms.config import Config, ConfigError, load
 from storedms.db import connection, error_code
 from storedms.identifiers import valid_id_number, valid_vin
@@ -44,7 +44,8 @@ WORK_ORDER_PATH = re.compile(r"^/work-orders/(\d{1,10})\Z")
 
 
 def health(config: Config) -> tuple[int, dict[str, Any]]:
-    """200 when the database answers at this release's schema version, else 503 + reason."""
+    """200 when the database answers at this release's schema version and the installed
+    runtime has the ABI this DMS supports (:mod:`storedms.runtime`), else 503 + reason."""
     body: dict[str, Any] = {
         "version": __version__,
         "expected_schema_version": release.SCHEMA_VERSION,
@@ -69,6 +70,10 @@ def health(config: Config) -> tuple[int, dict[str, Any]]:
             reason=f"schema {body['schema_version']} but {__version__}"
             f" needs {release.SCHEMA_VERSION}",
         )
+        return HTTPStatus.SERVICE_UNAVAILABLE, body
+    runtime_problem = runtime.problem()
+    if runtime_problem is not None:
+        body.update(runtime=runtime_problem, reason=f"storedms-runtime: {runtime_problem}")
         return HTTPStatus.SERVICE_UNAVAILABLE, body
     return HTTPStatus.OK, body
 
