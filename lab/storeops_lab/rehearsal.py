@@ -99,3 +99,44 @@ def reset_dms(store: str) -> None:
     _run(dms, "rm", "-rf", "/opt/storedms", JOURNAL, AUDIT_LOG)
     _empty_database(db)
     _run(db, "rm", "-rf", DUMP_DIR)
+
+
+# The lab packages patching moves (lab/aptrepo), at the versions lab-baseline.yml installs.
+PATCH_BASELINE = {"storeops-lab-agent": "1.0", "storeops-lab-kernel": "1.0"}
+DMS_RUNTIME = "storedms-runtime"
+PATCH_STATE_FILE = "/var/lib/storeops/patching.json"
+
+
+def lab_package_versions(host: str) -> dict[str, str]:
+    """Installed version of each lab package on ``host`` ('(state)' when not installed)."""
+    out = _run(
+        host,
+        "dpkg-query",
+        "-W",
+        "-f",
+        "${Package} ${db:Status-Status} ${Version}\n",
+        "storeops-lab-*",
+        DMS_RUNTIME,
+        check=False,
+    )
+    found = {}
+    for line in out.splitlines():
+        name, status, version = [*line.split(), "", ""][:3]
+        found[name] = version if status == "installed" else f"({status})"
+    return found
+
+
+def reset_patch_level(host: str) -> None:
+    """``host``'s lab packages back at 1.0 (a DMS host's runtime too), dpkg's unfinished
+    work finished, no pending reboot and no record of a last patch: what a patch run
+    finds after playbooks/lab-baseline.yml."""
+    _run(host, "dpkg", "--configure", "-a")
+    wanted = dict(PATCH_BASELINE)
+    if host.endswith("-dms"):
+        wanted[DMS_RUNTIME] = "1.0"
+    installed = lab_package_versions(host)
+    if any(installed.get(name) != version for name, version in wanted.items()):
+        _run(host, "apt-get", "update", "-q")
+        specs = [f"{name}={version}" for name, version in wanted.items()]
+        _run(host, "apt-get", "install", "-y", "-q", "--allow-downgrades", *specs)
+    _run(host, "rm", "-f", "/run/reboot-required", "/run/reboot-required.pkgs", PATCH_STATE_FILE)

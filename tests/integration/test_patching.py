@@ -20,7 +20,14 @@ import pytest
 import yaml
 
 from storeops.inventory import Inventory
-from storeops_lab.rehearsal import copy_lab_inventory, set_window
+from storeops_lab.rehearsal import (
+    DMS_RUNTIME,
+    PATCH_STATE_FILE,
+    copy_lab_inventory,
+    lab_package_versions,
+    reset_patch_level,
+    set_window,
+)
 from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
 
 pytestmark = pytest.mark.lab
@@ -30,9 +37,8 @@ SERVERS = {
     "sh01": ("sh01-backup", "sh01-db", "sh01-dms"),
     "hz01": ("hz01-backup", "hz01-db", "hz01-dms"),
 }
-BASELINE = {"storeops-lab-agent": "1.0", "storeops-lab-kernel": "1.0"}
-RUNTIME = "storedms-runtime"
-STATE_FILE = "/var/lib/storeops/patching.json"
+RUNTIME = DMS_RUNTIME
+STATE_FILE = PATCH_STATE_FILE
 
 
 def on(host: str, *argv: str, check: bool = True) -> str:
@@ -49,22 +55,7 @@ def on(host: str, *argv: str, check: bool = True) -> str:
 
 
 def versions(host: str) -> dict[str, str]:
-    """Installed version of each lab package on the host ('' when not installed)."""
-    out = on(
-        host,
-        "dpkg-query",
-        "-W",
-        "-f",
-        "${Package} ${db:Status-Status} ${Version}\n",
-        "storeops-lab-*",
-        RUNTIME,
-        check=False,
-    )
-    found = {}
-    for line in out.splitlines():
-        name, status, version = [*line.split(), "", ""][:3]
-        found[name] = version if status == "installed" else f"({status})"
-    return found
+    return lab_package_versions(host)
 
 
 def started_at(host: str) -> str:
@@ -88,24 +79,7 @@ def dms_health(store: str) -> dict[str, object]:
 
 
 def put_back(host: str) -> None:
-    """The host's lab packages at 1.0 (the DMS host's runtime too), no pending reboot,
-    no record of a last patch, dpkg clean."""
-    on(host, "dpkg", "--configure", "-a")
-    wanted = dict(BASELINE)
-    if host.endswith("-dms"):
-        wanted[RUNTIME] = "1.0"
-    if any(versions(host).get(name) != version for name, version in wanted.items()):
-        on(host, "apt-get", "update", "-q")
-        on(
-            host,
-            "apt-get",
-            "install",
-            "-y",
-            "-q",
-            "--allow-downgrades",
-            *(f"{name}={version}" for name, version in wanted.items()),
-        )
-    on(host, "rm", "-f", "/run/reboot-required", "/run/reboot-required.pkgs", STATE_FILE)
+    reset_patch_level(host)
 
 
 @pytest.fixture(scope="module")
