@@ -29,6 +29,9 @@ Measurements (each a whole-process wall time, the median of several runs):
   hardening   MLPS 2.0 hardening (bench/hardening.py): harden.yml on a bare workstation and
               its no-op re-run, the no-op run over the lab; the audit of every control on
               every host with one SSH connection per host vs one per command, alternated
+  patching    OS patching of one lab store (bench/patching.py): patch.yml (one host at a
+              time, reboots, checks) and its no-op re-run vs a naive upgrade-and-reboot-all,
+              with the DMS's unavailability at 10 Hz
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -57,6 +60,8 @@ from firewall import STORE_COUNTS, firewall  # bench/firewall.py
 from hardening import hardening  # bench/hardening.py
 from hardening import rows as hardening_rows
 from network import DEVICE_COUNTS, network  # bench/network.py
+from patching import patching  # bench/patching.py
+from patching import rows as patching_rows
 from workstation import rows as workstation_rows
 from workstation import workstation  # bench/workstation.py
 
@@ -169,6 +174,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "backup": (backup, 1),
     "workstation": (workstation, 2),
     "hardening": (hardening, 1),
+    "patching": (patching, 1),
 }
 
 
@@ -222,6 +228,8 @@ def render(
             lines += workstation_rows(figures)
         elif name == "hardening":
             lines += hardening_rows(figures)
+        elif name == "patching":
+            lines += patching_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "

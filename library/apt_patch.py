@@ -374,7 +374,7 @@ def _upgrade(
         "from": installed.ver_str,
         "to": target.ver_str,
         "security": bool(from_origin(target, origins)),
-        "origin": describe_origin(target),
+        "origin": from_origin(target, origins) or describe_origin(target),
         "spec": f"{package.name}={target.ver_str}",
     }
 
