@@ -9,6 +9,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from pydantic import ValidationError
 
+from storeops.ansible_view import plain
 from storeops.patching import holds, report_line, report_table, step_gate, steps
 from storeops.schema import Release
 
@@ -33,7 +34,7 @@ def storeops_patch_gate(
 def storeops_patch_holds(catalog: Sequence[Mapping[str, Any]], target: str) -> list[dict[str, str]]:
     """The apt pins of a store on DMS release ``target``."""
     try:
-        releases = [Release.model_validate(dict(entry)) for entry in catalog]
+        releases = [Release.model_validate(plain(entry)) for entry in catalog]
     except ValidationError as error:
         raise AnsibleFilterError(f"storeops_patch_holds: dms_catalog: {error}") from None
     return holds(releases, str(target))

@@ -21,12 +21,12 @@ class AnsibleHost:
     variables: dict[str, Any]  # inventory variables (untemplated), vault values decrypted
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Ansible's tagged and vaulted values as plain Python values."""
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if isinstance(value, str):
         return str(value)  # an EncryptedString decrypts here; tagged str becomes plain str
     if isinstance(value, bool | int | float) or value is None:
@@ -66,5 +66,5 @@ def load(root: Path | str, passwords: VaultPasswords | None = None) -> dict[str,
         for name in [*constants.INTERNAL_STATIC_VARS, *cached_facts, "ansible_facts"]:
             host_vars.pop(name, None)
         groups = sorted(group.name for group in host.get_groups() if group.name != "all")
-        hosts[host.name] = AnsibleHost(host.name, tuple(groups), _plain(host_vars))
+        hosts[host.name] = AnsibleHost(host.name, tuple(groups), plain(host_vars))
     return hosts
