@@ -22,11 +22,11 @@ description:
     below a newer available version are listed in RV(held) with the pin's priority.
   - With I(repair), a dpkg run that was interrupted (a killed upgrade) is finished first
     with C(dpkg --configure -a), the only change this module makes.
-  - Also returns what the play checks around the upgrade in the same round trip:
+  - Also returns what the play checks around the upgrade in the same round trip,
     C(/run/reboot-required), the services needrestart lists (batch mode, list only),
     failed systemd units and free space.
   - In check mode the lists are refreshed into a private directory that is removed
-    afterwards: what the host has installed and its package lists stay untouched, and the
+    afterwards; what the host has installed and its package lists stay untouched, and the
     plan is still the one a real run would make now.
 version_added: "0.1.0"
 options:
@@ -55,7 +55,7 @@ options:
   holds:
     description:
       - The apt pins the role writes to I(holds_file) (package, version), at
-        I(hold_priority). Only read in check mode, where the file is not written yet:
+        I(hold_priority). Only read in check mode, where the file is not written yet;
         the plan is made as if it were (the host's other preferences files still apply).
     type: list
     elements: dict

@@ -18,10 +18,11 @@ from rich.table import Table
 from storeops.inventory import Inventory, InventoryInvalid
 from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
-from storeops_lab import portal
+from storeops_lab import aptrepo, portal
 from storeops_lab.errors import LabError
 from storeops_lab.image import ImageBuildError, ensure_image
 from storeops_lab.lab import HostStatus, down, status, up
+from storeops_lab.plan import StoreNetwork
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -78,22 +79,37 @@ def status_table(statuses: Sequence[HostStatus]) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
-def _status_summary(statuses: Sequence[HostStatus], portal_up: bool) -> dict[str, Any]:
+def _status_summary(
+    statuses: Sequence[HostStatus], portal_up: bool, repositories: dict[str, bool]
+) -> dict[str, Any]:
     return {
         "hosts": [{**dataclasses.asdict(s), "healthy": s.healthy} for s in statuses],
         "healthy": sum(s.healthy for s in statuses),
         "total": len(statuses),
         "portal": {"url": portal.URL, "answering": portal_up},
+        "apt_repositories": [
+            {"url": url, "answering": answers} for url, answers in repositories.items()
+        ],
     }
+
+
+def _apt_repositories(inventory: Inventory) -> dict[str, bool]:
+    """The lab apt repository's URL on each store network's gateway -> whether it answers."""
+    gateways = (
+        StoreNetwork(code, store.network).gateway for code, store in inventory.stores.items()
+    )
+    return aptrepo.answering(gateways)
 
 
 def _status(inventory: Inventory, as_json: bool = False) -> int:
     statuses = status(inventory)
     portal_up = portal.answering()
+    repositories = _apt_repositories(inventory)
     healthy = sum(s.healthy for s in statuses)
-    ok = EXIT_OK if healthy == len(statuses) and portal_up else EXIT_FAILED
+    served = portal_up and all(repositories.values())
+    ok = EXIT_OK if healthy == len(statuses) and served else EXIT_FAILED
     if as_json:
-        print(json.dumps(_status_summary(statuses, portal_up), indent=2))
+        print(json.dumps(_status_summary(statuses, portal_up, repositories), indent=2))
         return ok
     print(status_table(statuses))
     devices = sum(s.device for s in statuses)
@@ -102,6 +118,8 @@ def _status(inventory: Inventory, as_json: bool = False) -> int:
         + (f" ({len(statuses) - devices} hosts, {devices} emulated devices)" if devices else "")
     )
     print(f"brand portal {portal.URL}: {'answering' if portal_up else 'NOT answering'}")
+    for url, answers in repositories.items():
+        print(f"apt repository {url}: {'answering' if answers else 'NOT answering'}")
     return ok
 
 

@@ -130,6 +130,7 @@ def report_line(host: str, hostvars: Mapping[str, Any], run: Mapping[str, Any]) 
         "restarted": list(result.get("restarted", [])),
         "rebooted": bool(result.get("rebooted", False)),
         "repaired": bool(result.get("repaired", False)),
+        "host_started": round(float(result.get("started", 0.0) or 0.0), 1),  # epoch seconds
         "seconds": round(float(result.get("seconds", 0.0) or 0.0), 1),
         "pending_security": int(result.get("pending_security", 0) or 0),
     }

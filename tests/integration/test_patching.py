@@ -10,8 +10,10 @@ through the playbook under test.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,13 @@ from storeops_lab.rehearsal import (
     reset_patch_level,
     set_window,
 )
-from tests.integration.ansible_run import PlaybookRun, changes_per_host, run_playbook
+from tests.conftest import REPO
+from tests.integration.ansible_run import (
+    ANSIBLE_PLAYBOOK,
+    PlaybookRun,
+    changes_per_host,
+    run_playbook,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -39,6 +47,7 @@ SERVERS = {
 }
 RUNTIME = DMS_RUNTIME
 STATE_FILE = PATCH_STATE_FILE
+LOCK = "/var/lib/storedms/rollout.lock"
 
 
 def on(host: str, *argv: str, check: bool = True) -> str:
@@ -91,7 +100,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def patch_lab(lab: Inventory, scratch: Path) -> Inventory:
     """The lab with its apt repository in use (lab-baseline.yml), and a recent backup of
     every store database (the database hosts' pre-check)."""
-    done = run_playbook("playbooks/lab-baseline.yml", scratch, "--skip-tags", "mariadb")
+    done = run_playbook("playbooks/lab-baseline.yml", scratch, "--tags", "packages")
     assert done.returncode == 0, done.stdout[-4000:]
     status = on("sh01-db", "cat", "/var/lib/storeops/backup/status.json", check=False)
     if '"result": "ok"' not in status.replace('":"', '": "'):
@@ -237,9 +246,10 @@ def test_a_security_run_upgrades_reboots_and_keeps_the_held_runtime(
         {"package": RUNTIME, "version": "1.0", "available": "2.0", "by": "apt pin (priority 990)"}
     ]
     assert dms_health("sh01").get("db") == "ok"
-    # the hosts were patched one at a time, the DMS host last
-    order = [done.stdout.find(f"[{host}]") for host in ("sh01-backup", "sh01-db", "sh01-dms")]
-    assert order == sorted(order)
+    # one host at a time, the DMS host last: each starts after the one before it finished
+    turns = [(records[h]["host_started"], records[h]["seconds"]) for h in SERVERS["sh01"]]
+    for (started, seconds), (next_started, _) in itertools.pairwise(turns):
+        assert next_started >= started + seconds - 0.5, turns
 
     again = patch.run("--limit", "store_sh01")
     assert again.returncode == 0, again.stdout[-4000:]
@@ -280,6 +290,44 @@ def test_an_interrupted_dpkg_run_is_finished_by_the_next_run(
     assert on(host, "dpkg", "--audit", check=False).strip() == ""
     assert versions(host)["storeops-lab-agent"] == "1.1"
     assert patch.records()[host]["repaired"] is True
+
+
+def test_a_second_run_on_a_store_being_changed_is_refused(
+    packages_at_1_0: Inventory, patch: Patch, tmp_path: Path
+) -> None:
+    """The store's change lock is the DMS rollout's: while one run holds sh01, another
+    (a patch run here; a rollout alike) is refused with the holder named, and changes
+    nothing."""
+    first = subprocess.Popen(
+        [
+            ANSIBLE_PLAYBOOK,
+            PLAYBOOK,
+            "--limit",
+            "store_sh01",
+            "-e",
+            "patching_reboot=false",
+            "-e",
+            f"patching_controller_log={tmp_path}/first.jsonl",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not on("sh01-dms", "cat", LOCK, check=False).strip():
+            assert first.poll() is None and time.monotonic() < deadline, "no lock was taken"
+            time.sleep(0.2)
+        second = patch.run("--limit", "store_sh01", "-e", "patching_reboot=false")
+    finally:
+        assert first.wait(timeout=600) == 0
+    assert second.returncode != 0
+    records = patch.records()
+    assert {records[host]["result"] for host in SERVERS["sh01"]} == {"refused"}
+    assert "holds" in str(records["sh01-dms"]["reason"]) or "locked" in str(
+        records["sh01-dms"]["reason"]
+    ), records["sh01-dms"]["reason"]
+    assert on("sh01-dms", "cat", LOCK, check=False).strip() == ""  # the first released it
 
 
 @pytest.fixture
@@ -351,8 +399,8 @@ def test_a_repository_fault_fails_the_host_alone_with_apts_error(
         done = run_playbook(
             "playbooks/lab-baseline.yml",
             patch.tmp_path,
-            "--skip-tags",
-            "mariadb",
+            "--tags",
+            "packages",
             "--limit",
             "hz01-backup",
         )

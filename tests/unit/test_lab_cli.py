@@ -37,9 +37,12 @@ def test_status_json_lists_every_host_and_the_verdict(
     monkeypatch.setattr("storeops_lab.cli_lab.load_valid", lambda root: object())
     monkeypatch.setattr("storeops_lab.cli_lab.status", lambda inventory: [DB, SWITCH])
     monkeypatch.setattr("storeops_lab.cli_lab.portal.answering", lambda: True)
+    repository = {"http://10.77.1.1:8809": True}
+    monkeypatch.setattr("storeops_lab.cli_lab._apt_repositories", lambda inventory: repository)
     status = main(["lab", "status", "--json", "-i", str(tmp_path)])
     report = json.loads(capsys.readouterr().out)
     assert status == 1  # the switch does not answer SSH
     assert [h["host"] for h in report["hosts"]] == ["sh01-db", "sh01-sw01"]
     assert [h["healthy"] for h in report["hosts"]] == [True, False]
     assert report["healthy"] == 1 and report["total"] == 2 and report["portal"]["answering"]
+    assert report["apt_repositories"] == [{"url": "http://10.77.1.1:8809", "answering": True}]
