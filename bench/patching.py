@@ -22,36 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dms import playbook, probing, wait_healthy  # bench/dms.py
 
 from storeops_lab.plan import NAME_PREFIX
-from storeops_lab.rehearsal import reset_patch_level
+from storeops_lab.rehearsal import reset_patch_level, run_on, started_at
 
 STORE = "sh01"
 HOSTS = [f"{STORE}-backup", f"{STORE}-db", f"{STORE}-dms"]
 
 
-def on(host: str, *argv: str) -> None:
-    subprocess.run(
-        ["podman", "exec", f"{NAME_PREFIX}{host}", *argv],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-
-
-def started_at(host: str) -> str:
-    return subprocess.run(
-        ["podman", "inspect", "--format", "{{.State.StartedAt}}", f"{NAME_PREFIX}{host}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout.strip()
-
-
 def naive_upgrade(host: str) -> None:
     """What a hand-run patch night does on one host: upgrade everything, then reboot."""
     env = ["env", "DEBIAN_FRONTEND=noninteractive"]
-    on(host, *env, "apt-get", "update", "-q")
-    on(host, *env, "apt-get", "upgrade", "-y", "-q")
+    run_on(host, *env, "apt-get", "update", "-q")
+    run_on(host, *env, "apt-get", "upgrade", "-y", "-q")
     before = started_at(host)
     subprocess.run(
         ["podman", "exec", f"{NAME_PREFIX}{host}", "systemctl", "reboot"],

@@ -15,7 +15,7 @@ FIXTURES = REPO / "tests" / "fixtures"
 
 
 def load_plugin(name: str, path: Path) -> ModuleType:
-    """An Ansible plugin file (a role's filter_plugins/...) imported by its path."""
+    """An Ansible plugin or module file (a role's filter_plugins/..., library/...) imported by its path."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -114,6 +114,7 @@ class ContainerInfo:
     labels: Mapping[str, str]
     networks: Mapping[str, str]  # network name -> IPv4 address in it
     restart_policy: str = ""  # HostConfig.RestartPolicy.Name ("" or "no": none)
+    started_at: str = ""  # State.StartedAt: a new value after every (re)start
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> ContainerInfo:
@@ -131,6 +132,7 @@ class ContainerInfo:
                 for name, details in settings.items()
             },
             restart_policy=str(restart.get("Name", "")),
+            started_at=str(state.get("StartedAt", "")),
         )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 from storeops_lab.plan import NAME_PREFIX
-from storeops_lab.podman import exec_in
+from storeops_lab.podman import exec_in, inspect_container
 
 LAB_KEY = "signing_key: ../../lab/dms/signing-key.pub"
 COPIED_KEY = "files/lab-dms-signing-key.pub"
@@ -76,7 +76,8 @@ class ResetError(RuntimeError):
     pass
 
 
-def _run(host: str, *argv: str, check: bool = True) -> str:
+def run_on(host: str, *argv: str, check: bool = True) -> str:
+    """``argv`` in the lab container of ``host`` (through podman); its stdout."""
     done = exec_in(f"{NAME_PREFIX}{host}", argv, timeout=120)
     if check and done.returncode != 0:
         raise ResetError(f"{host}: {' '.join(argv)}: {done.stderr.strip()}")
@@ -86,19 +87,21 @@ def _run(host: str, *argv: str, check: bool = True) -> str:
 def _empty_database(db_host: str) -> None:
     """Drop the DMS database's tables; the database itself is the mariadb role's (charset,
     collation, grants) and stays."""
-    tables = _run(db_host, "mariadb", "--batch", "--skip-column-names", "-e", LIST_TABLES).split()
+    tables = run_on(db_host, "mariadb", "--batch", "--skip-column-names", "-e", LIST_TABLES).split()
     if tables:
         drops = ", ".join(f"`{table}`" for table in tables)
-        _run(db_host, "mariadb", "-e", f"SET FOREIGN_KEY_CHECKS = 0; DROP TABLE {drops}", DATABASE)
+        run_on(
+            db_host, "mariadb", "-e", f"SET FOREIGN_KEY_CHECKS = 0; DROP TABLE {drops}", DATABASE
+        )
 
 
 def reset_dms(store: str) -> None:
     """Store ``store`` (its ``<store>-dms`` and ``<store>-db`` hosts) without any DMS."""
     dms, db = f"{store}-dms", f"{store}-db"
-    _run(dms, "systemctl", "stop", "storedms.service", "storedms.socket", check=False)
-    _run(dms, "rm", "-rf", "/opt/storedms", JOURNAL, AUDIT_LOG)
+    run_on(dms, "systemctl", "stop", "storedms.service", "storedms.socket", check=False)
+    run_on(dms, "rm", "-rf", "/opt/storedms", JOURNAL, AUDIT_LOG)
     _empty_database(db)
-    _run(db, "rm", "-rf", DUMP_DIR)
+    run_on(db, "rm", "-rf", DUMP_DIR)
 
 
 # The lab packages patching moves (lab/aptrepo), at the versions lab-baseline.yml installs.
@@ -109,7 +112,7 @@ PATCH_STATE_FILE = "/var/lib/storeops/patching.json"
 
 def lab_package_versions(host: str) -> dict[str, str]:
     """Installed version of each lab package on ``host`` ('(state)' when not installed)."""
-    out = _run(
+    out = run_on(
         host,
         "dpkg-query",
         "-W",
@@ -130,13 +133,22 @@ def reset_patch_level(host: str) -> None:
     """``host``'s lab packages back at 1.0 (a DMS host's runtime too), dpkg's unfinished
     work finished, no pending reboot and no record of a last patch: what a patch run
     finds after playbooks/lab-baseline.yml."""
-    _run(host, "dpkg", "--configure", "-a")
+    run_on(host, "dpkg", "--configure", "-a")
     wanted = dict(PATCH_BASELINE)
     if host.endswith("-dms"):
         wanted[DMS_RUNTIME] = "1.0"
     installed = lab_package_versions(host)
     if any(installed.get(name) != version for name, version in wanted.items()):
-        _run(host, "apt-get", "update", "-q")
+        run_on(host, "apt-get", "update", "-q")
         specs = [f"{name}={version}" for name, version in wanted.items()]
-        _run(host, "apt-get", "install", "-y", "-q", "--allow-downgrades", *specs)
-    _run(host, "rm", "-f", "/run/reboot-required", "/run/reboot-required.pkgs", PATCH_STATE_FILE)
+        run_on(host, "apt-get", "install", "-y", "-q", "--allow-downgrades", *specs)
+    run_on(host, "rm", "-f", "/run/reboot-required", "/run/reboot-required.pkgs", PATCH_STATE_FILE)
+
+
+def started_at(host: str) -> str:
+    """When the container of ``host`` last started: changes with every reboot from inside
+    (the lab's containers share the controller's kernel, so their boot ID does not)."""
+    info = inspect_container(f"{NAME_PREFIX}{host}")
+    if info is None:
+        raise ResetError(f"{host}: no lab container")
+    return info.started_at

@@ -28,7 +28,9 @@ from storeops_lab.rehearsal import (
     copy_lab_inventory,
     lab_package_versions,
     reset_patch_level,
+    run_on,
     set_window,
+    started_at,
 )
 from tests.conftest import REPO
 from tests.integration.ansible_run import (
@@ -51,31 +53,11 @@ LOCK = "/var/lib/storedms/rollout.lock"
 
 
 def on(host: str, *argv: str, check: bool = True) -> str:
-    done = subprocess.run(
-        ["podman", "exec", f"storeops-{host}", *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(f"{host}: {argv}: {done.stderr}")
-    return done.stdout
+    return run_on(host, *argv, check=check)
 
 
 def versions(host: str) -> dict[str, str]:
     return lab_package_versions(host)
-
-
-def started_at(host: str) -> str:
-    """When the container's PID 1 (systemd) started: changes with every reboot."""
-    return subprocess.run(
-        ["podman", "inspect", "--format", "{{.State.StartedAt}}", f"storeops-{host}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout.strip()
 
 
 def agent_pid(host: str) -> str:

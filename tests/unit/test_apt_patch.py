@@ -7,27 +7,14 @@ tests/integration/test_patching.py). Versions compare as dotted numbers here.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_plugin
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "storeops_test_apt_patch", REPO / "library" / "apt_patch.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-apt_patch = _load()
+apt_patch = load_plugin("storeops_test_apt_patch", REPO / "library" / "apt_patch.py")
 HOLD = 2  # apt_pkg.SELSTATE_HOLD
 
 
