@@ -79,15 +79,25 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def release_schema(release_py: Path) -> str:
-    """SCHEMA_VERSION from a release's release.py, read without importing it."""
-    for node in ast.parse(release_py.read_text(encoding="utf-8")).body:
+def constant(module: Path, name: str) -> str:
+    """A module-level constant of a Python file, read without importing it."""
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == "SCHEMA_VERSION"
-            for target in node.targets
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
         ):
             return str(ast.literal_eval(node.value))
-    raise SystemExit(f"{release_py}: no SCHEMA_VERSION")
+    raise SystemExit(f"{module}: no {name}")
+
+
+def release_schema(release_py: Path) -> str:
+    """SCHEMA_VERSION from a release's release.py."""
+    return constant(release_py, "SCHEMA_VERSION")
+
+
+def runtime_packages() -> dict[str, str]:
+    """The Debian packages every release needs, as apt pin versions: the storedms-runtime
+    of the ABI the DMS supports (storedms/runtime.py), which patching must keep."""
+    return {"storedms-runtime": constant(SRC / "runtime.py", "SUPPORTED_ABI") + ".*"}
 
 
 def source_files(schema_version: str) -> dict[str, bytes]:
@@ -213,6 +223,7 @@ def catalog_yaml(releases: list[Release], digests: dict[str, str]) -> str:
             f"    signature: {release.artifact}.sig",
             f"    upgrade_from: {json.dumps(UPGRADE_FROM[release.version])}",  # JSON is YAML
             f"    migrations: {json.dumps(new)}",
+            f"    packages: {json.dumps(runtime_packages())}",
         ]
     return "\n".join(lines) + "\n"
 

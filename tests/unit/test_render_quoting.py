@@ -161,6 +161,18 @@ ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "sh01-db",
         ("mariadb",),
     ),
+    "roles/patching/templates/etc/apt/sources.list.d/storeops.sources.j2": (
+        "sh01-dms",
+        ("patching",),
+    ),
+    "roles/patching/templates/etc/apt/preferences.d/storeops-dms.pref.j2": (
+        "sh01-dms",
+        ("patching",),
+    ),
+    "roles/patching/templates/etc/needrestart/conf.d/storeops.conf.j2": (
+        "sh01-dms",
+        ("patching",),
+    ),
     "roles/network/templates/intended/cisco_ios.cfg.j2": ("sh01-sw01", ("network",)),
     "roles/network/templates/intended/huawei_vrp.cfg.j2": ("sh01-fw01", ("network",)),
 }
@@ -267,6 +279,18 @@ def _role_vars(lab: Checked, lab_hosts: dict[str, Any], template: str) -> dict[s
     if "firewall" in roles:
         variables["firewall_inbound_rules"] = [
             {"flow": "mgmt-ssh", "sources": ["10.77.1.0/27"], "protocol": "tcp", "ports": "22"}
+        ]
+    if "patching" in roles:
+        # tasks/sources.yml loops over the sources; vars/main.yml's holds come from the catalog.
+        variables["item"] = {
+            "name": "lab",
+            "uris": ["http://10.77.1.1:8809"],
+            "suites": ["lab", "lab-security"],
+            "components": ["main"],
+            "signed_by": "/usr/share/keyrings/storeops-lab.gpg",
+        }
+        variables["patching_holds"] = [
+            {"package": "storedms-runtime", "version": "1.*", "reason": "DMS 3.2.0 needs 1.*"}
         ]
     if "hardening" in roles:
         # tasks/auditd.yml: find's setuid/setgid commands on the host, sorted.
