@@ -959,7 +959,9 @@ class ConstrainedRoleVars(BaseModel):
     patching_role_order: Annotated[list[Role], Field(min_length=1)] | None = None
     patching_wave_size: Annotated[int, Field(ge=1, strict=True)] | None = None
     patching_min_free_mib: Annotated[int, Field(ge=0, strict=True)] | None = None
-    patching_backup_max_age_hours: Annotated[int, Field(ge=1, strict=True)] | None = None
+    patching_backup_max_age_hours: (
+        Annotated[int, Field(ge=1, strict=True)] | JinjaExpression | None
+    ) = None
     patching_restart_exclude: list[SystemdUnit] | None = None
     patching_boot_time_command: BootTimeCommand | None = None
     patching_reboot_timeout: Annotated[int, Field(ge=30, le=7200, strict=True)] | None = None
