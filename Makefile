@@ -140,8 +140,21 @@ test-lab: setup ## integration and testinfra suites against the lab (starts it i
 test-molecule: image ## each role's molecule scenario (syntax, create, check, converge, idempotence, verify)
 	.ci/molecule-all $(ROLES_WITH_MOLECULE)
 
+# The role scenarios run beside the other suites, not after them: they use their own
+# containers (no network), and the lab suites mostly wait on SSH and systemd, so the two
+# share the 2 cores well (CI: 57 min one after the other). MOLECULE_JOBS=2 keeps the
+# scenarios from crowding the lab suites; their output is printed when each one ends.
+MOLECULE_LOG := .cache/molecule/all.log
 .PHONY: test
-test: setup test-fast test-molecule test-lab ## make test: everything CI runs (pytest closes the run)
+test: setup image ## make test: everything CI runs (pytest closes the run)
+	mkdir -p $(dir $(MOLECULE_LOG))
+	MOLECULE_JOBS=$${MOLECULE_JOBS:-2} .ci/molecule-all $(ROLES_WITH_MOLECULE) >$(MOLECULE_LOG) 2>&1 & \
+	  molecule=$$!; status=0; \
+	  $(MAKE) --no-print-directory test-fast test-lab || status=$$?; \
+	  echo "waiting for the molecule scenarios (pid $$molecule)"; \
+	  wait $$molecule || status=$$?; \
+	  cat $(MOLECULE_LOG); \
+	  exit $$status
 
 .PHONY: bench
 bench: setup ## measurements into bench/results (see README, Performance)

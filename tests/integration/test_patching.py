@@ -290,35 +290,41 @@ def test_an_interrupted_dpkg_run_is_finished_by_the_next_run(
 
 
 @pytest.fixture
-def gpg_key(tmp_path: Path) -> str:
+def gpg_key(tmp_path: Path) -> Iterator[str]:
     """A public key that did not sign the lab repository."""
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
-    subprocess.run(
-        [
-            "gpg",
-            "--homedir",
-            str(home),
-            "--batch",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "stranger@example.invalid",
-            "ed25519",
-            "sign",
-            "never",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return subprocess.run(
-        ["gpg", "--homedir", str(home), "--armor", "--export", "stranger@example.invalid"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    gpg = ["gpg", "--homedir", str(home), "--batch"]
+    try:
+        subprocess.run(
+            [
+                *gpg,
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "stranger@example.invalid",
+                "ed25519",
+                "sign",
+                "never",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        yield subprocess.run(
+            [*gpg, "--armor", "--export", "stranger@example.invalid"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    finally:  # the agent gpg started for this home
+        subprocess.run(
+            ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
 
 
 @pytest.mark.parametrize("fault", ["unreachable", "unsigned"])
