@@ -14,14 +14,12 @@ Unavailability = failed probes x 0.1 s.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from dms import playbook, probing, wait_healthy  # bench/dms.py
 
-from storeops_lab.plan import NAME_PREFIX
 from storeops_lab.rehearsal import reset_patch_level, run_on, started_at
 
 STORE = "sh01"
@@ -34,12 +32,7 @@ def naive_upgrade(host: str) -> None:
     run_on(host, *env, "apt-get", "update", "-q")
     run_on(host, *env, "apt-get", "upgrade", "-y", "-q")
     before = started_at(host)
-    subprocess.run(
-        ["podman", "exec", f"{NAME_PREFIX}{host}", "systemctl", "reboot"],
-        check=False,
-        capture_output=True,
-        timeout=60,
-    )
+    run_on(host, "systemctl", "reboot", check=False)
     deadline = time.monotonic() + 300
     while started_at(host) == before or not _running(host):
         if time.monotonic() > deadline:
@@ -48,14 +41,10 @@ def naive_upgrade(host: str) -> None:
 
 
 def _running(host: str) -> bool:
-    done = subprocess.run(
-        ["podman", "exec", f"{NAME_PREFIX}{host}", "systemctl", "is-system-running"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    return run_on(host, "systemctl", "is-system-running", check=False).strip() in (
+        "running",
+        "degraded",
     )
-    return done.stdout.strip() in ("running", "degraded")
 
 
 def patching(runs: int) -> dict[str, float]:

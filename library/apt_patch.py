@@ -52,22 +52,18 @@ options:
     description: Finish an interrupted dpkg run (C(dpkg --configure -a)) before planning.
     type: bool
     default: true
-  holds:
+  holds_content:
     description:
-      - The apt pins the role writes to I(holds_file) (package, version), at
-        I(hold_priority). Only read in check mode, where the file is not written yet;
-        the plan is made as if it were (the host's other preferences files still apply).
-    type: list
-    elements: dict
-    default: []
+      - The content the role writes to I(holds_file) (its apt pins, rendered by its
+        template; empty when it removes the file). Only read in check mode, where the file
+        is not written yet; the plan is made as if it were, with the host's other
+        preferences files. Not given, the host's files are used as they are.
+    type: str
+    required: false
   holds_file:
-    description: The preferences file the pins are written to (left out of the simulation).
+    description: The preferences file of the pins (replaced by I(holds_content) in the simulation).
     type: path
     default: /etc/apt/preferences.d/storeops-dms.pref
-  hold_priority:
-    description: The pins' priority.
-    type: int
-    default: 990
   free_space_paths:
     description: Paths whose file system's free space is returned (in MiB).
     type: list
@@ -223,21 +219,17 @@ class Host:
         self.lists_dir = ""
         self.preferences_dir = ""
 
-    def simulate_holds(self, holds: list[dict[str, Any]], holds_file: str, priority: int) -> None:
-        """Check mode: a private copy of preferences.d with the pins as the role writes them."""
-        if not holds:
-            return
+    def simulate_holds(self, content: str, holds_file: str) -> None:
+        """Check mode: a private copy of preferences.d with the pins file as the role
+        would write it (``content``; empty: the role removes it)."""
         self.preferences_dir = tempfile.mkdtemp(prefix="storeops-apt-preferences-")
-        parts = "/etc/apt/preferences.d"
+        parts = os.path.dirname(holds_file)
         for name in sorted(os.listdir(parts)) if os.path.isdir(parts) else []:
             if os.path.join(parts, name) != holds_file:
                 shutil.copy(os.path.join(parts, name), self.preferences_dir)
-        records = [
-            f"Package: {hold['package']}\nPin: version {hold['version']}\nPin-Priority: {priority}\n"
-            for hold in holds
-        ]
-        with open(os.path.join(self.preferences_dir, "storeops-dms.pref"), "w") as handle:
-            handle.write("\n".join(records))
+        if content:
+            with open(os.path.join(self.preferences_dir, os.path.basename(holds_file)), "w") as out:
+                out.write(content)
 
     def run(self, argv: list[str], *, check: bool = True) -> str:
         env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
@@ -369,12 +361,13 @@ def plan(apt_pkg: Any, cache: Any, depcache: Any, origins: list[dict[str, str]])
 def _upgrade(
     package: Any, installed: Any, target: Any, origins: list[dict[str, str]]
 ) -> dict[str, Any]:
+    security_origin = from_origin(target, origins)
     return {
         "name": package.name,
         "from": installed.ver_str,
         "to": target.ver_str,
-        "security": bool(from_origin(target, origins)),
-        "origin": from_origin(target, origins) or describe_origin(target),
+        "security": bool(security_origin),
+        "origin": security_origin or describe_origin(target),
         "spec": f"{package.name}={target.ver_str}",
     }
 
@@ -402,9 +395,8 @@ def main() -> None:
             },
             "refresh": {"type": "bool", "default": True},
             "repair": {"type": "bool", "default": True},
-            "holds": {"type": "list", "elements": "dict", "default": []},
+            "holds_content": {"type": "str", "required": False},
             "holds_file": {"type": "path", "default": "/etc/apt/preferences.d/storeops-dms.pref"},
-            "hold_priority": {"type": "int", "default": 990},
             "free_space_paths": {"type": "list", "elements": "path", "default": ["/", "/var"]},
         },
         supports_check_mode=True,
@@ -421,10 +413,8 @@ def main() -> None:
         interrupted = host.interrupted()
     updated = ""
     try:
-        if module.check_mode:
-            host.simulate_holds(
-                module.params["holds"], module.params["holds_file"], module.params["hold_priority"]
-            )
+        if module.check_mode and module.params["holds_content"] is not None:
+            host.simulate_holds(module.params["holds_content"], module.params["holds_file"])
         if module.params["refresh"]:
             host.refresh()
             updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -20,13 +20,10 @@ from storeops.catalog import find
 from storeops.rollout import waves
 from storeops.schema import Release
 
-# Outcomes of a host (the change report's `result`).
-PATCHED = "patched"
-UNCHANGED = "up to date"
-WOULD_PATCH = "would patch"
+# Outcomes of a host (the change report's `result`) that these functions decide on; the
+# role sets the others (patched, up to date, would patch, held, refused).
 FAILED = "failed"
 NOT_REACHED = "not reached"
-HELD = "held"
 
 
 def host_rank(roles: Sequence[str], role_order: Sequence[str]) -> int:

@@ -46,8 +46,6 @@ SERVERS = {
     "sh01": ("sh01-backup", "sh01-db", "sh01-dms"),
     "hz01": ("hz01-backup", "hz01-db", "hz01-dms"),
 }
-RUNTIME = DMS_RUNTIME
-STATE_FILE = PATCH_STATE_FILE
 LOCK = "/var/lib/storedms/rollout.lock"
 
 
@@ -132,7 +130,7 @@ def snapshot(*hosts: str) -> dict[str, object]:
             versions(host),
             started_at(host),
             agent_pid(host),
-            on(host, "cat", STATE_FILE, check=False),
+            on(host, "cat", PATCH_STATE_FILE, check=False),
         )
         for host in hosts
     }
@@ -191,7 +189,7 @@ def test_a_failed_post_check_stops_the_run_and_the_next_store_is_untouched(
             "patching_dms_delay=1",
         )
         assert done.returncode != 0
-        assert versions("sh01-dms")[RUNTIME] == "2.0"
+        assert versions("sh01-dms")[DMS_RUNTIME] == "2.0"
         records = patch.records()
         assert records["sh01-dms"]["result"] == "failed"
         assert "health" in str(records["sh01-dms"]["reason"]).lower()
@@ -221,10 +219,15 @@ def test_a_security_run_upgrades_reboots_and_keeps_the_held_runtime(
             ("storeops-lab-agent", "1.0", "1.1"),
             ("storeops-lab-kernel", "1.0", "1.1"),
         }
-        assert json.loads(on(host, "cat", STATE_FILE))["run_id"] == record["run_id"]
-    assert versions("sh01-dms")[RUNTIME] == "1.0"
+        assert json.loads(on(host, "cat", PATCH_STATE_FILE))["run_id"] == record["run_id"]
+    assert versions("sh01-dms")[DMS_RUNTIME] == "1.0"
     assert records["sh01-dms"]["held"] == [
-        {"package": RUNTIME, "version": "1.0", "available": "2.0", "by": "apt pin (priority 990)"}
+        {
+            "package": DMS_RUNTIME,
+            "version": "1.0",
+            "available": "2.0",
+            "by": "apt pin (priority 990)",
+        }
     ]
     assert dms_health("sh01").get("db") == "ok"
     # one host at a time, the DMS host last: each starts after the one before it finished
@@ -270,7 +273,7 @@ def test_all_upgrades_move_everything_but_the_hold_and_restart_what_runs_replace
         assert agent_pid(host) != pids[host]
         assert "storeops-lab-agent.service" in records[host]["restarted"]
         assert records[host]["rebooted"] is False
-    assert versions("hz01-dms")[RUNTIME] == "1.0"
+    assert versions("hz01-dms")[DMS_RUNTIME] == "1.0"
 
 
 def test_an_interrupted_dpkg_run_is_finished_by_the_next_run(

@@ -203,6 +203,9 @@ SOURCE = {
         ("patching_apt_sources", [{**SOURCE, "key": LAB_KEY, "signed_by": "/usr/share/k.gpg"}]),
         ("patching_apt_sources", [SOURCE]),  # unsigned: apt must verify every source
         ("patching_apt_sources", [{**SOURCE, "signed_by": "/k", "name": "../../etc/passwd"}]),
+        ("patching_apt_sources", [{**SOURCE, "signed_by": "/k", "name": "lab\nTrusted: yes"}]),
+        ("patching_apt_sources", [{**SOURCE, "signed_by": "/k\nTrusted: yes"}]),
+        ("patching_apt_sources_absent", ["/etc/apt/sources.list\n/etc/passwd"]),
         (
             "patching_apt_sources",
             [{**SOURCE, "signed_by": "/k", "uris": ["http://x\nTrusted: yes"]}],
@@ -217,6 +220,7 @@ SOURCE = {
         ("patching_security_origins", []),
         ("patching_role_order", ["backup", "router"]),
         ("patching_boot_time_command", "cat /proc/1/stat; reboot"),
+        ("patching_boot_time_command", "cat /proc/sys/kernel/random/boot_id\nreboot"),
         ("patching_boot_time_command", "ps -o lstart= -p 1 $(reboot)"),
         ("patching_restart_exclude", ["ssh.service\nx"]),
         ("patching_restart_exclude", ["ssh"]),
