@@ -35,6 +35,7 @@ STATE_LAYOUT: Mapping[str, str] = {
     "workstation-archives": ".cache/workstation-archives",  # scratch of decommissioning
     "ansible-facts": ".cache/ansible-facts",  # ansible.cfg's fact cache
     "logs": "logs",  # the controller-side rollout audit log (dms-rollouts.jsonl)
+    "storeops.sqlite": "logs/storeops.sqlite",  # history, notifications (storeops.statedb)
 }
 
 
