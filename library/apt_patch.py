@@ -151,8 +151,6 @@ lists_updated:
 """
 
 import datetime as dt  # noqa: E402
-import functools  # noqa: E402
-import importlib  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -160,55 +158,17 @@ import tempfile  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.storeops_apt import (  # noqa: E402
+    open_cache,
+    parse_origin_patterns,
+    plan,
+)
 
 REBOOT_FLAG = "/run/reboot-required"
 DPKG_UPDATES = "/var/lib/dpkg/updates"
-# Origins-Pattern keys (unattended-upgrades) -> apt_pkg.PackageFile attributes.
-ORIGIN_KEYS = {
-    "origin": "origin",
-    "o": "origin",
-    "label": "label",
-    "l": "label",
-    "codename": "codename",
-    "n": "codename",
-    "archive": "archive",
-    "a": "archive",
-    "suite": "archive",
-    "component": "component",
-    "c": "component",
-    "site": "site",
-}
 NEEDRESTART_SERVICE = re.compile(r"^NEEDRESTART-SVC: (\S+)$", re.MULTILINE)
 # dpkg states a killed run leaves (unpacked but not configured, half-done, triggers).
 UNFINISHED_STATES = ("half-installed", "half-configured", "unpacked", "triggers-awaited")
-
-
-def parse_origin_patterns(patterns: list[str], codename: str) -> list[dict[str, str]]:
-    """['origin=Debian,label=Debian-Security'] -> [{'origin': 'Debian', 'label': ...}]."""
-    parsed = []
-    for pattern in patterns:
-        entry: dict[str, str] = {}
-        for pair in pattern.replace("${distro_codename}", codename).split(","):
-            key, sep, value = pair.partition("=")
-            if not sep or key.strip() not in ORIGIN_KEYS:
-                raise ValueError(f"security origin {pattern!r}: {pair!r} is not key=value")
-            entry[ORIGIN_KEYS[key.strip()]] = value.strip()
-        parsed.append(entry)
-    return parsed
-
-
-def from_origin(version: Any, origins: list[dict[str, str]]) -> str:
-    """The first package file of ``version`` matching one of ``origins``, as text, or ''."""
-    for package_file, _ in version.file_list:
-        for entry in origins:
-            if all(getattr(package_file, attr, None) == value for attr, value in entry.items()):
-                return f"{package_file.origin} {package_file.archive}"
-    return ""
-
-
-def describe_origin(version: Any) -> str:
-    files = [f"{pf.origin} {pf.archive}" for pf, _ in version.file_list if pf.archive != "now"]
-    return files[0] if files else "local"
 
 
 class Host:
@@ -275,18 +235,10 @@ class Host:
                 shutil.rmtree(directory, ignore_errors=True)
 
     def cache(self) -> Any:
-        try:  # python3-apt, as Debian ships it (not on PyPI): untyped
-            apt_pkg: Any = importlib.import_module("apt_pkg")
+        try:
+            return open_cache(self.lists_dir, self.preferences_dir)
         except ImportError:
             self.module.fail_json(msg="python3-apt is not installed on the host")
-        apt_pkg.init_config()
-        if self.lists_dir:
-            apt_pkg.config.set("Dir::State::Lists", self.lists_dir)
-        if self.preferences_dir:
-            apt_pkg.config.set("Dir::Etc::PreferencesParts", self.preferences_dir)
-        apt_pkg.init_system()
-        cache = apt_pkg.Cache(progress=None)
-        return apt_pkg, cache, apt_pkg.DepCache(cache)
 
     def needrestart(self) -> list[str]:
         if not shutil.which("needrestart"):
@@ -308,78 +260,6 @@ class Host:
                 stat = os.statvfs(path)
                 free[path] = stat.f_bavail * stat.f_frsize // (1024 * 1024)
         return free
-
-
-def plan(apt_pkg: Any, cache: Any, depcache: Any, origins: list[dict[str, str]]) -> dict[str, Any]:
-    """Per installed package with a newer version: its security and its full upgrade (or
-    why it is held), see DOCUMENTATION."""
-
-    def compare(first: Any, second: Any) -> int:
-        return int(apt_pkg.version_compare(first.ver_str, second.ver_str))
-
-    order = functools.cmp_to_key(compare)
-    upgrades: dict[str, list[dict[str, Any]]] = {"security": [], "all": []}
-    held: list[dict[str, Any]] = []
-    for package in cache.packages:
-        installed = package.current_ver
-        if installed is None:
-            continue
-        newer = sorted(
-            (
-                version
-                for version in package.version_list
-                if version.downloadable
-                and apt_pkg.version_compare(version.ver_str, installed.ver_str) > 0
-            ),
-            key=order,
-        )
-        if not newer:
-            continue
-        if package.selected_state == apt_pkg.SELSTATE_HOLD:
-            held.append(_held(package, installed, newer[-1], installed, "dpkg hold"))
-            continue
-        candidate = depcache.get_candidate_ver(package)
-        allowed = [
-            version
-            for version in newer
-            if candidate is not None
-            and apt_pkg.version_compare(version.ver_str, candidate.ver_str) <= 0
-        ]
-        if newer[-1] not in allowed:
-            kept = allowed[-1] if allowed else installed
-            priority = depcache.policy.get_priority(kept)
-            held.append(
-                _held(package, installed, newer[-1], kept, f"apt pin (priority {priority})")
-            )
-        security = [version for version in allowed if from_origin(version, origins)]
-        for mode, target in (("security", security[-1:]), ("all", allowed[-1:])):
-            if target:
-                upgrades[mode].append(_upgrade(package, installed, target[0], origins))
-    return {**upgrades, "held": held}
-
-
-def _upgrade(
-    package: Any, installed: Any, target: Any, origins: list[dict[str, str]]
-) -> dict[str, Any]:
-    security_origin = from_origin(target, origins)
-    return {
-        "name": package.name,
-        "from": installed.ver_str,
-        "to": target.ver_str,
-        "security": bool(security_origin),
-        "origin": security_origin or describe_origin(target),
-        "spec": f"{package.name}={target.ver_str}",
-    }
-
-
-def _held(package: Any, installed: Any, newest: Any, kept: Any, by: str) -> dict[str, Any]:
-    return {
-        "name": package.name,
-        "installed": installed.ver_str,
-        "available": newest.ver_str,
-        "kept_at": kept.ver_str,
-        "by": by,
-    }
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""library/apt_patch.py's plan: which upgrades a patch run takes and what it reports held.
+"""module_utils/storeops_apt.py's plan (library/apt_patch.py and the health probe): which
+upgrades a patch run takes and what it reports held.
 
 python3-apt is Debian's and not in the venv: the cache is a small stand-in with the
 attributes the plan reads (the module runs against the real one on the lab's hosts,
@@ -14,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO, load_plugin
 
-apt_patch = load_plugin("storeops_test_apt_patch", REPO / "library" / "apt_patch.py")
+apt_patch = load_plugin("storeops_test_apt", REPO / "module_utils" / "storeops_apt.py")
 HOLD = 2  # apt_pkg.SELSTATE_HOLD
 
 
