@@ -691,6 +691,51 @@ class GroupInfo(Strict):
     contact: Text | None = None
 
 
+# The path (and query) of an HTTP request: unreserved characters, '/', '?', '=', '&', '%'.
+URL_PATH_RE = re.compile(r"/[A-Za-z0-9._~/?=&%-]{0,200}")
+UrlPath = Annotated[str, full_pattern(URL_PATH_RE, "a URL path beginning with '/'")]
+
+
+class HealthSettings(Strict):
+    """``storeops_health``: what the morning check (``storeops health``) calls amber or red."""
+
+    # The hosts it checks, by role (workstations are laptops: often off at 07:30).
+    roles: Annotated[list[Role], Field(min_length=1)] = Field(
+        default_factory=lambda: [Role.DMS, Role.DB, Role.BACKUP]
+    )
+    mounts: Annotated[list[AbsolutePath], Field(min_length=1)] = Field(
+        default_factory=lambda: ["/", "/var"]
+    )
+    disk_free_warning_percent: Annotated[int, Field(ge=1, le=99, strict=True)] = 20
+    disk_free_critical_percent: Annotated[int, Field(ge=0, le=99, strict=True)] = 10
+    inodes_free_warning_percent: Annotated[int, Field(ge=1, le=99, strict=True)] = 20
+    inodes_free_critical_percent: Annotated[int, Field(ge=0, le=99, strict=True)] = 10
+    # The weekly restic check and restore drill, with a day's grace.
+    restic_check_max_age_days: Annotated[int, Field(ge=1, le=366, strict=True)] = 8
+    restore_drill_max_age_days: Annotated[int, Field(ge=1, le=366, strict=True)] = 8
+    certificate_warning_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 30
+    # Clock offset from the time source that is a warning (chrony's last offset).
+    time_offset_warning_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    # Seconds to wait for a host's probe, a device's login, a DMS answer.
+    timeout_seconds: Annotated[int, Field(ge=1, le=300, strict=True)] = 20
+    # The DMS's read-only smoke query: a GET the DMS answers from its database without
+    # returning customer data (the lab DMS: a work order that cannot exist, answered 404).
+    dms_smoke_path: UrlPath = "/work-orders/0"
+    dms_smoke_status: Annotated[int, Field(ge=100, le=599, strict=True)] = 404
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> HealthSettings:
+        for kind in ("disk", "inodes"):
+            warning = getattr(self, f"{kind}_free_warning_percent")
+            critical = getattr(self, f"{kind}_free_critical_percent")
+            if critical >= warning:
+                raise ValueError(
+                    f"{kind}_free_critical_percent ({critical}) must be below "
+                    f"{kind}_free_warning_percent ({warning})"
+                )
+        return self
+
+
 class GroupWideVars(BaseModel):
     """The schema-owned variables of ``group_vars/all`` (other keys are role variables)."""
 
@@ -700,6 +745,7 @@ class GroupWideVars(BaseModel):
     dms_catalog: Annotated[list[Release], Field(min_length=1)]
     dms_portal: DmsPortal
     dms_wave_size: Annotated[int, Field(ge=1, strict=True)] = 1
+    storeops_health: HealthSettings = Field(default_factory=HealthSettings)
     # Required, and never empty: every host firewall is rendered from it (default drop), so
     # an inventory without flows would cut every host off, the controller's SSH included.
     # The default only lets validate.py report a missing list in the file it belongs in.
