@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 REBOOT_FLAG = "/run/reboot-required"
+DISK_FILESYSTEMS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "vfat"})
 COMMAND_TIMEOUT_S = 20
 ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
@@ -50,25 +51,42 @@ def _section(read: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
-def disks(mounts: list[str]) -> dict[str, Any]:
+def _disk_filesystems() -> list[str]:
+    """Every mounted filesystem that lives on a disk (as check_disk's -l: no tmpfs, proc...)."""
     found = []
-    for mount in mounts:
+    with open("/proc/self/mounts", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 2 and fields[2] in DISK_FILESYSTEMS:
+                target = fields[1].replace("\\040", " ")
+                if os.path.isdir(target):  # not a bind-mounted file (/etc/hosts in a container)
+                    found.append(target)
+    return found
+
+
+def _usage(mount: str, stat: os.statvfs_result) -> dict[str, Any]:
+    return {
+        "mount": mount,
+        "size_mib": stat.f_blocks * stat.f_frsize // 2**20,
+        "free_mib": stat.f_bavail * stat.f_frsize // 2**20,
+        "free_percent": round(100 * stat.f_bavail / stat.f_blocks, 1) if stat.f_blocks else None,
+        "inodes_free_percent": round(100 * stat.f_favail / stat.f_files, 1)
+        if stat.f_files
+        else None,
+    }
+
+
+def disks(mounts: list[str]) -> dict[str, Any]:
+    """The configured mounts, then every other disk filesystem; each filesystem once."""
+    found, seen = [], set()
+    for mount in [*mounts, *_disk_filesystems()]:
         if not os.path.isdir(mount):
             continue
-        stat = os.statvfs(mount)
-        found.append(
-            {
-                "mount": mount,
-                "size_mib": stat.f_blocks * stat.f_frsize // 2**20,
-                "free_mib": stat.f_bavail * stat.f_frsize // 2**20,
-                "free_percent": round(100 * stat.f_bavail / stat.f_blocks, 1)
-                if stat.f_blocks
-                else None,
-                "inodes_free_percent": round(100 * stat.f_favail / stat.f_files, 1)
-                if stat.f_files
-                else None,
-            }
-        )
+        device = os.stat(mount).st_dev
+        if device in seen:
+            continue
+        seen.add(device)
+        found.append(_usage(mount, os.statvfs(mount)))
     return {"mounts": found}
 
 

@@ -47,25 +47,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL
 
+from storeops.monitoring import Status
 from storeops.statedb import open_engine
 
+__all__ = ["CheckName", "CheckRecord", "History", "Sample", "Status"]
+
 DEFAULT_RETENTION_DAYS = 400
-
-
-class Status(StrEnum):
-    """A check's result, in the monitoring-plugin order (exit codes 0..3)."""
-
-    OK = "ok"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    UNKNOWN = "unknown"
 
 
 class CheckName(StrEnum):
     """The health check's rows that the monthly report reads back."""
 
     DMS = "dms"
+    DMS_SMOKE = "dms smoke"
     DATABASE = "database"
+    REACHABLE = "reachable"  # a host the probe could not reach: its only row
     BACKUP = "backup"
     RESTIC_CHECK = "restic check"
     RESTORE_DRILL = "restore drill"

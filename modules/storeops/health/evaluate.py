@@ -14,6 +14,7 @@ from typing import Any
 
 from storeops.health.gather import DmsFacts, HostFacts
 from storeops.health.targets import HealthPlan, HostTarget, StoreTarget
+from storeops.history import CheckName
 from storeops.monitoring import Status
 from storeops.schema import HealthSettings
 
@@ -56,8 +57,10 @@ def dms_rows(store: StoreTarget, dms: DmsFacts | None, settings: HealthSettings)
     health = dms.health
     if health.status is None:
         return [
-            Row(store.code, host, "dms", CRITICAL, "no answer", health.error),
-            Row(store.code, host, "database", UNKNOWN, "not asked", "the DMS did not answer"),
+            Row(store.code, host, CheckName.DMS, CRITICAL, "no answer", health.error),
+            Row(
+                store.code, host, CheckName.DATABASE, UNKNOWN, "not asked", "the DMS did not answer"
+            ),
         ]
     body, version = health.body, str(health.body.get("version", "?"))
     rows = [_dms_row(store, host, health.status, version, body)]
@@ -70,31 +73,35 @@ def dms_rows(store: StoreTarget, dms: DmsFacts | None, settings: HealthSettings)
 def _dms_row(store: StoreTarget, host: str, status: int, version: str, body: Any) -> Row:
     if status != 200:
         why = str(body.get("reason") or f"/health answered HTTP {status}")
-        return Row(store.code, host, "dms", CRITICAL, f"{version}, HTTP {status}", why)
+        return Row(store.code, host, CheckName.DMS, CRITICAL, f"{version}, HTTP {status}", why)
     if version != store.dms_target_version:
         why = f"the store's target is {store.dms_target_version}"
-        return Row(store.code, host, "dms", WARNING, version, why)
-    return Row(store.code, host, "dms", OK, version)
+        return Row(store.code, host, CheckName.DMS, WARNING, version, why)
+    return Row(store.code, host, CheckName.DMS, OK, version)
 
 
 def _database_row(store: str, host: str, status: int, body: Mapping[str, Any]) -> Row:
     state = str(body.get("db", "unknown"))
     if state == "ok":
-        return Row(store, host, "database", OK, "accepts the DMS user")
+        return Row(store, host, CheckName.DATABASE, OK, "accepts the DMS user")
     if state == "unknown":
-        return Row(store, host, "database", UNKNOWN, "not reported", f"/health HTTP {status}")
+        return Row(
+            store, host, CheckName.DATABASE, UNKNOWN, "not reported", f"/health HTTP {status}"
+        )
     severity = WARNING if state == "migrating" else CRITICAL
-    return Row(store, host, "database", severity, state, str(body.get("reason", "")))
+    return Row(store, host, CheckName.DATABASE, severity, state, str(body.get("reason", "")))
 
 
 def _smoke_row(
     store: str, host: str, status: int | None, error: str, settings: HealthSettings
 ) -> Row:
     if status == settings.dms_smoke_status:
-        return Row(store, host, "dms smoke", OK, f"GET {settings.dms_smoke_path}: {status}")
+        return Row(store, host, CheckName.DMS_SMOKE, OK, f"GET {settings.dms_smoke_path}: {status}")
     got = f"HTTP {status}" if status is not None else error
     why = f"expected HTTP {settings.dms_smoke_status} (a read-only query the DMS answers)"
-    return Row(store, host, "dms smoke", CRITICAL, f"GET {settings.dms_smoke_path}: {got}", why)
+    return Row(
+        store, host, CheckName.DMS_SMOKE, CRITICAL, f"GET {settings.dms_smoke_path}: {got}", why
+    )
 
 
 # ------------------------------------------------------------------------------ a host
@@ -108,14 +115,14 @@ def host_rows(
     previous_dropped: float | None = None,
 ) -> list[Row]:
     if read.error:
-        return [Row(target.store, target.name, "reachable", CRITICAL, "no", read.error)]
+        return [Row(target.store, target.name, CheckName.REACHABLE, CRITICAL, "no", read.error)]
     facts = read.facts
-    rows = [*_disk_rows(target, facts.get("disk", {}), settings)]
+    rows = [*_disk_rows(target, facts.get(CheckName.DISK, {}), settings)]
     rows.append(_units_row(target, facts.get("units", {})))
     rows.append(_time_row(target, facts.get("time", {}), settings))
     if "updates" in facts:
         rows.append(_updates_row(target, facts["updates"]))
-    rows.append(_reboot_row(target, facts.get("reboot", {})))
+    rows.append(_reboot_row(target, facts.get(CheckName.REBOOT, {})))
     if "firewall" in facts:
         rows.append(_firewall_row(target, facts["firewall"], previous_dropped))
     if "backup" in facts:
@@ -140,13 +147,13 @@ def _free_status(percent: float, warning: int, critical: int) -> Status:
 def _disk_rows(
     target: HostTarget, section: Mapping[str, Any], settings: HealthSettings
 ) -> list[Row]:
-    if (failed := _error_row(target, "disk", section)) is not None:
+    if (failed := _error_row(target, CheckName.DISK, section)) is not None:
         return [failed]
     rows = []
     limits = (
-        ("disk", "free_percent", settings.disk_free_warning_percent,
+        (CheckName.DISK, "free_percent", settings.disk_free_warning_percent,
          settings.disk_free_critical_percent),
-        ("inodes", "inodes_free_percent", settings.inodes_free_warning_percent,
+        (CheckName.INODES, "inodes_free_percent", settings.inodes_free_warning_percent,
          settings.inodes_free_critical_percent),
     )  # fmt: skip
     for kind, key, warning, critical in limits:
@@ -165,77 +172,81 @@ def _disk_rows(
 
 
 def _units_row(target: HostTarget, section: Mapping[str, Any]) -> Row:
-    if (failed := _error_row(target, "failed units", section)) is not None:
+    if (failed := _error_row(target, CheckName.UNITS, section)) is not None:
         return failed
     units = list(section.get("failed", []))
     if units:
         return Row(
-            target.store, target.name, "failed units", CRITICAL, ", ".join(units),
+            target.store, target.name, CheckName.UNITS, CRITICAL, ", ".join(units),
             f"{len(units)} failed unit(s)", float(len(units)),
         )  # fmt: skip
-    return Row(target.store, target.name, "failed units", OK, "none", "", 0.0)
+    return Row(target.store, target.name, CheckName.UNITS, OK, "none", "", 0.0)
 
 
 def _time_row(target: HostTarget, section: Mapping[str, Any], settings: HealthSettings) -> Row:
-    if (failed := _error_row(target, "time sync", section)) is not None:
+    if (failed := _error_row(target, CheckName.TIME, section)) is not None:
         return failed
     if not section.get("synchronised"):
         why = str(section.get("leap") or section.get("detail") or "no time source selected")
-        return _row(target, "time sync", CRITICAL, "not synchronised", why)
+        return _row(target, CheckName.TIME, CRITICAL, "not synchronised", why)
     offset = section.get("offset_s")
     server = section.get("server") or section.get("source", "")
     value = f"{server}" + (f", offset {offset * 1000:.1f} ms" if offset is not None else "")
     if offset is not None and abs(offset) > settings.time_offset_warning_seconds:
         why = f"offset above {settings.time_offset_warning_seconds} s"
-        return _row(target, "time sync", WARNING, value, why)
-    return _row(target, "time sync", OK, value)
+        return _row(target, CheckName.TIME, WARNING, value, why)
+    return _row(target, CheckName.TIME, OK, value)
 
 
 def _updates_row(target: HostTarget, section: Mapping[str, Any]) -> Row:
-    if (failed := _error_row(target, "security updates", section)) is not None:
+    if (failed := _error_row(target, CheckName.PATCHES, section)) is not None:
         return failed
     pending = list(section.get("security", []))
     if pending:
         shown = ", ".join(pending[:3]) + (f" (+{len(pending) - 3})" if len(pending) > 3 else "")
         why = "pending: patch in the window (playbooks/patch.yml)"
         return Row(
-            target.store, target.name, "security updates", WARNING, shown, why, float(len(pending))
+            target.store, target.name, CheckName.PATCHES, WARNING, shown, why, float(len(pending))
         )
-    return Row(target.store, target.name, "security updates", OK, "none pending", "", 0.0)
+    return Row(target.store, target.name, CheckName.PATCHES, OK, "none pending", "", 0.0)
 
 
 def _reboot_row(target: HostTarget, section: Mapping[str, Any]) -> Row:
-    if (failed := _error_row(target, "reboot", section)) is not None:
+    if (failed := _error_row(target, CheckName.REBOOT, section)) is not None:
         return failed
     if section.get("required"):
         packages = ", ".join(section.get("packages", [])) or "a package"
-        return _row(target, "reboot", WARNING, "required", f"by {packages}")
-    return _row(target, "reboot", OK, "not required")
+        return _row(target, CheckName.REBOOT, WARNING, "required", f"by {packages}")
+    return _row(target, CheckName.REBOOT, OK, "not required")
 
 
 def _firewall_row(
     target: HostTarget, section: Mapping[str, Any], previous_dropped: float | None
 ) -> Row:
-    if (failed := _error_row(target, "firewall", section)) is not None:
+    if (failed := _error_row(target, CheckName.FIREWALL, section)) is not None:
         return failed
     table = f"{target.probe['firewall']['family']} {target.probe['firewall']['table']}"
     if not section.get("loaded"):
         return _row(
-            target, "firewall", CRITICAL, f"table {table} not loaded", section.get("detail", "")
+            target,
+            CheckName.FIREWALL,
+            CRITICAL,
+            f"table {table} not loaded",
+            section.get("detail", ""),
         )
     dropped = section.get("dropped_packets")
     value = f"{table} loaded" + _dropped_text(dropped, previous_dropped)
     metric = float(dropped) if dropped is not None else None
     if section.get("awaiting_confirmation"):
         why = "a load is waiting for its confirmation: it reverts unless confirmed"
-        return Row(target.store, target.name, "firewall", WARNING, value, why, metric)
+        return Row(target.store, target.name, CheckName.FIREWALL, WARNING, value, why, metric)
     if section.get("matches_confirmed") is False:
         why = "the loaded ruleset differs from the one the firewall role confirmed"
-        return Row(target.store, target.name, "firewall", CRITICAL, value, why, metric)
+        return Row(target.store, target.name, CheckName.FIREWALL, CRITICAL, value, why, metric)
     if section.get("matches_confirmed") is None:
         why = "no confirmed ruleset recorded (never applied by the firewall role)"
-        return Row(target.store, target.name, "firewall", WARNING, value, why, metric)
-    return Row(target.store, target.name, "firewall", OK, value, "", metric)
+        return Row(target.store, target.name, CheckName.FIREWALL, WARNING, value, why, metric)
+    return Row(target.store, target.name, CheckName.FIREWALL, OK, value, "", metric)
 
 
 def _dropped_text(dropped: Any, previous: float | None) -> str:
@@ -250,19 +261,21 @@ def _dropped_text(dropped: Any, previous: float | None) -> str:
 def _backup_rows(
     target: HostTarget, section: Mapping[str, Any], settings: HealthSettings, now: dt.datetime
 ) -> list[Row]:
-    if (failed := _error_row(target, "backup", section)) is not None:
+    if (failed := _error_row(target, CheckName.BACKUP, section)) is not None:
         return [failed]
     status = section.get("status")
     if not status:
-        return [_row(target, "backup", CRITICAL, "never ran", "no backup status on the host")]
+        return [
+            _row(target, CheckName.BACKUP, CRITICAL, "never ran", "no backup status on the host")
+        ]
     return [
         _backup_age_row(target, status, now),
         _dated_result_row(
-            target, "restic check", status, at_key="last_check", result_key="check_result",
+            target, CheckName.RESTIC_CHECK, status, at_key="last_check", result_key="check_result",
             good="ok", max_days=settings.restic_check_max_age_days, now=now,
         ),
         _dated_result_row(
-            target, "restore drill", status, at_key="last_drill", result_key="drill_result",
+            target, CheckName.RESTORE_DRILL, status, at_key="last_drill", result_key="drill_result",
             good="passed", max_days=settings.restore_drill_max_age_days, now=now,
         ),
     ]  # fmt: skip
@@ -275,14 +288,16 @@ def _backup_age_row(target: HostTarget, status: Mapping[str, Any], now: dt.datet
         why = f"the last run failed: {status.get('error') or 'no reason recorded'}"
         value = f"last success {_age(success, now)}" if success else "no success yet"
         metric = (now - success).total_seconds() / 3600 if success else None
-        return Row(target.store, target.name, "backup", CRITICAL, value, why, metric)
+        return Row(target.store, target.name, CheckName.BACKUP, CRITICAL, value, why, metric)
     if success is None:
-        return _row(target, "backup", CRITICAL, "no success yet", "no backup has succeeded")
+        return _row(target, CheckName.BACKUP, CRITICAL, "no success yet", "no backup has succeeded")
     hours = (now - success).total_seconds() / 3600
     if hours > limit:
         why = f"older than backup_max_age_hours ({limit:g} h)"
-        return Row(target.store, target.name, "backup", CRITICAL, _age(success, now), why, hours)
-    return Row(target.store, target.name, "backup", OK, _age(success, now), "", hours)
+        return Row(
+            target.store, target.name, CheckName.BACKUP, CRITICAL, _age(success, now), why, hours
+        )
+    return Row(target.store, target.name, CheckName.BACKUP, OK, _age(success, now), "", hours)
 
 
 def _dated_result_row(
@@ -320,15 +335,15 @@ def certificate_row(
     now: dt.datetime,
 ) -> Row:
     if not_after is None:
-        return Row(store, "", "certificates", UNKNOWN, what, error or "not read")
+        return Row(store, "", CheckName.CERTIFICATES, UNKNOWN, what, error or "not read")
     days = (not_after - now).total_seconds() / 86400
     value = f"{what}: expires {not_after:%Y-%m-%d} ({days:.0f} days)"
     if days < 0:
-        return Row(store, "", "certificates", CRITICAL, value, "expired", days)
+        return Row(store, "", CheckName.CERTIFICATES, CRITICAL, value, "expired", days)
     if days < settings.certificate_warning_days:
         why = f"expires within {settings.certificate_warning_days} days"
-        return Row(store, "", "certificates", WARNING, value, why, days)
-    return Row(store, "", "certificates", OK, value, "", days)
+        return Row(store, "", CheckName.CERTIFICATES, WARNING, value, why, days)
+    return Row(store, "", CheckName.CERTIFICATES, OK, value, "", days)
 
 
 def store_order(plan: HealthPlan) -> Sequence[str]:
@@ -342,11 +357,11 @@ def device_rows(device: Any) -> list[Row]:
     """A switch or firewall (a ``storeops.health.devices.DeviceFacts``): reached, drifted?"""
     store, host = device.store, device.host
     if not device.reachable:
-        return [Row(store, host, "device", CRITICAL, "unreachable", device.error)]
-    rows = [Row(store, host, "device", OK, f"{device.platform}, logged in")]
+        return [Row(store, host, CheckName.DEVICE, CRITICAL, "unreachable", device.error)]
+    rows = [Row(store, host, CheckName.DEVICE, OK, f"{device.platform}, logged in")]
     if device.intended_error:
         rows.append(
-            Row(store, host, "config drift", UNKNOWN, "not compared", device.intended_error)
+            Row(store, host, CheckName.CONFIG_DRIFT, UNKNOWN, "not compared", device.intended_error)
         )
     elif device.remediation:
         lines = list(device.remediation)
@@ -363,7 +378,7 @@ def device_rows(device: Any) -> list[Row]:
             )
         )
     else:
-        rows.append(Row(store, host, "config drift", OK, "as intended", "", 0.0))
+        rows.append(Row(store, host, CheckName.CONFIG_DRIFT, OK, "as intended", "", 0.0))
     rows.append(_backup_drift_row(store, host, device.backup_changes, device.backup_at))
     return rows
 
@@ -373,7 +388,9 @@ def _backup_drift_row(
 ) -> Row:
     when = f" ({taken:%Y-%m-%d %H:%M})" if taken else ""
     if changes is None:
-        return Row(store, host, "backup drift", WARNING, "no backup yet", "run network-backup.yml")
+        return Row(
+            store, host, CheckName.BACKUP_DRIFT, WARNING, "no backup yet", "run network-backup.yml"
+        )
     if changes:
         why = f"changed since the last backup{when}: {'; '.join(list(changes)[:3])}"
         return Row(
@@ -385,4 +402,4 @@ def _backup_drift_row(
             why,
             float(len(changes)),
         )
-    return Row(store, host, "backup drift", OK, f"same as the backup{when}", "", 0.0)
+    return Row(store, host, CheckName.BACKUP_DRIFT, OK, f"same as the backup{when}", "", 0.0)

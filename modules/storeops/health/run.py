@@ -28,7 +28,7 @@ from storeops.health.evaluate import (
 )
 from storeops.health.gather import DmsFacts, HostFacts, probe_dms, probe_host
 from storeops.health.targets import HealthPlan, StoreTarget
-from storeops.history import CheckRecord, History
+from storeops.history import CheckName, CheckRecord, History
 from storeops.monitoring import Status, worst
 from storeops.paths import state_path
 
@@ -120,18 +120,18 @@ def compliance_rows(plan: HealthPlan, store: StoreTarget) -> list[Row]:
     rate = (audit.get("stores") or {}).get(store.code)
     if not isinstance(rate, dict) or "rate" not in rate:
         return []
-    percent = float(rate["rate"])
+    percent = 100 * float(rate["rate"])  # storeops.compliance.audit: a fraction
     value = f"{percent:.1f}% of controls ({audit.get('generated', '?')})"
     if percent < 100:
         why = f"{rate.get('failed', '?')} control(s) failing: storeops audit --store {store.code}"
-        return [Row(store.code, "", "compliance", Status.WARNING, value, why, percent)]
-    return [Row(store.code, "", "compliance", Status.OK, value, "", percent)]
+        return [Row(store.code, "", CheckName.COMPLIANCE, Status.WARNING, value, why, percent)]
+    return [Row(store.code, "", CheckName.COMPLIANCE, Status.OK, value, "", percent)]
 
 
 def _previous_dropped(history: History | None, store: str, host: str) -> float | None:
     if history is None:
         return None
-    last = history.last_check(store, host, "firewall")
+    last = history.last_check(store, host, CheckName.FIREWALL)
     return last.metric if last is not None else None
 
 
@@ -161,7 +161,8 @@ def gather_all(
         device_future = pool.submit(
             gather_devices, plan.inventory, plan.passwords, devices, workers, float(timeout)
         )
-        for future in [*hosts.values(), *dms.values()]:
+        pending: list[Future[Any]] = [*hosts.values(), *dms.values()]
+        for future in pending:
             future.add_done_callback(counted)
         return (
             {name: future.result() for name, future in hosts.items()},
