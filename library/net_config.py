@@ -227,6 +227,7 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
     confirm_revert,
     connect,
     disconnect,
+    for_diff,
     mask,
     ordered,
     platform_spec,
@@ -235,7 +236,6 @@ from ansible.module_utils.storeops_net import (  # noqa: E402
     running_config,
     save,
     scrub,
-    strip_volatile,
 )
 from ansible.module_utils.storeops_net import remediation as staged_remediation  # noqa: E402
 
@@ -265,17 +265,6 @@ def remediation(
     """The lines to push in order (make, rest, break), the leaf commands, and the stages."""
     stages, leaves = staged_remediation(platform, running, intended, management)
     return ordered(stages), leaves, stages
-
-
-def for_diff(platform: str, text: str) -> str:
-    """``text`` as the diff shows it: no volatile lines, no separator lines (IOS ``!``, VRP
-    ``#``), no VRP ``return``, secrets masked: the lines hier_config compares."""
-    spec = platform_spec(platform)
-    left_out = (spec.separator, *spec.not_config)
-    kept = [
-        line for line in strip_volatile(platform, text).splitlines() if line.strip() not in left_out
-    ]
-    return mask(platform, "\n".join(kept) + "\n") if kept else ""
 
 
 def shown(platform: str, lines: list[str]) -> list[str]:

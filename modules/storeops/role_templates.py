@@ -19,7 +19,7 @@ from typing import Any
 
 from storeops.ansible_view import init_plugins
 from storeops.paths import REPO_ROOT, ROLES_DIR
-from storeops.roles import role_defaults
+from storeops.roles import role_defaults, role_vars
 from storeops.yamlfiles import map_strings
 
 TEMPLATE_OPTIONS: Mapping[str, Any] = {
@@ -42,12 +42,15 @@ def play_variables(
     roles: tuple[str, ...] = (),
     roles_dir: Path = ROLES_DIR,
 ) -> dict[str, Any]:
-    """What a play's task sees: the roles' defaults, then the host's inventory variables."""
+    """What a play's task sees: the roles' defaults, then the host's inventory variables,
+    then the roles' own variables (``vars/main.yml``, which win over the inventory)."""
     variables: dict[str, Any] = {}
     for role in roles:
         variables.update(_trusted(role_defaults(role, roles_dir)))
     for name, value in inventory_variables.items():
         variables[name] = value if name.startswith("vault_") else _trusted(value)
+    for role in roles:
+        variables.update(_trusted(role_vars(role, roles_dir)))
     variables["inventory_hostname"] = host
     return variables
 
