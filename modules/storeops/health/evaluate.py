@@ -53,7 +53,7 @@ def _age(since: dt.datetime, now: dt.datetime) -> str:
 def dms_rows(store: StoreTarget, dms: DmsFacts | None, settings: HealthSettings) -> list[Row]:
     if dms is None:
         return []
-    host = store.dms_url or ""
+    host = store.dms_host
     health = dms.health
     if health.status is None:
         return [
@@ -263,11 +263,7 @@ def _backup_rows(
 ) -> list[Row]:
     if (failed := _error_row(target, CheckName.BACKUP, section)) is not None:
         return [failed]
-    status = section.get("status")
-    if not status:
-        return [
-            _row(target, CheckName.BACKUP, CRITICAL, "never ran", "no backup status on the host")
-        ]
+    status = section.get("status") or {}
     return [
         _backup_age_row(target, status, now),
         _dated_result_row(
@@ -290,7 +286,8 @@ def _backup_age_row(target: HostTarget, status: Mapping[str, Any], now: dt.datet
         metric = (now - success).total_seconds() / 3600 if success else None
         return Row(target.store, target.name, CheckName.BACKUP, CRITICAL, value, why, metric)
     if success is None:
-        return _row(target, CheckName.BACKUP, CRITICAL, "no success yet", "no backup has succeeded")
+        why = "no backup has succeeded" if status else "no backup status on the host: never ran"
+        return _row(target, CheckName.BACKUP, CRITICAL, "no success yet", why)
     hours = (now - success).total_seconds() / 3600
     if hours > limit:
         why = f"older than backup_max_age_hours ({limit:g} h)"

@@ -64,6 +64,7 @@ class StoreTarget:
     name: str
     dms_target_version: str
     dms_url: str | None  # None: the store has no DMS host
+    dms_host: str = ""
     hosts: tuple[HostTarget, ...] = ()
     devices: tuple[str, ...] = ()  # its switches and firewalls, by inventory name
 
@@ -142,6 +143,7 @@ def _store(
         name=str(store.get("name", code)),
         dms_target_version=str(store["dms_target_version"]),
         dms_url=_dms_url(dms[0], roles_root) if dms else None,
+        dms_host=dms[0].name if dms else "",
         hosts=tuple(_host_target(h, settings, roles_root) for h in checked),
         devices=tuple(h.name for h in devices),
     )
