@@ -29,6 +29,8 @@ Measurements (each a whole-process wall time, the median of several runs):
   hardening   MLPS 2.0 hardening (bench/hardening.py): harden.yml on a bare workstation and
               its no-op re-run, the no-op run over the lab; the audit of every control on
               every host with one SSH connection per host vs one per command, alternated
+  health      the morning check on the lab (bench/health.py): `storeops health` vs the same
+              checks as separate commands (one SSH, HTTP request or device login each)
   patching    OS patching of one lab store (bench/patching.py): patch.yml (one host at a
               time, reboots, checks) and its no-op re-run vs a naive upgrade-and-reboot-all,
               with the DMS's unavailability at 10 Hz
@@ -59,6 +61,8 @@ from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is 
 from firewall import STORE_COUNTS, firewall  # bench/firewall.py
 from hardening import hardening  # bench/hardening.py
 from hardening import rows as hardening_rows
+from health import health  # bench/health.py
+from health import rows as health_rows
 from network import DEVICE_COUNTS, network  # bench/network.py
 from patching import patching  # bench/patching.py
 from patching import rows as patching_rows
@@ -175,6 +179,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "workstation": (workstation, 2),
     "hardening": (hardening, 1),
     "patching": (patching, 1),
+    "health": (health, 3),
 }
 
 
@@ -230,6 +235,8 @@ def render(
             lines += hardening_rows(figures)
         elif name == "patching":
             lines += patching_rows(figures)
+        elif name == "health":
+            lines += health_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "

@@ -718,6 +718,9 @@ class HealthSettings(Strict):
     time_offset_warning_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
     # Seconds to wait for a host's probe, a device's login, a DMS answer.
     timeout_seconds: Annotated[int, Field(ge=1, le=300, strict=True)] = 20
+    # The availability sampler (storeops sample): a DMS slower than this is down for the
+    # staff at the counter, whatever it answers later.
+    sample_timeout_seconds: Annotated[int, Field(ge=1, le=60, strict=True)] = 5
     # The DMS's read-only smoke query: a GET the DMS answers from its database without
     # returning customer data (the lab DMS: a work order that cannot exist, answered 404).
     dms_smoke_path: UrlPath = "/work-orders/0"

@@ -171,3 +171,12 @@ def test_worst_status_orders_like_monitoring_servers() -> None:
     assert worst([Status.UNKNOWN, Status.CRITICAL]) is Status.CRITICAL
     assert worst([]) is Status.OK
     assert [s.exit_code for s in Status] == [0, 1, 2, 3]
+
+
+def test_settings_refuse_a_critical_threshold_above_the_warning_one() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="disk_free_critical_percent"):
+        HealthSettings(disk_free_warning_percent=10, disk_free_critical_percent=15)
+    with pytest.raises(ValidationError):
+        HealthSettings(roles=[])

@@ -107,6 +107,7 @@ def test_the_walk_sees_the_core_schema_and_the_features_parts() -> None:
         (schema.JournalSize, "4G"),
         (schema.ChronyOptions, "iburst minpoll 4"),
         (schema.JinjaExpression, "{{ hardening_automation_user }}"),
+        (schema.UrlPath, "/work-orders/0?fields=id"),
     ],
 )
 def test_a_good_value_passes_and_with_a_control_character_it_does_not(
@@ -158,6 +159,9 @@ def test_a_good_value_passes_and_with_a_control_character_it_does_not(
         (schema.ChronyOptions, "iburst\ninclude /tmp/x"),
         (schema.ChronyOptions, "iburst; include /tmp/x"),
         (schema.JinjaExpression, "{{ a }} extra"),
+        (schema.UrlPath, "/health HTTP/1.1"),
+        (schema.UrlPath, "http://elsewhere.example/health"),
+        (schema.UrlPath, "/health#x"),
         (
             workstation_schema.PemCertificate,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n",

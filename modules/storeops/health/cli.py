@@ -107,7 +107,35 @@ def _cmd_health(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(plan), indent=2, ensure_ascii=False))
     else:
         _print_tables(plan, result)
+    if args.notify:
+        _notify(args, plan, [_row_event(row) for row in result.rows])
     return int(result.status.exit_code)
+
+
+def _row_event(row: Any) -> Any:
+    """A row as a notification event: a red row opens an incident, any other closes it."""
+    from storeops.notify import Event
+
+    where = f"{row.host} " if row.host else ""
+    return Event(
+        store=row.store,
+        key=f"health {where}{row.check}",
+        failing=row.status is Status.CRITICAL,
+        title=f"{row.store} {where}{row.check}: {row.value}",
+        text=row.reason,
+        host=row.host,
+    )
+
+
+def _notify(args: argparse.Namespace, plan: Any, events: list[Any]) -> None:
+    """Send what is due (once per incident); a channel that fails is reported, not fatal:
+    the incident stays un-notified and the next scheduled run tries again."""
+    from storeops.notify import Notifier
+
+    notifier = Notifier.from_inventory(plan.inventory, plan.passwords, args.database)
+    for sent in notifier.update(events):
+        if sent.error:
+            print(f"storeops: notification not delivered: {sent.error}", file=sys.stderr)
 
 
 def _run_with_progress(plan: Any, history: Any, args: argparse.Namespace) -> Any:
@@ -137,12 +165,28 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if isinstance(plan, str):
         return _problem("sample", plan, args.json)
     samples = sample_stores(plan, _history(args), dt.datetime.now(dt.UTC))
+    if args.notify:
+        _notify(args, plan, [_sample_event(taken) for taken in samples])
     if args.json:
         print(json.dumps([sample.to_json() for sample in samples], indent=2))
     else:
         for sample in samples:
             print(sample.line())
     return int(worst(sample.status for sample in samples).exit_code)
+
+
+def _sample_event(taken: Any) -> Any:
+    from storeops.notify import Event
+
+    sample = taken.sample
+    state = "answers again" if sample.ok else "does not answer"
+    return Event(
+        store=sample.store,
+        key="dms availability",
+        failing=not sample.ok,
+        title=f"{sample.store}: the DMS {state}",
+        text=sample.reason or taken.url,
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -156,6 +200,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="the history database (default: STOREOPS_DATABASE_URL, else SQLite in the "
         "controller's state; the password only from STOREOPS_DATABASE_PASSWORD)",
+    )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="notify the store's IT contact (storeops_notify) once per incident: a red row, "
+        "or the DMS not answering",
     )
     parser.add_argument(
         "--vault-password-file",

@@ -61,7 +61,7 @@ def judge(store: str, answer: HttpAnswer, at: dt.datetime) -> Sample:
 def sample_stores(plan: HealthPlan, history: History, now: dt.datetime) -> list[StoreSample]:
     """One sample per store with a DMS, recorded; in the stores' order."""
     stores = [store for store in plan.stores if store.dms_url is not None]
-    timeout = float(plan.settings.timeout_seconds)
+    timeout = float(plan.settings.sample_timeout_seconds)
 
     def ask(store: StoreTarget) -> StoreSample:
         answer = http_get(f"{store.dms_url}/health", timeout)
