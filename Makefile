@@ -129,8 +129,13 @@ unit: venv ## unit tests: pure (no network, no SSH, no ansible-playbook run)
 emulated: venv ## the device emulators over SSH and the modules through ansible-playbook (no lab)
 	$(PYTEST) tests/emulated -p no:cacheprovider -n 4 --dist load --maxschedchunk 1
 
+# The report in Debian's headless chromium, its PDF through poppler (lab/host-setup.sh).
+.PHONY: component
+component: venv ## one program at a time: the monthly report in a real headless browser and as PDF
+	$(PYTEST) tests/component -p no:cacheprovider
+
 .PHONY: test-fast
-test-fast: lint unit emulated ## the inner loop: lint, unit and emulator tests, no lab
+test-fast: lint unit component emulated ## the inner loop: lint, unit and emulator tests, no lab
 
 .PHONY: test-lab
 test-lab: setup ## integration and testinfra suites against the lab (starts it if needed)

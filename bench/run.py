@@ -34,6 +34,8 @@ Measurements (each a whole-process wall time, the median of several runs):
   patching    OS patching of one lab store (bench/patching.py): patch.yml (one host at a
               time, reboots, checks) and its no-op re-run vs a naive upgrade-and-reboot-all,
               with the DMS's unavailability at 10 Hz
+  report      the monthly report (bench/report.py): history inserts of a month of 5-minute
+              samples for 50 stores, then `storeops report` over them (HTML, 50 charts, PDF)
 
 Never a timed assertion: these are figures for the README's Performance section.
 """
@@ -66,6 +68,8 @@ from health import rows as health_rows
 from network import DEVICE_COUNTS, network  # bench/network.py
 from patching import patching  # bench/patching.py
 from patching import rows as patching_rows
+from report import report  # bench/report.py
+from report import rows as report_rows
 from workstation import rows as workstation_rows
 from workstation import workstation  # bench/workstation.py
 
@@ -180,6 +184,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "hardening": (hardening, 1),
     "patching": (patching, 1),
     "health": (health, 3),
+    "report": (report, 3),
 }
 
 
@@ -237,6 +242,8 @@ def render(
             lines += patching_rows(figures)
         elif name == "health":
             lines += health_rows(figures)
+        elif name == "report":
+            lines += report_rows(figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "

@@ -20,6 +20,8 @@ PACKAGES=(
   debootstrap debian-archive-keyring gpgv wget
   nftables iptables iproute2 iputils-ping curl openssh-client git ca-certificates python3 python3-venv
   shellcheck make
+  chromium fonts-wqy-zenhei poppler-utils  # storeops report: its browser test, Chinese text, pdftotext
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  # weasyprint (the report's PDF)
   reprepro gnupg  # the lab apt repository (lab/aptrepo/build.py): built and signed here
 )
 

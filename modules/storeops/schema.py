@@ -739,6 +739,15 @@ class HealthSettings(Strict):
         return self
 
 
+class ReportSettings(Strict):
+    """``storeops_report``: what the monthly report (``storeops report``) measures against."""
+
+    # The brand's DMS availability target per store and month, in % (the report's line).
+    availability_target: Annotated[
+        float, Field(ge=90, le=100, strict=True, allow_inf_nan=False)
+    ] = 99.5
+
+
 class GroupWideVars(BaseModel):
     """The schema-owned variables of ``group_vars/all`` (other keys are role variables)."""
 
@@ -753,6 +762,7 @@ class GroupWideVars(BaseModel):
     # an inventory without flows would cut every host off, the controller's SSH included.
     # The default only lets validate.py report a missing list in the file it belongs in.
     storeops_flows: Annotated[list[Flow], Field(min_length=1)] = Field(default_factory=list)
+    storeops_report: ReportSettings | None = None
 
 
 # ---------------------------------------------------------------------------- role variables

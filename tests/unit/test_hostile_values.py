@@ -259,6 +259,18 @@ def _issues(root: Path) -> list[str]:
             "group\n",
             "storeops_group.name",
         ),
+        (
+            "group_vars/all/storeops.yml",
+            ["storeops_report"],
+            {"availability_target": 100.5},
+            "storeops_report.availability_target",
+        ),
+        (
+            "group_vars/all/storeops.yml",
+            ["storeops_report"],
+            {"availability_target": "99.5</script>"},
+            "storeops_report.availability_target",
+        ),
     ],
 )
 def test_storeops_validate_names_the_file_and_field_of_a_hostile_value(

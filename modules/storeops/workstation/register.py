@@ -149,3 +149,9 @@ class AssetRegister:
         if self.path.is_file() and self.path.read_text(encoding="utf-8") == text:
             return
         write_atomically(self.path, text)
+
+
+def store_assets(root: Path, store: str) -> list[AssetRecord]:
+    """The store's asset records: the monthly report's asset reader (entry point
+    ``storeops.report.assets``, so that the report imports no feature)."""
+    return AssetRegister.load(root, store).records
