@@ -22,7 +22,13 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "modules" / "storeops"
 LAB_PACKAGE = REPO / "lab" / "storeops_lab"
-FEATURES = ("storeops.compliance", "storeops.report", "storeops.workstation")
+FEATURES = (
+    "storeops.compliance",
+    "storeops.health",
+    "storeops.notify",
+    "storeops.report",
+    "storeops.workstation",
+)
 LAB = "storeops_lab"
 CLI = "storeops.cli"
 
