@@ -21,6 +21,7 @@ PACKAGES=(
   nftables iptables iproute2 iputils-ping curl openssh-client git ca-certificates python3 python3-venv
   shellcheck make
   reprepro gnupg  # the lab apt repository (lab/aptrepo/build.py): built and signed here
+  chrony  # the lab's NTP server on each store gateway (storeops_lab.ntp: chronyd -x, never the clock)
 )
 
 die() { echo "host-setup: $*" >&2; exit 1; }
