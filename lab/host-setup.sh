@@ -23,6 +23,7 @@ PACKAGES=(
   chromium fonts-wqy-zenhei poppler-utils  # storeops report: its browser test, Chinese text, pdftotext
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  # weasyprint (the report's PDF)
   reprepro gnupg  # the lab apt repository (lab/aptrepo/build.py): built and signed here
+  chrony  # the lab's NTP server on each store gateway (storeops_lab.ntp: chronyd -x, never the clock)
 )
 
 die() { echo "host-setup: $*" >&2; exit 1; }

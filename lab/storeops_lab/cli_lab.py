@@ -18,7 +18,7 @@ from rich.table import Table
 from storeops.inventory import Inventory, InventoryInvalid
 from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
-from storeops_lab import aptrepo, portal
+from storeops_lab import aptrepo, ntp, portal
 from storeops_lab.errors import LabError
 from storeops_lab.image import ImageBuildError, ensure_image
 from storeops_lab.lab import HostStatus, down, status, up
@@ -80,7 +80,10 @@ def status_table(statuses: Sequence[HostStatus]) -> str:
 
 
 def _status_summary(
-    statuses: Sequence[HostStatus], portal_up: bool, repositories: dict[str, bool]
+    statuses: Sequence[HostStatus],
+    portal_up: bool,
+    repositories: dict[str, bool],
+    time_servers: dict[str, bool],
 ) -> dict[str, Any]:
     return {
         "hosts": [{**dataclasses.asdict(s), "healthy": s.healthy} for s in statuses],
@@ -90,26 +93,39 @@ def _status_summary(
         "apt_repositories": [
             {"url": url, "answering": answers} for url, answers in repositories.items()
         ],
+        "ntp_servers": [
+            {"endpoint": endpoint, "answering": answers}
+            for endpoint, answers in time_servers.items()
+        ],
     }
+
+
+def _store_networks(inventory: Inventory) -> list[StoreNetwork]:
+    return [StoreNetwork(code, store.network) for code, store in inventory.stores.items()]
 
 
 def _apt_repositories(inventory: Inventory) -> dict[str, bool]:
     """The lab apt repository's URL on each store network's gateway -> whether it answers."""
-    gateways = (
-        StoreNetwork(code, store.network).gateway for code, store in inventory.stores.items()
-    )
-    return aptrepo.answering(gateways)
+    return aptrepo.answering(network.gateway for network in _store_networks(inventory))
+
+
+def _ntp_servers(inventory: Inventory) -> dict[str, bool]:
+    """The lab NTP server on each store network's gateway (address:port) -> whether it
+    answers with time a host may follow."""
+    return ntp.answering(_store_networks(inventory))
 
 
 def _status(inventory: Inventory, as_json: bool = False) -> int:
     statuses = status(inventory)
     portal_up = portal.answering()
     repositories = _apt_repositories(inventory)
+    time_servers = _ntp_servers(inventory)
     healthy = sum(s.healthy for s in statuses)
-    served = portal_up and all(repositories.values())
+    served = portal_up and all(repositories.values()) and all(time_servers.values())
     ok = EXIT_OK if healthy == len(statuses) and served else EXIT_FAILED
     if as_json:
-        print(json.dumps(_status_summary(statuses, portal_up, repositories), indent=2))
+        summary = _status_summary(statuses, portal_up, repositories, time_servers)
+        print(json.dumps(summary, indent=2))
         return ok
     print(status_table(statuses))
     devices = sum(s.device for s in statuses)
@@ -120,6 +136,8 @@ def _status(inventory: Inventory, as_json: bool = False) -> int:
     print(f"brand portal {portal.URL}: {'answering' if portal_up else 'NOT answering'}")
     for url, answers in repositories.items():
         print(f"apt repository {url}: {'answering' if answers else 'NOT answering'}")
+    for endpoint, answers in time_servers.items():
+        print(f"NTP server {endpoint}: {'answering' if answers else 'NOT answering'}")
     return ok
 
 

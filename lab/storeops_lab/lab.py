@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from storeops.inventory import Inventory
 from storeops.paths import LAB_STATE_DIR
-from storeops_lab import aptrepo, container, podman
+from storeops_lab import aptrepo, container, ntp, podman
 from storeops_lab.emulators import device_status, ensure_devices, stop_devices
 from storeops_lab.errors import LabError
 from storeops_lab.fence import fence
@@ -52,7 +52,7 @@ from storeops_lab.ssh import (
 
 SSH_TIMEOUT = 30.0
 MAX_PARALLEL = 8
-REQUIRED_COMMANDS = ("podman", "ssh", "ssh-keygen", "ip")
+REQUIRED_COMMANDS = ("podman", "ssh", "ssh-keygen", "ip", "chronyd")
 
 Say = Callable[[str], None]
 T = TypeVar("T")
@@ -408,6 +408,17 @@ def _serve_aptrepo(plan: LabPlan, result: UpResult) -> list[str]:
     return []
 
 
+def _serve_ntp(plan: LabPlan, result: UpResult) -> list[str]:
+    """The NTP server on every store network's gateway, started before the containers (it
+    binds the gateway address before the bridge has it: a new host's chrony asks once at
+    boot); returns the problem, if any."""
+    try:
+        result.actions += ntp.serve(plan.networks)
+    except (RuntimeError, subprocess.SubprocessError) as error:
+        return [str(error)]
+    return []
+
+
 def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     image = ensure_image(say=say)
     image_id = podman.image_id(image)
@@ -429,6 +440,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
         if network_actions:  # its containers may be gone now: look again
             containers = podman.inspect_containers([h.name for h in plan.hosts])
         result.actions += network_actions
+    problems = _serve_ntp(plan, result)
 
     outcomes = _in_parallel(
         lambda h: converge_host(h, containers[h.name], image_id, public_key, say), plan.hosts
@@ -438,8 +450,9 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
         result.warnings += outcome.warnings
     _peers_forget_old_mac(plan, outcomes)
     result.actions += _record_host_keys(plan, outcomes, files)
-    problems = [f"{o.lab_host.host.name}: {o.problem}" for o in outcomes if o.problem]
+    problems += [f"{o.lab_host.host.name}: {o.problem}" for o in outcomes if o.problem]
     problems += _serve_aptrepo(plan, result)
+    problems += ntp.not_answering(plan.networks)
     problems += _wait_for_logins(files, outcomes)
     for warning in result.warnings:
         say(f"  warning: {warning}")
@@ -477,6 +490,7 @@ def down(inventory: Inventory) -> DownResult:
                 result.actions.append(f"removed {len(names)} container(s)")
             result.actions += stop_portal()
             result.actions += aptrepo.stop_serving()
+            result.actions += ntp.stop_serving()
             result.actions += stop_devices(inventory)
             volumes = podman.remove_volumes([journal_volume(name) for name in names])
             if volumes:
