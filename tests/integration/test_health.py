@@ -81,6 +81,8 @@ def converged(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> dict[
     for host in (f"{STORE}-db", f"{STORE}-dms"):
         run_on(host, "systemctl", "start", "storeops-backup-check.service")
     for host in (f"{STORE}-dms", f"{STORE}-db", f"{STORE}-backup"):
+        # a client that found no server for a while polls rarely: ask it to poll now
+        run_on(host, "chronyc", "burst", "4/4")
         wait_for(f"{host}'s clock synchronised", lambda host=host: synchronised(host))
     code, report = health()
     return {"code": code, "report": report}
@@ -207,7 +209,7 @@ def small_data_disk(container: str, mountpoint: str) -> Iterator[None]:
     subprocess.run(
         [
             *inside,
-            f"mknod -m 600 /dev/loop{minor} b 7 {minor} && mount /dev/loop{minor} {mountpoint}",
+            f"mknod /dev/loop{minor} b 7 {minor} && mount /dev/loop{minor} {mountpoint}",
         ],
         check=True,
     )
