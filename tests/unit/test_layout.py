@@ -22,7 +22,7 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "modules" / "storeops"
 LAB_PACKAGE = REPO / "lab" / "storeops_lab"
-FEATURES = ("storeops.compliance", "storeops.workstation")
+FEATURES = ("storeops.compliance", "storeops.health", "storeops.workstation")
 LAB = "storeops_lab"
 CLI = "storeops.cli"
 

@@ -342,18 +342,20 @@ def remediation(net: ModuleType, device: Target, running: str) -> tuple[tuple[st
 
 def changed_lines(net: ModuleType, platform: str, before: str, after: str) -> tuple[str, ...]:
     """``-`` lines of ``before`` that ``after`` lacks, ``+`` lines it adds, in order, both
-    sides as net_config's diff shows them (masked)."""
-    old = net.for_diff(platform, before).splitlines()
-    new = net.for_diff(platform, after).splitlines()
+    sides normalised as net_config's diff (``for_diff``), compared with their secrets (a
+    changed password hash is a change) and shown masked."""
+    old = net.for_diff(platform, before, masked=False).splitlines()
+    new = net.for_diff(platform, after, masked=False).splitlines()
     diff = list(difflib.unified_diff(old, new, lineterm="", n=0))
-    return tuple(line for line in diff[2:] if not line.startswith("@@"))
+    return tuple(net.mask(platform, line) for line in diff[2:] if not line.startswith("@@"))
 
 
 # ---------------------------------------------------------------------------- backups
 
 
-def _git(repo: Path, *args: str) -> str:
-    """A read-only git command's output (no optional locks: nothing is written)."""
+def _git(repo: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    """A read-only git command's output ("" for an exit status in ``ok`` other than 0; no
+    optional locks: nothing is written)."""
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
         done = subprocess.run(
@@ -366,10 +368,10 @@ def _git(repo: Path, *args: str) -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise BackupUnreadable(f"git {args[0]} in {repo}: {_safe(error)}") from None
-    if done.returncode != 0:
-        reason = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupUnreadable(f"git {args[0]} in {repo}: {reason[-1] if reason else done}")
-    return done.stdout
+    if done.returncode in ok:
+        return done.stdout if done.returncode == 0 else ""
+    reason = (done.stderr or done.stdout).strip().splitlines()
+    raise BackupUnreadable(f"git {args[0]} in {repo}: {reason[-1] if reason else done}")
 
 
 def last_backup(repo: Path, name: str) -> Backup | None:
@@ -378,6 +380,8 @@ def last_backup(repo: Path, name: str) -> Backup | None:
     if not (repo / ".git").exists():
         return None
     filename = f"{name}.cfg"
+    if not _git(repo, "rev-parse", "--quiet", "--verify", "HEAD", ok=(0, 1)):
+        return None  # initialised, nothing committed yet
     found = _git(repo, "log", "-1", "--format=%H %cI", "--", filename).split()
     if len(found) != 2:
         return None
