@@ -20,6 +20,7 @@ from storeops.health.devices import (
     Target,
     UnknownDevice,
     changed_lines,
+    facts_of,
     last_backup,
     net_utils,
     network_devices,
@@ -250,3 +251,22 @@ def test_logouts_are_waited_for_together_and_at_most_the_deadline() -> None:
     started = time.monotonic()
     hung.wait(0.2)
     assert time.monotonic() - started < 1
+
+
+def test_a_login_that_cannot_be_resolved_is_the_devices_error_not_the_checks(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = shutil.copytree(REPO / "inventory" / "lab", tmp_path / "lab")
+    host_vars = root / "host_vars" / "sh01-sw01.yml"
+    host_vars.write_text(
+        host_vars.read_text() + 'network_password: "{{ vault_no_such_password }}"\n'
+    )
+    found = {t.host: t for t in targets(root, VaultPasswords.from_files(LAB_PASSWORDS), None, 5)}
+    switch = found["sh01-sw01"]
+    assert "vault_no_such_password" in switch.login_error and "password" not in switch.login
+    assert not found["sh01-fw01"].login_error
+    facts = facts_of(NET, switch, tmp_path / "no-backups", 1.0, Logouts())
+    assert facts.reachable is False and facts.error == switch.login_error
+    assert facts.backup_changes is None and facts.backup_at is None

@@ -104,6 +104,7 @@ class Target:
     intended: str = field(default="", repr=False)
     intended_error: str = ""
     management: Mapping[str, Any] = field(default_factory=dict)  # the zone model's
+    login_error: str = ""  # the login could not be resolved: the device is not contacted
 
 
 @dataclass(frozen=True)
@@ -194,15 +195,18 @@ def target(
     roles_dir = project / "roles"
     variables = play_variables(host.name, inventory_variables, (NETWORK_ROLE,), roles_dir)
     address, port = host.endpoint
-    password = str(resolve(variables, "network_password"))
-    login = {
+    login: dict[str, Any] = {
         "host": str(address),
         "port": port or 22,
         "platform": platform,
-        "username": str(resolve(variables, "network_username")),
-        "password": password,
         "timeout": connect_timeout(timeout),
     }
+    try:
+        login["username"] = str(resolve(variables, "network_username"))
+        login["password"] = password = str(resolve(variables, "network_password"))
+    except Exception as error:  # e.g. the store's vault_network_password is missing
+        reason = f"the network role's login cannot be resolved: {_safe(error)}"
+        return Target(host.name, host.store, platform, login, login_error=reason)
     base = Target(host.name, host.store, platform, login)
     try:
         model = device_model(inventory, host)
@@ -412,13 +416,15 @@ def facts_of(
         known = replace(known, backup_error=str(error))
     known = replace(known, backup_at=backup.at if backup else None)
     try:
+        if device.login_error:
+            raise ValueError(device.login_error)
         running = within(timeout, lambda: read_running(net, device.login, logouts))
     except ReadFailed as error:
         found = replace(known, reachable=True, error=str(error))
     except Exception as error:  # NetError (unreachable, refused), TimeoutError, the unforeseen
-        expected = isinstance(error, net.NetError | TimeoutError)
+        expected = isinstance(error, net.NetError | TimeoutError) or bool(device.login_error)
         reason = str(error) if expected else f"{type(error).__name__}: {_safe(error)}"
-        found = replace(known, error=_safe(RuntimeError(reason), device.login["password"]))
+        found = replace(known, error=_safe(RuntimeError(reason), device.login.get("password", "")))
     else:
         lines, intended_error = remediation(net, device, running)
         changes = changed_lines(net, device.platform, backup.text, running) if backup else None
@@ -430,6 +436,23 @@ def facts_of(
             backup_changes=changes,
         )
     return replace(found, seconds=time.monotonic() - started)
+
+
+def read_devices(
+    net: ModuleType,
+    devices: Sequence[Target],
+    repo: Path,
+    workers: int = 8,
+    timeout: float = 10.0,
+) -> list[DeviceFacts]:
+    """The facts of ``devices`` (from :func:`targets`), in their order, ``workers`` at a time,
+    each conversation at most ``timeout`` s; backups from ``repo``. Returns once every
+    session is logged out (or ``timeout`` more seconds have passed)."""
+    logouts = Logouts()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="health") as pool:
+        found = list(pool.map(lambda one: facts_of(net, one, repo, timeout, logouts), devices))
+    logouts.wait(timeout)
+    return found
 
 
 def gather_devices(
@@ -447,12 +470,6 @@ def gather_devices(
     ``state_path("network-backups")`` of the inventory's project.
     """
     root = Path(inventory_root)
-    project = find_project(root)
-    net = net_utils(project)
+    net = net_utils(find_project(root))
     devices = targets(root, passwords, hosts, timeout)
-    repo = state_path(BACKUPS, root)
-    logouts = Logouts()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="health") as pool:
-        found = list(pool.map(lambda one: facts_of(net, one, repo, timeout, logouts), devices))
-    logouts.wait(timeout)
-    return found
+    return read_devices(net, devices, state_path(BACKUPS, root), workers, timeout)
