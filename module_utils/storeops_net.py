@@ -483,16 +483,22 @@ def strip_volatile(platform: str, text: str) -> str:
     return "\n".join(kept) + "\n" if kept else ""
 
 
-def for_diff(platform: str, text: str) -> str:
+def for_diff(platform: str, text: str, masked: bool = True) -> str:
     """``text`` as a diff shows it (net_config's diff, the health check's drift against
     the last backup): no volatile lines, no separator lines (IOS ``!``, VRP
-    ``#``), no VRP ``return``, secrets masked: the lines hier_config compares."""
+    ``#``), no VRP ``return``, secrets masked: the lines hier_config compares.
+
+    ``masked=False``: secrets left in, for comparing (a changed hash is a change); mask
+    each line before showing it."""
     spec = platform_spec(platform)
     left_out = (spec.separator, *spec.not_config)
     kept = [
         line for line in strip_volatile(platform, text).splitlines() if line.strip() not in left_out
     ]
-    return mask(platform, "\n".join(kept) + "\n") if kept else ""
+    if not kept:
+        return ""
+    joined = "\n".join(kept) + "\n"
+    return mask(platform, joined) if masked else joined
 
 
 # ---------------------------------------------------------------------------- secrets

@@ -104,6 +104,7 @@ class Target:
     intended: str = field(default="", repr=False)
     intended_error: str = ""
     management: Mapping[str, Any] = field(default_factory=dict)  # the zone model's
+    login_error: str = ""  # the login could not be resolved: the device is not contacted
 
 
 @dataclass(frozen=True)
@@ -194,15 +195,18 @@ def target(
     roles_dir = project / "roles"
     variables = play_variables(host.name, inventory_variables, (NETWORK_ROLE,), roles_dir)
     address, port = host.endpoint
-    password = str(resolve(variables, "network_password"))
-    login = {
+    login: dict[str, Any] = {
         "host": str(address),
         "port": port or 22,
         "platform": platform,
-        "username": str(resolve(variables, "network_username")),
-        "password": password,
         "timeout": connect_timeout(timeout),
     }
+    try:
+        login["username"] = str(resolve(variables, "network_username"))
+        login["password"] = password = str(resolve(variables, "network_password"))
+    except Exception as error:  # e.g. the store's vault_network_password is missing
+        reason = f"the network role's login cannot be resolved: {_safe(error)}"
+        return Target(host.name, host.store, platform, login, login_error=reason)
     base = Target(host.name, host.store, platform, login)
     try:
         model = device_model(inventory, host)
@@ -274,19 +278,48 @@ def within(seconds: float, work: Callable[[], T]) -> T:
     raise value
 
 
-def read_running(net: ModuleType, login: Mapping[str, Any]) -> str:
-    """Log in, read the running configuration, log out: exec-mode commands only.
+class Logouts:
+    """The sessions being closed in the background, waited for once at the end of the check.
+
+    netmiko's logout waits for the device to fall silent (about 2 s on Huawei VRP): done
+    after the read, beside the other devices' reads, it costs the check those 2 s once
+    instead of once per device.
+    """
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def close(self, net: ModuleType, conn: Any) -> None:
+        thread = threading.Thread(
+            target=net.disconnect, args=(conn,), name="health-device-logout", daemon=True
+        )
+        thread.start()
+        with self._lock:
+            self._threads.append(thread)
+
+    def wait(self, seconds: float) -> None:
+        """Wait for every logout, ``seconds`` at most in all (the rest end on their own)."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def read_running(net: ModuleType, login: Mapping[str, Any], logouts: Logouts) -> str:
+    """Log in, read the running configuration, log out (in the background): exec-mode
+    commands only.
 
     NetError (storeops_net): unreachable or the login refused; ReadFailed: logged in, not read.
     """
     conn = net.connect(dict(login))
     try:
-        try:
-            return str(net.running_config(conn, login["platform"]))
-        except Exception as error:  # NetError, or netmiko's ReadTimeout
-            raise ReadFailed(_safe(error, login["password"])) from None
+        return str(net.running_config(conn, login["platform"]))
+    except Exception as error:  # NetError, or netmiko's ReadTimeout
+        raise ReadFailed(_safe(error, login["password"])) from None
     finally:
-        net.disconnect(conn)
+        logouts.close(net, conn)
 
 
 def remediation(net: ModuleType, device: Target, running: str) -> tuple[tuple[str, ...], str]:
@@ -313,18 +346,20 @@ def remediation(net: ModuleType, device: Target, running: str) -> tuple[tuple[st
 
 def changed_lines(net: ModuleType, platform: str, before: str, after: str) -> tuple[str, ...]:
     """``-`` lines of ``before`` that ``after`` lacks, ``+`` lines it adds, in order, both
-    sides as net_config's diff shows them (masked)."""
-    old = net.for_diff(platform, before).splitlines()
-    new = net.for_diff(platform, after).splitlines()
+    sides normalised as net_config's diff (``for_diff``), compared with their secrets (a
+    changed password hash is a change) and shown masked."""
+    old = net.for_diff(platform, before, masked=False).splitlines()
+    new = net.for_diff(platform, after, masked=False).splitlines()
     diff = list(difflib.unified_diff(old, new, lineterm="", n=0))
-    return tuple(line for line in diff[2:] if not line.startswith("@@"))
+    return tuple(net.mask(platform, line) for line in diff[2:] if not line.startswith("@@"))
 
 
 # ---------------------------------------------------------------------------- backups
 
 
-def _git(repo: Path, *args: str) -> str:
-    """A read-only git command's output (no optional locks: nothing is written)."""
+def _git(repo: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    """A read-only git command's output ("" for an exit status in ``ok`` other than 0; no
+    optional locks: nothing is written)."""
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
         done = subprocess.run(
@@ -337,10 +372,10 @@ def _git(repo: Path, *args: str) -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise BackupUnreadable(f"git {args[0]} in {repo}: {_safe(error)}") from None
-    if done.returncode != 0:
-        reason = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupUnreadable(f"git {args[0]} in {repo}: {reason[-1] if reason else done}")
-    return done.stdout
+    if done.returncode in ok:
+        return done.stdout if done.returncode == 0 else ""
+    reason = (done.stderr or done.stdout).strip().splitlines()
+    raise BackupUnreadable(f"git {args[0]} in {repo}: {reason[-1] if reason else done}")
 
 
 def last_backup(repo: Path, name: str) -> Backup | None:
@@ -349,6 +384,8 @@ def last_backup(repo: Path, name: str) -> Backup | None:
     if not (repo / ".git").exists():
         return None
     filename = f"{name}.cfg"
+    if not _git(repo, "rev-parse", "--quiet", "--verify", "HEAD", ok=(0, 1)):
+        return None  # initialised, nothing committed yet
     found = _git(repo, "log", "-1", "--format=%H %cI", "--", filename).split()
     if len(found) != 2:
         return None
@@ -360,7 +397,9 @@ def last_backup(repo: Path, name: str) -> Backup | None:
 # ---------------------------------------------------------------------------- one device
 
 
-def facts_of(net: ModuleType, device: Target, repo: Path, timeout: float) -> DeviceFacts:
+def facts_of(
+    net: ModuleType, device: Target, repo: Path, timeout: float, logouts: Logouts
+) -> DeviceFacts:
     """Read one device (at most ``timeout`` seconds of conversation) and compare."""
     started = time.monotonic()
     known = DeviceFacts(
@@ -377,13 +416,15 @@ def facts_of(net: ModuleType, device: Target, repo: Path, timeout: float) -> Dev
         known = replace(known, backup_error=str(error))
     known = replace(known, backup_at=backup.at if backup else None)
     try:
-        running = within(timeout, lambda: read_running(net, device.login))
+        if device.login_error:
+            raise ValueError(device.login_error)
+        running = within(timeout, lambda: read_running(net, device.login, logouts))
     except ReadFailed as error:
         found = replace(known, reachable=True, error=str(error))
     except Exception as error:  # NetError (unreachable, refused), TimeoutError, the unforeseen
-        expected = isinstance(error, net.NetError | TimeoutError)
+        expected = isinstance(error, net.NetError | TimeoutError) or bool(device.login_error)
         reason = str(error) if expected else f"{type(error).__name__}: {_safe(error)}"
-        found = replace(known, error=_safe(RuntimeError(reason), device.login["password"]))
+        found = replace(known, error=_safe(RuntimeError(reason), device.login.get("password", "")))
     else:
         lines, intended_error = remediation(net, device, running)
         changes = changed_lines(net, device.platform, backup.text, running) if backup else None
@@ -395,6 +436,23 @@ def facts_of(net: ModuleType, device: Target, repo: Path, timeout: float) -> Dev
             backup_changes=changes,
         )
     return replace(found, seconds=time.monotonic() - started)
+
+
+def read_devices(
+    net: ModuleType,
+    devices: Sequence[Target],
+    repo: Path,
+    workers: int = 8,
+    timeout: float = 10.0,
+) -> list[DeviceFacts]:
+    """The facts of ``devices`` (from :func:`targets`), in their order, ``workers`` at a time,
+    each conversation at most ``timeout`` s; backups from ``repo``. Returns once every
+    session is logged out (or ``timeout`` more seconds have passed)."""
+    logouts = Logouts()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="health") as pool:
+        found = list(pool.map(lambda one: facts_of(net, one, repo, timeout, logouts), devices))
+    logouts.wait(timeout)
+    return found
 
 
 def gather_devices(
@@ -412,9 +470,6 @@ def gather_devices(
     ``state_path("network-backups")`` of the inventory's project.
     """
     root = Path(inventory_root)
-    project = find_project(root)
-    net = net_utils(project)
+    net = net_utils(find_project(root))
     devices = targets(root, passwords, hosts, timeout)
-    repo = state_path(BACKUPS, root)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="health") as pool:
-        return list(pool.map(lambda device: facts_of(net, device, repo, timeout), devices))
+    return read_devices(net, devices, state_path(BACKUPS, root), workers, timeout)
