@@ -8,15 +8,14 @@ import io
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from storeops.cli_options import add_inventory_option, add_json_option, working
 from storeops.inventory import Inventory, InventoryInvalid
-from storeops.paths import LAB_INVENTORY
 from storeops.validate import load_valid
 from storeops_lab import aptrepo, ntp, portal
 from storeops_lab.errors import LabError
@@ -38,7 +37,7 @@ def _fail(message: str) -> int:
 def _with_inventory(action: Callable[[Inventory, argparse.Namespace], int]) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         try:
-            inventory = load_valid(args.lab_inventory)
+            inventory = load_valid(args.inventory)  # resolved by cli_options.prepare
             return action(inventory, args)
         except InventoryInvalid as error:
             return _fail(str(error))
@@ -116,10 +115,11 @@ def _ntp_servers(inventory: Inventory) -> dict[str, bool]:
 
 
 def _status(inventory: Inventory, as_json: bool = False) -> int:
-    statuses = status(inventory)
-    portal_up = portal.answering()
-    repositories = _apt_repositories(inventory)
-    time_servers = _ntp_servers(inventory)
+    with working("probing the lab's hosts"):
+        statuses = status(inventory)
+        portal_up = portal.answering()
+        repositories = _apt_repositories(inventory)
+        time_servers = _ntp_servers(inventory)
     healthy = sum(s.healthy for s in statuses)
     served = portal_up and all(repositories.values()) and all(time_servers.values())
     ok = EXIT_OK if healthy == len(statuses) and served else EXIT_FAILED
@@ -170,16 +170,8 @@ def register(subparsers: Any) -> None:
     ):
         parser = add(name, help_text, _with_inventory(action))
         if name == "status":
-            parser.add_argument("--json", action="store_true", help="print JSON, not a table")
-        parser.add_argument(
-            "-i",
-            "--inventory",
-            dest="lab_inventory",
-            metavar="DIR",
-            type=Path,
-            default=LAB_INVENTORY,
-            help=f"inventory directory (default: {LAB_INVENTORY})",
-        )
+            add_json_option(parser)
+        add_inventory_option(parser, lab=True)
     add("image", "build the lab base image if its current version is missing", _image).add_argument(
         "--force", action="store_true", help="rebuild even if it exists"
     )

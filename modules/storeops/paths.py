@@ -62,8 +62,17 @@ def _checkout() -> Path | None:
     return candidate if is_project(candidate) else None
 
 
-def find_project(near: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The project of this run (see the module's docstring for the order)."""
+def find_project(
+    near: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    installed: bool = True,
+) -> Path:
+    """The project of this run (see the module's docstring for the order).
+
+    ``installed=False`` leaves out the last step, the checkout the package is imported
+    from: the CLI's defaults come from the run, never from where storeops is installed.
+    """
     env = os.environ if environ is None else environ
     explicit = env.get(PROJECT_ENV)
     if explicit:
@@ -81,7 +90,7 @@ def find_project(near: Path | str | None = None, environ: Mapping[str, str] | No
         found = _enclosing_project(candidate) if candidate is not None else None
         if found is not None:
             return found
-    found = _checkout()
+    found = _checkout() if installed else None
     if found is None:
         raise ProjectNotFound(
             "no storeops project (ansible.cfg and roles/) in the current directory or above: "

@@ -216,6 +216,20 @@ def systemd_word(value: Any, purpose: str = "a systemd unit setting") -> str:
     return conf_word(systemd_value(value, purpose), purpose)
 
 
+def systemd_exec_word(value: Any, purpose: str = "a systemd command argument") -> str:
+    """One argument of ExecStart=: a word of :func:`systemd_word`, '$' doubled (ExecStart
+    expands ``$NAME`` from the environment)."""
+    return systemd_word(value, purpose).replace("$", "$$")
+
+
+def systemd_env_value(value: Any, purpose: str = "an environment file value") -> str:
+    """The value of a ``NAME=value`` line of an EnvironmentFile (a password): one line, in
+    double quotes, the four characters systemd unescapes there (double quote, backslash,
+    backquote, dollar) escaped, so that it is read back exactly."""
+    text = one_line(value, purpose)
+    return '"' + re.sub(r'(["\\`$])', r"\\\1", text) + '"'
+
+
 def desktop_string(value: Any, purpose: str = "a desktop entry string") -> str:
     """A Desktop Entry string value (Name, Comment): escapes of the spec for \\\\ \\n \\t \\r."""
     text = _text(value, purpose).replace("\\", "\\\\")
@@ -288,6 +302,8 @@ FILTERS: dict[str, Callable[..., str]] = {
     "apt_string": apt_string,
     "systemd_value": systemd_value,
     "systemd_word": systemd_word,
+    "systemd_exec_word": systemd_exec_word,
+    "systemd_env_value": systemd_env_value,
     "desktop_string": desktop_string,
     "desktop_exec_arg": desktop_exec_arg,
     "device_line": device_line,

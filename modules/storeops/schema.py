@@ -910,6 +910,56 @@ BootTimeCommand = Annotated[
 SystemdUnit = Annotated[str, full_pattern(SYSTEMD_UNIT_RE, "a systemd unit name (foo.service)")]
 
 
+# The controller's timers (role controller): a systemd time span, one word of the unit
+# (5min, 1h, 90s, 1h30min), from 30 seconds (the sampler must not hammer the stores) to a
+# day. systemd's "m" is minutes; months and years are not intervals of a schedule.
+TIME_SPAN_PART_RE = re.compile(r"([0-9]{1,6})(s|sec|m|min|h|hr|d)?")
+TIME_SPAN_RE = re.compile(r"(?:[0-9]{1,6}(?:s|sec|m|min|h|hr|d)?)+")
+TIME_SPAN_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+TIME_SPAN_RANGE = (30, 86400)
+
+
+def _time_span(value: str) -> str:
+    if not TIME_SPAN_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a systemd time span (5min, 1h, 90s; no spaces)")
+    seconds = sum(
+        int(number) * TIME_SPAN_SECONDS[unit] for number, unit in TIME_SPAN_PART_RE.findall(value)
+    )
+    shortest, longest = TIME_SPAN_RANGE
+    if not shortest <= seconds <= longest:
+        raise ValueError(f"{value!r} is {seconds} s: an interval is {shortest} s to one day")
+    return value
+
+
+# The controller's database (storeops.statedb): a SQLAlchemy URL without the password
+# (the password comes from the vault, through a root-only environment file), or a SQLite
+# file by its absolute path.
+DATABASE_URL_RE = re.compile(
+    r"sqlite:////[A-Za-z0-9._/-]{1,200}"
+    r"|[a-z][a-z0-9]{0,15}(\+[a-z0-9_]{1,31})?://([A-Za-z0-9._~-]{1,64}@)?"
+    r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/[A-Za-z0-9_]{1,64}(\?[A-Za-z0-9_.=&-]{1,200})?"
+)
+_URL_PASSWORD_RE = re.compile(r"://[^/@]*:[^/@]*@")
+
+
+def _database_url(value: str) -> str:
+    if _URL_PASSWORD_RE.search(value):
+        raise ValueError(
+            "the database URL holds a password: give it without, and the password in the "
+            "vault (vault_controller_database_password)"
+        )
+    if not DATABASE_URL_RE.fullmatch(value) or ".." in value.split("/"):
+        raise ValueError(
+            f"{value!r} is not a database URL (mysql+pymysql://user@host/database, or "
+            "sqlite:////absolute/path)"
+        )
+    return value
+
+
+TimeSpan = Annotated[str, safe(_time_span)]
+DatabaseUrl = Annotated[str, safe(_database_url)]
+
+
 class AptSource(Strict):
     """One apt source of the patching role (a deb822 file, signed by its key)."""
 
@@ -1030,6 +1080,18 @@ class ConstrainedRoleVars(BaseModel):
     patching_state_file: AbsolutePath | None = None
     patching_lock: AbsolutePath | None = None
     patching_rollout_journal: AbsolutePath | None = None
+    # role controller: every value is written into the systemd units or their environment file
+    controller_user: Login | None = None
+    controller_group: Login | None = None
+    controller_state_dir: AbsolutePath | None = None
+    controller_project_dir: AbsolutePath | JinjaExpression | None = None
+    controller_storeops: AbsolutePath | JinjaExpression | None = None
+    controller_inventory: AbsolutePath | JinjaExpression | None = None
+    controller_vault_password_file: AbsolutePath | Literal[""] | None = None
+    controller_sample_interval: TimeSpan | None = None
+    controller_health_interval: TimeSpan | None = None
+    controller_database_url: DatabaseUrl | Literal[""] | None = None
+    controller_env_file: AbsolutePath | None = None
 
 
 # The variables the core schema owns and judges. A feature's own (the workstation's) come

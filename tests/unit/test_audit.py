@@ -380,14 +380,16 @@ def test_storeops_audit_on_the_lab_inventory_with_recorded_results(
         return lines, [(1, "")] * len(commands)
 
     monkeypatch.setattr(audit, "run_checks", recorded)
-    out = tmp_path / "audit.json"
-    status = cli.main(["audit", "--limit", "store_sh01:&db", "--json", str(out)])
+    status = cli.main(["audit", "--limit", "store_sh01:&db", "--json"])
     assert status == audit.EXIT_FAILED
     assert len(calls) == 1 and "--hosts=ansible://sh01-db?ansible_inventory=" in calls[0][4]
-    data = json.loads(out.read_text())
+    out = capsys.readouterr().out
+    data = json.loads(out)  # the JSON alone on stdout: no table
     assert data["hosts"] == ["sh01-db"]
     statuses = {r["control"]: r["status"] for r in data["results"]}
     assert statuses[PWQUALITY] == "passed" and statuses[UMASK] == "failed"
     assert statuses[AUDITD] == "unknown"  # no line recorded for it
     assert data["stores"]["sh01"]["passed"] == 1
-    assert "login.defs UMASK 022" in capsys.readouterr().out
+    assert any("login.defs UMASK 022" in r["reason"] for r in data["results"] if r["reason"])
+    assert cli.main(["audit", "--limit", "store_sh01:&db"]) == audit.EXIT_FAILED
+    assert "login.defs UMASK 022" in capsys.readouterr().out  # the table's notes

@@ -173,6 +173,16 @@ ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "sh01-dms",
         ("patching",),
     ),
+    **{
+        f"roles/controller/templates/{template}.j2": ("sh01-db", ("controller",))
+        for template in (
+            "etc/systemd/system/storeops-sample.service",
+            "etc/systemd/system/storeops-sample.timer",
+            "etc/systemd/system/storeops-health.service",
+            "etc/systemd/system/storeops-health.timer",
+            "etc/storeops/controller.env",
+        )
+    },
     "roles/network/templates/intended/cisco_ios.cfg.j2": ("sh01-sw01", ("network",)),
     "roles/network/templates/intended/huawei_vrp.cfg.j2": ("sh01-fw01", ("network",)),
 }
@@ -292,6 +302,13 @@ def _role_vars(lab: Checked, lab_hosts: dict[str, Any], template: str) -> dict[s
         variables["patching_holds"] = [
             {"package": "storedms-runtime", "version": "1.*", "reason": "DMS 3.2.0 needs 1.*"}
         ]
+    if "controller" in roles:
+        # the play's own variables, and every optional value set so that it is rendered
+        variables["playbook_dir"] = str(REPO / "playbooks")
+        variables["ansible_inventory_sources"] = [str(REPO / "inventory" / "lab")]
+        variables["controller_database_url"] = "mysql+pymysql://storeops@db.hq.example/storeops"
+        variables["controller_database_password"] = "from-the-vault"
+        variables["controller_vault_password_file"] = "/etc/storeops/vault-password"
     if "hardening" in roles:
         # tasks/auditd.yml: find's setuid/setgid commands on the host, sorted.
         variables["hardening_privileged"] = [

@@ -16,15 +16,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from storeops.cli_options import (
+    add_inventory_option,
+    add_json_option,
+    add_vault_options,
+    progress,
+    vault_passwords,
+)
 from storeops.compliance import audit
 from storeops.compliance.catalogue import catalogue_file, load_catalogue
 from storeops.compliance.readme import README, update_readme
 from storeops.compliance.report import print_report
 from storeops.compliance.validation import host_waivers
-from storeops.paths import LAB_INVENTORY, ProjectNotFound, find_project
-from storeops.yamlfiles import VaultPasswords
-
-EXIT_USAGE = 64  # not a monitoring code: a wrong command line
+from storeops.paths import ProjectNotFound, find_project
 
 
 def linux_hosts(inventory: Path, limit: str | None) -> list[str]:
@@ -47,22 +51,13 @@ def _stores(raw: Any, hosts: list[str]) -> dict[str, str]:
     return {host: raw.store_code_of_group(raw.host_entries[host][0]) for host in hosts}
 
 
-def _write_json(report: audit.AuditReport, target: str) -> None:
-    text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8")
-
-
 def _cmd_audit(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from storeops.validate import validate
 
-    console = Console(stderr=args.json == "-")
-    inventory = (args.inventory or LAB_INVENTORY).resolve()
+    console = Console(stderr=args.json)  # the progress; with --json, stdout is the JSON's
+    inventory: Path = args.inventory  # resolved by storeops.cli_options.prepare
     try:  # the project holding the inventory: its roles, catalogue and audit tests
         project = find_project(near=inventory)
     except ProjectNotFound as exc:
@@ -72,8 +67,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     report = audit.AuditReport(
         str(inventory), [], {}, [c.id for c in catalogue.controls], generated=audit.generated_now()
     )
+    passwords = vault_passwords(args)  # a file that cannot be read: a usage error
     try:
-        passwords = VaultPasswords.from_ansible_config(args.vault_password_file or ())
         raw = validate(inventory, passwords, project / "roles", playbooks=[project / "playbooks"])
     except Exception as exc:  # ansible and the vault raise their own types
         report.problem = f"cannot read the inventory: {exc}"
@@ -94,22 +89,15 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             str(path.resolve()) for path in args.vault_password_file
         )
     total = len(hosts) * len(catalogue.controls)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(f"auditing {len(hosts)} hosts", total=total)
+    with progress(console) as bar:
+        task = bar.add_task(f"auditing {len(hosts)} hosts", total=total)
         lines, runs = audit.audit_hosts(
             inventory,
             hosts,
             project,
             environment,
             workers=args.workers,
-            progress=lambda done: progress.update(task, completed=done),
+            progress=lambda done: bar.update(task, completed=done),
         )
     broken = [
         f"{host}: pytest exit {status}\n{tail}"
@@ -123,9 +111,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _finish(report: audit.AuditReport, args: argparse.Namespace, console: Any) -> int:
-    print_report(report, console)
+    """The table for a person, or with ``--json`` the JSON alone on standard output."""
     if args.json:
-        _write_json(report, args.json)
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_report(report, console)
     return report.exit_code()
 
 
@@ -144,17 +134,10 @@ def register(commands: Any) -> None:
         "audit",
         help="audit the MLPS 2.0 level-2 controls on the Linux hosts (read-only; exit 0/2/3)",
     )
-    run.add_argument("-i", "--inventory", type=Path, help="inventory (default: the lab)")
+    add_inventory_option(run)
     run.add_argument("--limit", metavar="PATTERN", help="an Ansible host pattern")
-    run.add_argument(
-        "--json", metavar="FILE", help="write the result as JSON to FILE ('-': standard output)"
-    )
-    run.add_argument(
-        "--vault-password-file",
-        type=Path,
-        action="append",
-        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
-    )
+    add_json_option(run)
+    add_vault_options(run)
     run.add_argument("--workers", type=int, default=8, help="hosts audited at once (default 8)")
     run.set_defaults(handler=_cmd_audit)
     compliance = commands.add_parser("compliance", help="the control catalogue")

@@ -20,12 +20,19 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storeops.cli_options import (
+    UsageError,
+    add_inventory_option,
+    add_vault_options,
+    run_project,
+    vault_passwords,
+)
 from storeops.inventory import InventoryInvalid
-from storeops.paths import DEPLOYS_DIR, LAB_INVENTORY, REPO_ROOT, state_path
+from storeops.paths import state_path
 from storeops.schema import Role
 from storeops.workstation import deploy_env as env
 from storeops.workstation.commands import archive_name, restore_command
@@ -42,11 +49,9 @@ from storeops.workstation.plan import (
 from storeops.workstation.register import AssetRegister, Change, RegisterError
 from storeops.workstation.schema import AssetRecord
 from storeops.workstation.settings import AssignmentFileError, write_assignment
-from storeops.yamlfiles import VaultPasswords
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -68,6 +73,8 @@ class PyinfraRun:
     environment: dict[str, str]
     dry: bool = False
     diff: bool = False
+    # The project holding the inventory: its deploys/, and pyinfra's working directory.
+    project: Path = field(default_factory=run_project)  # default: found from the cwd
 
     def command(self) -> list[str]:
         pyinfra = str(Path(sys.executable).parent / "pyinfra")
@@ -75,28 +82,31 @@ class PyinfraRun:
         diff = ["--diff"] if self.diff else []
         target = ["@local"] if self.limit is None else ["deploys/inventory.py"]
         limit = [] if self.limit is None else ["--limit", self.limit]
-        return [pyinfra, *mode, *diff, *limit, *target, str(DEPLOYS_DIR / self.deploy)]
+        deploy = self.project / "deploys" / self.deploy
+        return [pyinfra, *mode, *diff, *limit, *target, str(deploy)]
 
     def run(self) -> int:
         """pyinfra's exit status; its output goes straight to the terminal."""
         done = subprocess.run(
-            self.command(), cwd=REPO_ROOT, env={**os.environ, **self.environment}, check=False
+            self.command(), cwd=self.project, env={**os.environ, **self.environment}, check=False
         )
         return done.returncode
 
 
 def _base_environment(args: argparse.Namespace) -> dict[str, str]:
+    """What the deploys read: the inventory, and the vault password file when one is given
+    (the deploy opens the vault with it, as with Ansible's configuration otherwise)."""
     environment = {env.INVENTORY: str(Path(args.inventory).resolve())}
-    if args.vault_password_file:
-        environment["ANSIBLE_VAULT_PASSWORD_FILE"] = str(args.vault_password_file.resolve())
+    files = args.vault_password_file or []
+    if len(files) > 1:
+        raise UsageError("the deploys open the vault with one --vault-password-file")
+    if files:
+        environment["ANSIBLE_VAULT_PASSWORD_FILE"] = str(files[0].resolve())
     return environment
 
 
 def _checked(args: argparse.Namespace) -> Checked:
-    passwords = VaultPasswords.from_ansible_config(
-        [args.vault_password_file] if args.vault_password_file else ()
-    )
-    return load_checked(args.inventory, passwords)
+    return load_checked(args.inventory, vault_passwords(args))
 
 
 def _guarded(action: Callable[[argparse.Namespace], int]) -> Handler:
@@ -136,11 +146,16 @@ def _provision(args: argparse.Namespace) -> int:
             env.REPORT: str(report_path),
         }
         target = None if args.local else args.host
-        status = PyinfraRun("workstation.py", target, environment, args.dry, args.diff).run()
+        project = run_project(args.inventory)
+        status = PyinfraRun(
+            "workstation.py", target, environment, args.dry, args.diff, project
+        ).run()
         if status != 0:
             return _fail(f"pyinfra failed on {args.host} (exit {status}): nothing registered")
         if target is not None:  # @local confirms the firewall in the run itself
-            confirm = PyinfraRun("workstation_firewall.py", target, environment, args.dry)
+            confirm = PyinfraRun(
+                "workstation_firewall.py", target, environment, args.dry, False, project
+            )
             status = confirm.run()
             if status != 0:
                 return _fail(
@@ -212,7 +227,14 @@ def _decommission_runs(
 
     def phase(which: str, target: str, **extra: str) -> int:
         environment = {**common, env.PHASE: which, env.HOST: leaving.host, **extra}
-        run = PyinfraRun("workstation_decommission.py", target, environment, args.dry, args.diff)
+        run = PyinfraRun(
+            "workstation_decommission.py",
+            target,
+            environment,
+            args.dry,
+            args.diff,
+            run_project(args.inventory),
+        )
         return run.run()
 
     status = phase("archive", leaving.host)
@@ -280,14 +302,8 @@ def _decommission(args: argparse.Namespace) -> int:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("host", help="the workstation's inventory host, e.g. sh01-ws01")
-    parser.add_argument(
-        "-i", "--inventory", type=Path, default=LAB_INVENTORY, help="inventory directory"
-    )
-    parser.add_argument(
-        "--vault-password-file",
-        type=Path,
-        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
-    )
+    add_inventory_option(parser)
+    add_vault_options(parser)
     parser.add_argument("--dry", action="store_true", help="show what would change; change nothing")
     parser.add_argument(
         "--diff", action="store_true", help="show file differences (pyinfra --diff)"

@@ -1,0 +1,1 @@
+../../../../../tests/testinfra/role_host.py
