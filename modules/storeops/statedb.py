@@ -1,9 +1,9 @@
 """The controller's database: health-check history, DMS availability samples, notifications.
 
 One SQL database per controller, reached through SQLAlchemy, so that the same code runs on
-the default SQLite file (``state_path("storeops.sqlite")``: ``logs/storeops.sqlite`` in the checkout,
-or under ``STOREOPS_STATE_DIR``) and on the group's MariaDB when the controller is shared or
-ephemeral (AWX discards the project after each job): ``STOREOPS_DATABASE_URL`` or a
+the default SQLite file (``state_path("storeops.sqlite")``: ``logs/storeops.sqlite`` in the
+checkout, or under ``STOREOPS_STATE_DIR``) and on the group's MariaDB when the controller is
+shared or ephemeral (AWX discards the project after each job): ``STOREOPS_DATABASE_URL`` or a
 command's ``--database URL``, e.g. ``mysql+pymysql://storeops@db.hq.example/storeops``. The
 password of such a URL comes from the environment (``STOREOPS_DATABASE_PASSWORD``, as AWX
 injects a credential), never from the command line.
