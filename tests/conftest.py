@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+
+# Every ansible-playbook the tests start records its run with ARA (ansible.cfg's ara_default
+# callback: about 0.35 s a run, bench/ara.py) into a throwaway directory, never into the
+# controller's run history (logs/ara). A test that reads ARA's database sets its own.
+os.environ.setdefault("ARA_BASE_DIR", str(REPO / ".cache" / "ara"))
 
 
 def load_plugin(name: str, path: Path) -> ModuleType:

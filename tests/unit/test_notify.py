@@ -13,14 +13,9 @@ import hmac
 import ipaddress
 import json
 import shutil
-import socket
 import ssl
 import subprocess
-import threading
-import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +34,7 @@ from storeops.notify.incidents import IncidentStore
 from storeops.notify.notifier import resolve_channels, store_channels
 from storeops.yamlfiles import VaultPasswords
 from tests.conftest import REPO
+from tests.notify_receiver import Receiver, closed_port, serving
 
 LAB = REPO / "inventory" / "lab"
 LAB_PASSWORD = REPO / "lab" / "vault-password.txt"
@@ -47,62 +43,10 @@ LAB_PASSWORD = REPO / "lab" / "vault-password.txt"
 # ---------------------------------------------------------------------------- receivers
 
 
-@dataclass
-class Received:
-    path: str
-    query: dict[str, str]
-    body: dict[str, Any]
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records each POST and answers ``answer``."""
-
-    port: int
-    received: list[Received] = field(default_factory=list)
-    status: int = 200
-    answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(port=0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            parts = urllib.parse.urlsplit(self.path)
-            length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length).decode("utf-8"))
-            query = dict(urllib.parse.parse_qsl(parts.query))
-            state.received.append(Received(parts.path, query, body))
-            data = json.dumps(state.answer).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
-def _closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (a receiver that is down)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    with serving() as state:
+        yield state
 
 
 def _notifier(tmp_path: Path, channels: list[dict[str, Any]]) -> Notifier:
@@ -243,7 +187,7 @@ def test_incidents_are_per_store_and_key(tmp_path: Path, receiver: Receiver) -> 
 
 
 def test_a_receiver_that_is_down_is_reported_and_retried_next_run(tmp_path: Path) -> None:
-    port = _closed_port()
+    port = closed_port()
     engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     down = Notifier(
         {"sh01": [{"type": "wecom", "url": f"http://127.0.0.1:{port}/send?key=k"}]}, engine
@@ -257,28 +201,11 @@ def test_a_receiver_that_is_down_is_reported_and_retried_next_run(tmp_path: Path
     assert [s.kind for s in down.update([Event("sh01", "dms", True, "DMS down")])] == ["failure"]
 
     # the receiver is back: the next failing sample is sent, then suppressed
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b'{"errcode": 0, "errmsg": "ok"}')
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(port=port) as back:
         (sent,) = down.update([Event("sh01", "dms", True, "DMS down")])
-        assert sent.delivered and len(received) == 1
+        assert sent.delivered and len(back.received) == 1
         assert down.update([Event("sh01", "dms", True, "DMS down")]) == []
         assert IncidentStore(engine).open_all()[0].notified
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_failure_nobody_heard_of_closes_quietly(tmp_path: Path) -> None:
@@ -339,7 +266,7 @@ def test_smtp_sends_the_mail_over_starttls(tmp_path: Path, certificate: tuple[Pa
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     mailbox = Mailbox()
-    port = _closed_port()
+    port = closed_port()
     controller = Controller(
         mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
     )
@@ -426,7 +353,7 @@ def test_storeops_notify_test_sends_through_each_channel(
                         {
                             "name": "dead",
                             "type": "webhook",
-                            "url": f"http://127.0.0.1:{_closed_port()}/x",
+                            "url": f"http://127.0.0.1:{closed_port()}/x",
                         },
                     ]
                 }
@@ -492,7 +419,7 @@ def test_the_host_side_notifier_retries_when_the_receiver_was_down(tmp_path: Pat
     config = {
         "store": "sh01",
         "host": "sh01-db",
-        "channels": [{"type": "webhook", "url": f"http://127.0.0.1:{_closed_port()}/hook"}],
+        "channels": [{"type": "webhook", "url": f"http://127.0.0.1:{closed_port()}/hook"}],
     }
     state = tmp_path / "state"
     unit = "storeops-backup-check.service"
