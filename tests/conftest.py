@@ -14,9 +14,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 
-# Every ansible-playbook the tests start records its run with ARA (ansible.cfg's ara_default
-# callback: about 0.35 s a run, bench/ara.py) into a throwaway directory, never into the
-# controller's run history (logs/ara). A test that reads ARA's database sets its own.
+# ARA's recording costs about 4.5 s per ansible-playbook run on our machines (bench/ara.py:
+# 13.1 s against 8.6 s for a ten-task playbook), some 15 minutes over the suite's ~200 runs,
+# so the tests run without it: the callbacks ansible.cfg enables but ara_default. The tests
+# of the recording itself enable it (RECORDING_CALLBACKS) into a directory of their own;
+# should a run record anyway, it goes to a throwaway directory, never to logs/ara.
+NOT_RECORDING_CALLBACKS = "ansible.posix.profile_tasks"
+RECORDING_CALLBACKS = "ansible.posix.profile_tasks, ara_default"
+os.environ.setdefault("ANSIBLE_CALLBACKS_ENABLED", NOT_RECORDING_CALLBACKS)
 os.environ.setdefault("ARA_BASE_DIR", str(REPO / ".cache" / "ara"))
 
 

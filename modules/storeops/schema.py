@@ -1120,4 +1120,10 @@ class ConstrainedRoleVars(BaseModel):
 
 # The variables the core schema owns and judges. A feature's own (the workstation's) come
 # with its registration with the validator (storeops.validate.FeatureRules.owned_vars).
-SCHEMA_OWNED_VARS = frozenset(GroupWideVars.model_fields) | frozenset(StoreVars.model_fields)
+# storeops_notify is set group-wide and overridden per store: owned here, judged in every
+# vars file by ConstrainedRoleVars (the roles read it: backup, dms_rollout).
+SCHEMA_OWNED_VARS = (
+    frozenset(GroupWideVars.model_fields)
+    | frozenset(StoreVars.model_fields)
+    | frozenset({"storeops_notify"})
+)

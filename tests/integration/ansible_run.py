@@ -59,7 +59,8 @@ def run_playbook(
         "HOME": str(Path.home()),
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         "ANSIBLE_NOCOLOR": "true",
-        # ARA records the run into the tests' throwaway directory (tests/conftest.py)
+        # ARA: not recording, unless a test enables it (tests/conftest.py)
+        "ANSIBLE_CALLBACKS_ENABLED": os.environ["ANSIBLE_CALLBACKS_ENABLED"],
         "ARA_BASE_DIR": os.environ["ARA_BASE_DIR"],
     }
     command = [ANSIBLE_PLAYBOOK, playbook, *args]

@@ -13,6 +13,7 @@ import pytest
 from storeops import run_history
 from storeops.inventory import Inventory
 from tests.ara_secrets import LAB, contains, lab_secrets, leaks
+from tests.conftest import RECORDING_CALLBACKS
 from tests.integration.ansible_run import run_playbook
 
 pytestmark = pytest.mark.lab
@@ -23,6 +24,7 @@ def test_a_lab_playbook_with_secrets_leaves_none_in_ara(
 ) -> None:
     base = tmp_path / "ara"
     monkeypatch.setenv("ARA_BASE_DIR", str(base))
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", RECORDING_CALLBACKS)
     started = dt.datetime.now(dt.UTC)
     done = run_playbook("playbooks/backup.yml", tmp_path, "--check", "--diff")
     assert done.returncode == 0, done.stdout[-3000:]

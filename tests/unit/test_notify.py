@@ -152,7 +152,7 @@ def test_a_robot_that_refuses_the_message_is_a_failed_send(
 def test_once_per_incident_over_a_sequence_of_samples(tmp_path: Path, receiver: Receiver) -> None:
     notifier = _notifier(tmp_path, [{"type": "webhook", "url": receiver.url("/hook")}])
     samples = [True, True, True, False, False, True, True, False]
-    kinds = []
+    kinds: list[str] = []
     for failing in samples:
         sent = notifier.update([Event("sh01", "dms", failing, "DMS down" if failing else "DMS up")])
         kinds.extend(s.kind for s in sent)

@@ -19,7 +19,7 @@ import pytest
 
 from storeops import run_history
 from tests.ara_secrets import LAB, contains, lab_secrets, leaks
-from tests.conftest import REPO
+from tests.conftest import RECORDING_CALLBACKS, REPO
 from tests.notify_receiver import closed_port
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
@@ -35,6 +35,7 @@ def recorded(
     env = {
         **os.environ,
         "ARA_BASE_DIR": str(base),
+        "ANSIBLE_CALLBACKS_ENABLED": RECORDING_CALLBACKS,
         "ARA_SECRETS_SCRATCH": str(scratch),
         "ARA_SECRETS_DEAD_PORT": str(closed_port()),
         "ANSIBLE_NOCOLOR": "true",
