@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,6 +13,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+
+# ARA's recording costs about 4.5 s per ansible-playbook run on our machines (bench/ara.py:
+# 13.1 s against 8.6 s for a ten-task playbook), some 15 minutes over the suite's ~200 runs,
+# so the tests run without it: the callbacks ansible.cfg enables but ara_default. The tests
+# of the recording itself enable it (RECORDING_CALLBACKS) into a directory of their own;
+# should a run record anyway, it goes to a throwaway directory, never to logs/ara.
+NOT_RECORDING_CALLBACKS = "ansible.posix.profile_tasks"
+RECORDING_CALLBACKS = "ansible.posix.profile_tasks, ara_default"
+os.environ.setdefault("ANSIBLE_CALLBACKS_ENABLED", NOT_RECORDING_CALLBACKS)
+os.environ.setdefault("ARA_BASE_DIR", str(REPO / ".cache" / "ara"))
 
 
 def load_plugin(name: str, path: Path) -> ModuleType:

@@ -989,6 +989,150 @@ class SudoGroup(Strict):
     members: list[Login | JinjaExpression]
 
 
+# ---------------------------------------------------------------------------- notifications
+#
+# storeops_notify (group_vars/all, overridden whole by a store's group_vars): where a store's
+# failures are sent (module_utils/storeops_notify.py). The robots' URLs carry their key and the
+# DingTalk secret and SMTP password are secrets: in the inventory each is a reference to one
+# vault variable ("{{ vault_notify_wecom_url }}"), resolved where it is used; the resolved URL
+# must then be a NotifyUrl.
+
+VAULT_REFERENCE_RE = re.compile(r"\{\{ vault_[a-z0-9_]{1,64} \}\}")
+NOTIFY_CHANNEL_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
+# An e-mail address as a mail header takes it: no display name, comment, quotes or ','.
+EMAIL_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+MAX_EMAIL = 254
+# A robot's or a receiver's URL: scheme://host[:port][/path][?query], the query of
+# name=value pairs (the robots' key=, access_token=); no user info or fragment.
+NOTIFY_URL_RE = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?)"
+    r"(:[0-9]{1,5})?(/[A-Za-z0-9._~%+/-]*)?"
+    r"(\?[A-Za-z0-9._~%+-]+=[A-Za-z0-9._~%+-]*(&[A-Za-z0-9._~%+-]+=[A-Za-z0-9._~%+-]*)*)?"
+)
+MAX_NOTIFY_URL = 500
+LOOPBACK_NETWORK = ipaddress.IPv4Network("127.0.0.0/8")
+
+
+def _plain_http_allowed(host: str) -> bool:
+    """http (no TLS) only to a loopback or private address: the lab's and the tests'
+    receivers. A robot or a receiver named by host name, or on the internet, is https."""
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return address in LOOPBACK_NETWORK or any(address in net for net in PRIVATE_NETWORKS)
+
+
+def notify_url_problem(value: str) -> str | None:
+    """Why ``value`` is not a notification URL (None: it is one), without repeating it:
+    the robots' URLs are secrets."""
+    match = NOTIFY_URL_RE.fullmatch(value)
+    if not match or len(value) > MAX_NOTIFY_URL:
+        return "not a notification URL (https://host[:port][/path][?name=value&...])"
+    if match["scheme"] == "http" and not _plain_http_allowed(match["host"]):
+        return (
+            f"http://{match['host']}: a notification URL is https (http only to a loopback "
+            "or private address: the lab's receiver)"
+        )
+    return None
+
+
+def _notify_url(value: str) -> str:
+    problem = notify_url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _email(value: str) -> str:
+    if not EMAIL_RE.fullmatch(value) or len(value) > MAX_EMAIL:
+        raise ValueError(f"{value!r} is not an e-mail address (local@domain, nothing else)")
+    return value
+
+
+VaultReference = Annotated[
+    str,
+    full_pattern(
+        VAULT_REFERENCE_RE, "a reference to one vault variable ('{{ vault_notify_wecom_url }}')"
+    ),
+]
+NotifyUrl = Annotated[str, safe(_notify_url)]
+EmailAddress = Annotated[str, safe(_email)]
+NotifyChannelName = Annotated[
+    str,
+    full_pattern(NOTIFY_CHANNEL_NAME_RE, "a channel name (lowercase letters, digits, '-')"),
+]
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+
+
+class WecomChannel(Strict):
+    """A WeCom group robot; ``url`` (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)
+    from the vault."""
+
+    type: Literal["wecom"]
+    name: NotifyChannelName | None = None
+    url: VaultReference
+
+
+class DingtalkChannel(Strict):
+    """A DingTalk custom robot (https://oapi.dingtalk.com/robot/send?access_token=...); with
+    ``secret``, the robot's "sign" setting, each message is signed."""
+
+    type: Literal["dingtalk"]
+    name: NotifyChannelName | None = None
+    url: VaultReference
+    secret: VaultReference | None = None
+
+
+class WebhookChannel(Strict):
+    """A receiver of the group's own, which gets the event as JSON."""
+
+    type: Literal["webhook"]
+    name: NotifyChannelName | None = None
+    url: VaultReference | NotifyUrl
+
+
+class SmtpChannel(Strict):
+    """Mail through the group's SMTP server (STARTTLS, certificate verified)."""
+
+    type: Literal["smtp"]
+    name: NotifyChannelName | None = None
+    host: HostOrAddress
+    port: Port = 587
+    sender: EmailAddress
+    to: Annotated[list[EmailAddress], Field(min_length=1, max_length=20)]
+    username: EmailAddress | Login | None = None
+    password: VaultReference | None = None
+    ca_file: AbsolutePath | None = None  # a private CA's certificate on the sender
+
+    @model_validator(mode="after")
+    def _login_has_password(self) -> SmtpChannel:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give username and password together (password from the vault)")
+        return self
+
+
+NotifyChannel = Annotated[
+    WecomChannel | DingtalkChannel | WebhookChannel | SmtpChannel, Field(discriminator="type")
+]
+
+
+class NotifySettings(Strict):
+    """``storeops_notify``: the channels a store's failures go to (the store's IT contact)."""
+
+    channels: Annotated[list[NotifyChannel], Field(max_length=10)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> NotifySettings:
+        names = [channel.name for channel in self.channels if channel.name is not None]
+        if len(set(names)) != len(names):
+            raise ValueError("two channels have the same name")
+        return self
+
+
 class ConstrainedRoleVars(BaseModel):
     """The role variables whose values reach a root shell, a ruleset or a device."""
 
@@ -1092,8 +1236,15 @@ class ConstrainedRoleVars(BaseModel):
     controller_health_interval: TimeSpan | None = None
     controller_database_url: DatabaseUrl | Literal[""] | None = None
     controller_env_file: AbsolutePath | None = None
+    storeops_notify: NotifySettings | None = None
 
 
 # The variables the core schema owns and judges. A feature's own (the workstation's) come
 # with its registration with the validator (storeops.validate.FeatureRules.owned_vars).
-SCHEMA_OWNED_VARS = frozenset(GroupWideVars.model_fields) | frozenset(StoreVars.model_fields)
+# storeops_notify is set group-wide and overridden per store: owned here, judged in every
+# vars file by ConstrainedRoleVars (the roles read it: backup, dms_rollout).
+SCHEMA_OWNED_VARS = (
+    frozenset(GroupWideVars.model_fields)
+    | frozenset(StoreVars.model_fields)
+    | frozenset({"storeops_notify"})
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -58,6 +59,9 @@ def run_playbook(
         "HOME": str(Path.home()),
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         "ANSIBLE_NOCOLOR": "true",
+        # ARA: not recording, unless a test enables it (tests/conftest.py)
+        "ANSIBLE_CALLBACKS_ENABLED": os.environ["ANSIBLE_CALLBACKS_ENABLED"],
+        "ARA_BASE_DIR": os.environ["ARA_BASE_DIR"],
     }
     command = [ANSIBLE_PLAYBOOK, playbook, *args]
     if inventory is not None:

@@ -108,6 +108,13 @@ def test_the_walk_sees_the_core_schema_and_the_features_parts() -> None:
         (schema.ChronyOptions, "iburst minpoll 4"),
         (schema.JinjaExpression, "{{ hardening_automation_user }}"),
         (schema.UrlPath, "/work-orders/0?fields=id"),
+        (schema.NotifyUrl, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a-7f9c"),
+        (schema.NotifyUrl, "https://oapi.dingtalk.com/robot/send?access_token=ab12&x=1"),
+        (schema.NotifyUrl, "http://10.77.1.1:8789/robot/send?access_token=lab"),
+        (schema.NotifyUrl, "http://127.0.0.1:8789/hook"),
+        (schema.EmailAddress, "it-sh01@bmw-dealer-group.example.cn"),
+        (schema.VaultReference, "{{ vault_notify_wecom_url }}"),
+        (schema.NotifyChannelName, "store-it-wecom"),
     ],
 )
 def test_a_good_value_passes_and_with_a_control_character_it_does_not(
@@ -162,6 +169,19 @@ def test_a_good_value_passes_and_with_a_control_character_it_does_not(
         (schema.UrlPath, "/health HTTP/1.1"),
         (schema.UrlPath, "http://elsewhere.example/health"),
         (schema.UrlPath, "/health#x"),
+        # robots and receivers: https, http only to a loopback or private address
+        (schema.NotifyUrl, "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x"),
+        (schema.NotifyUrl, "http://8.8.8.8/hook"),
+        (schema.NotifyUrl, "https://user:pw@example.cn/hook"),
+        (schema.NotifyUrl, "https://example.cn/hook#x"),
+        (schema.NotifyUrl, "https://example.cn/hook?key=$(reboot)"),
+        (schema.NotifyUrl, "ftp://example.cn/hook"),
+        (schema.EmailAddress, "it@example.cn, evil@example.com"),
+        (schema.EmailAddress, "IT <it@example.cn>"),
+        (schema.EmailAddress, "it@localhost"),
+        (schema.VaultReference, "{{ lookup('pipe', 'id') }}"),
+        (schema.VaultReference, "{{ notify_url }}"),
+        (schema.VaultReference, "{{ vault_a }} {{ vault_b }}"),
         (
             workstation_schema.PemCertificate,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\n",
@@ -279,6 +299,49 @@ def test_storeops_validate_names_the_file_and_field_of_a_hostile_value(
     root = _inventory(tmp_path)
     _set(root / file, keys, value)
     assert f"{file}: {field}" in _issues(root)
+
+
+@pytest.mark.parametrize(
+    ("channel", "field"),
+    [
+        ({"type": "wecom", "url": "https://qyapi.weixin.qq.com/send?key=in-plain-text"}, "url"),
+        ({"type": "webhook", "url": "http://203.0.113.7/hook"}, "url"),
+        ({"type": "dingtalk", "url": "{{ vault_u }}", "secret": "SEC-plain"}, "secret"),
+        (
+            {
+                "type": "smtp",
+                "host": "smtp.example.cn",
+                "sender": "a@example.cn",
+                "to": ["b@example.cn\nBcc: everyone@example.cn"],
+            },
+            "to",
+        ),
+        (
+            {
+                "type": "smtp",
+                "host": "smtp.example.cn -oProxyCommand=x",
+                "sender": "a@example.cn",
+                "to": ["b@example.cn"],
+            },
+            "host",
+        ),
+        ({"type": "telegram", "url": "{{ vault_u }}"}, ""),
+    ],
+)
+def test_a_hostile_notification_channel_is_refused_by_the_validator(
+    tmp_path: Path, channel: dict[str, Any], field: str
+) -> None:
+    """storeops_notify (group_vars/all or a store's): secrets only as vault references, URLs
+    https (http to loopback or private addresses), one address per recipient."""
+    root = _inventory(tmp_path)
+    path = root / "group_vars" / "store_aa01" / "notify.yml"
+    path.write_text(yaml.safe_dump({"storeops_notify": {"channels": [channel]}}))
+    found = [
+        issue
+        for issue in _issues(root)
+        if issue.startswith("group_vars/store_aa01/notify.yml: storeops_notify.channels[0]")
+    ]
+    assert found and all(field in issue for issue in found), _issues(root)
 
 
 def test_a_hostile_firewall_table_is_refused_by_the_validator(tmp_path: Path) -> None:

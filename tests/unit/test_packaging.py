@@ -39,6 +39,7 @@ SOURCES: tuple[str, ...] = (
     "filter_plugins",
     "module_utils",
     "deploys",
+    "callback_plugins",
 )
 SOURCES += ("bench", "tests", "lab", "roles", "playbooks")
 # Our own modules outside modules/: the repository's top level (module_utils as a package),

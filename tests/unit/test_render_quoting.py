@@ -152,6 +152,10 @@ ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("backup",),
     ),
     "roles/backup/templates/etc/storeops/backup/config.json.j2": ("sh01-db", ("backup",)),
+    "roles/backup/templates/etc/systemd/system/storeops-notify@.service.j2": (
+        "sh01-db",
+        ("backup",),
+    ),
     "roles/firewall/templates/etc/nftables.conf.j2": ("sh01-db", ("firewall",)),
     "roles/firewall/templates/etc/systemd/system/nftables.service.d/storeops.conf.j2": (
         "sh01-db",
