@@ -94,6 +94,23 @@ def add_vault_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """``--store CODE`` (repeatable): only these stores of the inventory."""
+    parser.add_argument(
+        "--store", action="append", metavar="CODE", help="only this store (may be repeated)"
+    )
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """``--database URL``: the controller's database (storeops.statedb)."""
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="the controller's database (default: STOREOPS_DATABASE_URL, else SQLite in the "
+        "controller's state; a password only from STOREOPS_DATABASE_PASSWORD)",
+    )
+
+
 # ---------------------------------------------------------------------------- the defaults
 
 

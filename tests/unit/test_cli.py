@@ -73,7 +73,7 @@ def test_missing_password_file_is_a_usage_error(
 
 # Commands that work on no inventory: building the lab's base image, and writing README.md's
 # compliance table from the control catalogue. Every other command takes -i.
-NO_INVENTORY = {"lab image", "compliance table"}
+NO_INVENTORY = {"lab image", "compliance table", "notify incidents"}  # no inventory read
 # Commands that report (a person reads a table, a machine the JSON): --json. The operations
 # commands join this list as they are registered.
 REPORTING = {"validate", "audit", "lab status", "health"}
@@ -93,6 +93,9 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
     return {option for action in parser._actions for option in action.option_strings}
 
 
+REQUIRED_VALUES = {"month": "2026-11"}
+
+
 def _argv(name: str, parser: argparse.ArgumentParser, *extra: str) -> list[str]:
     """A command line of the command with its required arguments filled in."""
     required = [
@@ -102,7 +105,14 @@ def _argv(name: str, parser: argparse.ArgumentParser, *extra: str) -> list[str]:
         and not isinstance(action, argparse._SubParsersAction)
         and action.nargs is None
     ]
-    return [*name.split(), *required, *extra]
+    # required options, each with a value its type accepts (a month for --month)
+    options = [
+        word
+        for action in parser._actions
+        if action.required and action.option_strings
+        for word in (action.option_strings[-1], REQUIRED_VALUES.get(action.dest, "sh01"))
+    ]
+    return [*name.split(), *required, *options, *extra]
 
 
 COMMANDS = _leaves(build_parser())

@@ -16,9 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from storeops.cli_options import (
+    add_database_option,
+    add_inventory_option,
+    add_json_option,
+    add_store_option,
+    add_vault_options,
+    vault_passwords,
+)
 from storeops.monitoring import Status, worst
-from storeops.paths import LAB_INVENTORY, ProjectNotFound, find_project
-from storeops.yamlfiles import VaultPasswords
+from storeops.paths import ProjectNotFound, find_project
 
 STYLE = {
     Status.OK: "green",
@@ -41,10 +48,10 @@ def _load_plan(command: str, args: argparse.Namespace) -> Any:
     from storeops.health.targets import plan
     from storeops.validate import validate
 
-    inventory = (args.inventory or LAB_INVENTORY).resolve()
+    inventory: Path = args.inventory  # resolved by storeops.cli_options.prepare
+    passwords = vault_passwords(args)  # a file that cannot be read: a usage error
     try:
         project = find_project(near=inventory)
-        passwords = VaultPasswords.from_ansible_config(args.vault_password_file or ())
         raw = validate(inventory, passwords, project / "roles", playbooks=[project / "playbooks"])
     except ProjectNotFound as exc:
         return str(exc)
@@ -190,29 +197,17 @@ def _sample_event(taken: Any) -> Any:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--inventory", type=Path, help="inventory (default: the lab)")
-    parser.add_argument(
-        "--store", action="append", metavar="CODE", help="only this store (repeatable)"
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON, not tables")
-    parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="the history database (default: STOREOPS_DATABASE_URL, else SQLite in the "
-        "controller's state; the password only from STOREOPS_DATABASE_PASSWORD)",
-    )
+    add_inventory_option(parser)
+    add_store_option(parser)
+    add_json_option(parser)
+    add_database_option(parser)
     parser.add_argument(
         "--notify",
         action="store_true",
         help="notify the store's IT contact (storeops_notify) once per incident: a red row, "
         "or the DMS not answering",
     )
-    parser.add_argument(
-        "--vault-password-file",
-        type=Path,
-        action="append",
-        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
-    )
+    add_vault_options(parser)
 
 
 def register(commands: Any) -> None:

@@ -11,17 +11,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from storeops.paths import LAB_INVENTORY
+from storeops.cli_options import (
+    add_database_option,
+    add_inventory_option,
+    add_json_option,
+    add_vault_options,
+    vault_passwords,
+)
 from storeops.yamlfiles import VaultPasswords
 
 OK, CRITICAL, UNKNOWN = 0, 2, 3
 
 
 def _passwords(args: argparse.Namespace) -> VaultPasswords:
-    return VaultPasswords.from_ansible_config(args.vault_password_file or ())
+    passwords: VaultPasswords = vault_passwords(args)
+    return passwords
 
 
 def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -93,11 +99,8 @@ def _cmd_incidents(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="JSON for machines")
-    parser.add_argument(
-        "--database",
-        help="the controller's database URL (default: STOREOPS_DATABASE_URL, else SQLite)",
-    )
+    add_json_option(parser)
+    add_database_option(parser)
 
 
 def register(commands: Any) -> None:
@@ -105,16 +108,9 @@ def register(commands: Any) -> None:
     notify = commands.add_parser("notify", help="store notifications (WeCom, DingTalk, SMTP)")
     actions = notify.add_subparsers(dest="action", required=True, metavar="ACTION")
     test = actions.add_parser("test", help="send a test message through each channel of a store")
-    test.add_argument(
-        "-i", "--inventory", type=Path, default=LAB_INVENTORY, help="inventory directory"
-    )
+    add_inventory_option(test)
     test.add_argument("--store", required=True, help="store code, e.g. sh01")
-    test.add_argument(
-        "--vault-password-file",
-        type=Path,
-        action="append",
-        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
-    )
+    add_vault_options(test)
     _common(test)
     test.set_defaults(handler=_cmd_test)
     incidents = actions.add_parser("incidents", help="the open incidents and whether notified")

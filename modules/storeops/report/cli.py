@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storeops.paths import LAB_INVENTORY, state_path
+from storeops.cli_options import (
+    add_database_option,
+    add_inventory_option,
+    add_json_option,
+    add_store_option,
+    add_vault_options,
+    vault_passwords,
+)
+from storeops.paths import state_path
 from storeops.report.build import MonthReport, Sources, build_report
 from storeops.report.render import percent, span, write_report
 from storeops.report.sources import RunHistory, asset_loader
@@ -95,8 +103,8 @@ def _inventory(args: argparse.Namespace) -> Any:
     from storeops.inventory import InventoryInvalid, typed_view
     from storeops.validate import validate
 
-    passwords = VaultPasswords.from_ansible_config(args.vault_password_file or ())
-    raw = validate(args.inventory or LAB_INVENTORY, passwords)
+    passwords: VaultPasswords = vault_passwords(args)
+    raw = validate(args.inventory, passwords)
     if raw.issues:
         raise InventoryInvalid(raw.root, raw.issues)
     return typed_view(raw)
@@ -143,24 +151,12 @@ def register(commands: Any) -> None:
         "report", help="the monthly operations report (HTML and PDF) for the brand's region"
     )
     parser.add_argument("--month", required=True, type=parse_month, metavar="YYYY-MM")
-    parser.add_argument("-i", "--inventory", type=Path, help="inventory (default: the lab)")
+    add_inventory_option(parser)
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("."), metavar="DIR", help="where to write"
     )
-    parser.add_argument(
-        "--store", action="append", metavar="CODE", help="only this store (repeatable)"
-    )
-    parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="the history database (default: STOREOPS_DATABASE_URL, else SQLite in the state"
-        " dir; the password only from STOREOPS_DATABASE_PASSWORD)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument(
-        "--vault-password-file",
-        action="append",
-        type=Path,
-        help="vault password file (default: ANSIBLE_VAULT_PASSWORD_FILE or ansible.cfg)",
-    )
+    add_store_option(parser)
+    add_database_option(parser)
+    add_json_option(parser)
+    add_vault_options(parser)
     parser.set_defaults(handler=run)
