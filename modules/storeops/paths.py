@@ -36,6 +36,8 @@ STATE_LAYOUT: Mapping[str, str] = {
     "ansible-facts": ".cache/ansible-facts",  # ansible.cfg's fact cache
     "logs": "logs",  # the controller-side rollout audit log (dms-rollouts.jsonl)
     "storeops.sqlite": "logs/storeops.sqlite",  # history, notifications (storeops.statedb)
+    # each store's last `storeops audit` (pass rates), for the health check
+    "compliance-audit.json": "logs/compliance-audit.json",
     "ara": "logs/ara",  # ARA's run history (callback_plugins/ara_default.py): ansible.sqlite
 }
 

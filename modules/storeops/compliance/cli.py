@@ -28,7 +28,7 @@ from storeops.compliance.catalogue import catalogue_file, load_catalogue
 from storeops.compliance.readme import README, update_readme
 from storeops.compliance.report import print_report
 from storeops.compliance.validation import host_waivers
-from storeops.paths import ProjectNotFound, find_project
+from storeops.paths import ProjectNotFound, find_project, state_path
 
 
 def linux_hosts(inventory: Path, limit: str | None) -> list[str]:
@@ -110,8 +110,25 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return _finish(report, args, console)
 
 
+def keep_store_results(report: audit.AuditReport, project: Path) -> None:
+    """Each audited store's pass rate, kept for the health check (over the store's last
+    audit: an audit of a few hosts replaces its stores' figures, not the others')."""
+    path = state_path("compliance-audit.json", project=project)
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    stores = kept.get("stores") if isinstance(kept.get("stores"), dict) else {}
+    for store, rate in report.store_rates().items():
+        stores[store] = {**rate, "generated": report.generated}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"stores": stores}, indent=2, sort_keys=True) + "\n")
+
+
 def _finish(report: audit.AuditReport, args: argparse.Namespace, console: Any) -> int:
     """The table for a person, or with ``--json`` the JSON alone on standard output."""
+    if not report.problem and report.cells:
+        keep_store_results(report, find_project(near=args.inventory))
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -32,8 +32,6 @@ from storeops.history import CheckName, CheckRecord, History
 from storeops.monitoring import Status, worst
 from storeops.paths import state_path
 
-COMPLIANCE_RESULT = "compliance-audit.json"  # what `storeops audit` keeps in state "logs"
-
 
 @dataclass
 class HealthRun:
@@ -111,19 +109,20 @@ def certificate_rows(plan: HealthPlan, store: StoreTarget, now: dt.datetime) -> 
 
 
 def compliance_rows(plan: HealthPlan, store: StoreTarget) -> list[Row]:
-    """The last ``storeops audit`` of the store, where one was kept."""
-    path = state_path("logs", project=plan.project) / COMPLIANCE_RESULT
+    """The store's last ``storeops audit``, where one was kept."""
+    path = state_path("compliance-audit.json", project=plan.project)
     try:
-        audit = json.loads(path.read_text(encoding="utf-8"))
+        kept = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    rate = (audit.get("stores") or {}).get(store.code)
+    rate = (kept.get("stores") or {}).get(store.code)
     if not isinstance(rate, dict) or "rate" not in rate:
         return []
     percent = 100 * float(rate["rate"])  # storeops.compliance.audit: a fraction
-    value = f"{percent:.1f}% of controls ({audit.get('generated', '?')})"
+    value = f"{percent:.1f}% of controls ({rate.get('generated', '?')})"
     if percent < 100:
-        why = f"{rate.get('failed', '?')} control(s) failing: storeops audit --store {store.code}"
+        failed = rate.get("failed", "?")
+        why = f"{failed} control(s) failing: storeops audit --limit store_{store.code}"
         return [Row(store.code, "", CheckName.COMPLIANCE, Status.WARNING, value, why, percent)]
     return [Row(store.code, "", CheckName.COMPLIANCE, Status.OK, value, "", percent)]
 
