@@ -93,7 +93,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, mypy, shellchec
 	# action_plugins/dms_artifact.py share a name, as Ansible wants); Ansible ships no types,
 	# so its base classes are Any and subclassing them is allowed.
 	mypy --strict --disable-error-code import-untyped tests
-	for dir in library action_plugins filter_plugins roles/hardening/filter_plugins doc_fragments deploys bench; do \
+	for dir in library action_plugins filter_plugins callback_plugins roles/hardening/filter_plugins doc_fragments deploys bench; do \
 	  mypy --strict --allow-subclassing-any --disable-error-code import-untyped \
 	    --follow-imports=silent $$dir || exit 1; \
 	done

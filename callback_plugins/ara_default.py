@@ -13,17 +13,50 @@ default. Runs on the controller, inside ansible-playbook.
 from __future__ import annotations
 
 import contextlib
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
 
 from storeops.paths import ProjectNotFound
-from storeops.run_history import use_default_base_dir
+from storeops.run_history import default_base_dir, use_default_base_dir
 
 with contextlib.suppress(ProjectNotFound):  # not run from a project: ARA's ~/.ara/server
     use_default_base_dir()
 
+from ara.clients import utils as client_utils
 from ara.plugins.callback import ara_default
 
 
-class CallbackModule(ara_default.CallbackModule):  # type: ignore[misc]
+def _migrated_marker() -> Path:
+    """Set once ARA's database was migrated to this ARA version (the SQLite file beside it)."""
+    return default_base_dir() / f".storeops-migrated-{version('ara')}"
+
+
+class _ClientUtils:
+    """ara.clients.utils as ARA's callback sees it: the offline client runs Django's
+    ``migrate`` only until this ARA version's schema is in place, not at every playbook
+    start (about a second each time on the controller)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client_utils, name)
+
+    @staticmethod
+    def get_client(*args: Any, **kwargs: Any) -> Any:
+        marker = _migrated_marker()
+        database = default_base_dir() / "ansible.sqlite"
+        offline = kwargs.get("client", "offline") == "offline"
+        if offline and marker.exists() and database.exists():
+            kwargs["run_sql_migrations"] = False
+        client = client_utils.get_client(*args, **kwargs)
+        if offline and not marker.exists():
+            marker.touch()
+        return client
+
+
+ara_default.client_utils = _ClientUtils()
+
+
+class CallbackModule(ara_default.CallbackModule):
     """ARA's callback, run only where enabled (ansible.cfg's callbacks_enabled names it).
 
     ARA's own class does not ask to be enabled, so Ansible would run it from any
