@@ -18,9 +18,9 @@ def report(store: str, statuses: list[Status], generated: str) -> AuditReport:
     cells = [
         Cell(f"C{index}", f"{store}-db", store, status) for index, status in enumerate(statuses)
     ]
-    found = AuditReport("inventory", [f"{store}-db"], {f"{store}-db": store}, [], generated)
-    found.cells = cells
-    return found
+    return AuditReport(
+        "inventory", [f"{store}-db"], {f"{store}-db": store}, [], cells=cells, generated=generated
+    )
 
 
 def test_the_last_audit_of_each_store_gives_its_row(
@@ -34,6 +34,7 @@ def test_the_last_audit_of_each_store_gives_its_row(
     (row,) = compliance_rows(plan, sh01)
     assert (row.status, row.metric) == (Health.WARNING, 75.0)
     assert "1 control(s) failing" in row.reason
+    assert "(t1)" in row.value  # when that audit ran
     (clean,) = compliance_rows(plan, StoreTarget("hz01", "West Lake", "3.2.0", None))
     assert (clean.status, clean.metric, clean.reason) == (Health.OK, 100.0, "")
     assert compliance_rows(plan, StoreTarget("nj01", "Nanjing", "3.2.0", None)) == []
