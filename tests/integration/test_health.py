@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,19 @@ def synchronised(host: str) -> bool:
 @pytest.fixture(scope="module")
 def converged(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """sh01 as its playbooks leave it, and the health report of that (green) state."""
-    scratch = tmp_path_factory.mktemp("health")
-    for playbook in ("network.yml", "backup.yml", "restore-drill.yml", "patch.yml"):
-        done = run_playbook(f"playbooks/{playbook}", scratch, "--limit", f"store_{STORE}")
-        assert done.returncode == 0, done.stdout[-3000:]
+
+    def converge(*playbooks: str) -> None:
+        scratch = tmp_path_factory.mktemp("health")  # its own SSH control sockets
+        for playbook in playbooks:
+            done = run_playbook(f"playbooks/{playbook}", scratch, "--limit", f"store_{STORE}")
+            assert done.returncode == 0, done.stdout[-3000:]
+
+    # the devices (from the controller) beside the servers (one playbook after the other)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        devices = pool.submit(converge, "network.yml")
+        servers = pool.submit(converge, "backup.yml", "restore-drill.yml", "patch.yml")
+        devices.result()
+        servers.result()
     for host in (f"{STORE}-db", f"{STORE}-dms"):
         run_on(host, "systemctl", "start", "storeops-backup-check.service")
     for host in (f"{STORE}-dms", f"{STORE}-db", f"{STORE}-backup"):
