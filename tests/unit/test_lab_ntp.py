@@ -26,6 +26,9 @@ from storeops_lab.ntp import NtpServer
 from storeops_lab.plan import StoreNetwork
 
 SH01 = StoreNetwork("sh01", ipaddress.IPv4Network("10.77.1.0/24"))
+# The process tests' store: a network no lab uses, so that a lab running on this machine
+# (make test runs the unit tests beside it) is never seen, let alone stopped, by a test.
+NOWHERE = StoreNetwork("zz99", ipaddress.IPv4Network("10.199.99.0/24"))
 SLEEP = "import time; time.sleep(60)"
 # Directives that would make the lab's server steer a clock or follow another source.
 CLOCK_OR_SOURCE = {"server", "pool", "peer", "refclock", "makestep", "rtcsync", "hwclockfile"}
@@ -127,7 +130,7 @@ def children_of(parent: int) -> list[int]:
 
 
 def served_in(state: Path) -> NtpServer:
-    return NtpServer(SH01.gateway, SH01.subnet, state_dir=state, log_file=state / "ntp.log")
+    return NtpServer(NOWHERE.gateway, NOWHERE.subnet, state_dir=state, log_file=state / "ntp.log")
 
 
 def test_stop_serving_stops_each_servers_chronyd_and_removes_its_pid_file(
@@ -137,7 +140,7 @@ def test_stop_serving_stops_each_servers_chronyd_and_removes_its_pid_file(
     pid = stand_in(stand_ins, "/usr/sbin/chronyd", "-f", str(served.conf_file), "-x")
     served.pid_file.write_text(f"{pid}\n")
     assert served.running() == pid and served.processes() == [pid]
-    assert ntp.stop_serving(tmp_path) == [f"NTP server on 10.77.1.1 stopped (pid {pid})"]
+    assert ntp.stop_serving(tmp_path) == [f"NTP server on 10.199.99.1 stopped (pid {pid})"]
     assert stand_ins[0].wait(timeout=5) == -15  # SIGTERM
     assert not served.pid_file.exists()
     assert ntp.stop_serving(tmp_path) == []
