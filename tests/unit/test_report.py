@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 
 from storeops.availability import local_day_bounds
 from storeops.history import CheckName, CheckRecord, History, Sample, Status
-from storeops.report.build import MonthReport, Sources, build_report
+from storeops.report.build import MonthReport, Sources, build_report, by_store
 from storeops.report.render import render_html
 from storeops.report.sources import PlaybookRun
 from storeops.workstation.plan import Checked
@@ -233,3 +233,10 @@ def test_run_history_not_configured_says_so(lab: Checked, tmp_path: Path, logs: 
     assert "Run history is not configured" in html
     assert "asset register is not readable" in html
     assert [store.code for store in empty.stores] == ["hz01"]
+
+
+def test_rows_grouped_by_store_keep_their_order() -> None:
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    rows = [Sample(t0 + n * FIVE, store, True, 1.0, "") for n, store in enumerate("abab")]
+    grouped = by_store(rows)
+    assert grouped == {"a": [rows[0], rows[2]], "b": [rows[1], rows[3]]}
