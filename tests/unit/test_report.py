@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy.engine import URL
 
 from storeops.availability import local_day_bounds
 from storeops.history import CheckName, CheckRecord, History, Sample, Status
 from storeops.report.build import MonthReport, Sources, build_report, by_store
-from storeops.report.render import render_html
+from storeops.report.render import chart_svgs, page_html, pdf_bytes, render_html, split_parts
 from storeops.report.sources import PlaybookRun
 from storeops.workstation.plan import Checked
 
@@ -240,3 +243,49 @@ def test_rows_grouped_by_store_keep_their_order() -> None:
     rows = [Sample(t0 + n * FIVE, store, True, 1.0, "") for n, store in enumerate("abab")]
     grouped = by_store(rows)
     assert grouped == {"a": [rows[0], rows[2]], "b": [rows[1], rows[3]]}
+
+
+def test_parts_are_consecutive_stores_first_and_last_marked(report: MonthReport) -> None:
+    stores = report.stores * 3  # 6 stores
+    parts = split_parts(stores, 4)
+    assert [len(part.stores) for part in parts] == [2, 2, 1, 1]
+    assert sum((part.stores for part in parts), ()) == stores
+    assert [(part.first, part.last) for part in parts] == [
+        (True, False),
+        (False, False),
+        (False, False),
+        (False, True),
+    ]
+    assert [len(part.stores) for part in split_parts(stores, 10)] == [1] * 6
+    [whole] = split_parts(stores, 1)
+    assert (whole.stores, whole.first, whole.last) == (stores, True, True)
+
+
+def pages_text(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_the_pdf_in_parts_joins_into_the_same_pages(report: MonthReport) -> None:
+    charts = chart_svgs(report)
+    whole, joined = pdf_bytes(report, charts), pdf_bytes(report, charts, parts=2)
+    assert len(split_parts(report.stores, 2)) == 2
+    assert pages_text(joined) == pages_text(whole)
+    assert len(pages_text(whole)) >= 3
+    reader = PdfReader(io.BytesIO(joined))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Store operations report 2026-03 - storeops lab group"
+    assert outline(reader.outline) == outline(PdfReader(io.BytesIO(whole)).outline)
+
+
+def outline(items: list[Any]) -> list[Any]:
+    """Titles, and nested lists for children, as pypdf reads an outline."""
+    return [outline(item) if isinstance(item, list) else item.title for item in items]
+
+
+def test_the_page_parts_hold_the_header_and_the_runs_once(report: MonthReport) -> None:
+    charts = chart_svgs(report)
+    first, second = (page_html(report, charts, part) for part in split_parts(report.stores, 2))
+    assert 'id="summary"' in first and 'id="playbook-runs"' not in first
+    assert 'id="summary"' not in second and 'id="playbook-runs"' in second
+    assert 'id="store-hz01"' in first and 'id="store-sh01"' in second
+    assert page_html(report, charts) == render_html(report)
