@@ -170,7 +170,10 @@ def _copy_outline(writer: Any, reader: Any, items: Any, offset: int, parent: Any
             continue
         page = reader.get_destination_page_number(item) + offset
         fit = Fit.xyz(item.left, item.top, item.zoom) if item.typ == "/XYZ" else Fit.fit()
-        added.append(writer.add_outline_item(title=item.title, page_number=page, parent=parent, fit=fit))
+        heading = writer.add_outline_item(
+            title=item.title, page_number=page, parent=parent, fit=fit
+        )
+        added.append(heading)
     return added
 
 
