@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -18,7 +19,14 @@ from sqlalchemy.engine import URL
 from storeops.availability import local_day_bounds
 from storeops.history import CheckName, CheckRecord, History, Sample, Status
 from storeops.report.build import MonthReport, Sources, build_report, by_store
-from storeops.report.render import chart_svgs, page_html, pdf_bytes, render_html, split_parts
+from storeops.report.render import (
+    chart_svgs,
+    page_html,
+    pdf_bytes,
+    pdf_charts,
+    render_html,
+    split_parts,
+)
 from storeops.report.sources import PlaybookRun
 from storeops.workstation.plan import Checked
 
@@ -289,3 +297,13 @@ def test_the_page_parts_hold_the_header_and_the_runs_once(report: MonthReport) -
     assert 'id="summary"' not in second and 'id="playbook-runs"' in second
     assert 'id="store-hz01"' in first and 'id="store-sh01"' in second
     assert page_html(report, charts) == render_html(report)
+
+
+def test_the_pdf_holds_the_same_svg_charts_as_data_images(report: MonthReport) -> None:
+    charts = chart_svgs(report)
+    images = pdf_charts(charts)
+    for code, svg in charts.items():
+        prefix = '<img alt="" src="data:image/svg+xml;base64,'
+        assert images[code].startswith(prefix) and images[code].endswith('">')
+        assert base64.b64decode(images[code][len(prefix) : -2]).decode("utf-8") == svg
+    assert charts["sh01"].count('id="avail-bar-') == 1  # a bar for 2 March, the only day sampled
