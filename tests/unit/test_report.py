@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from storeops.availability import local_day_bounds
 from storeops.history import CheckName, CheckRecord, History, Sample, Status
+from storeops.report import render
 from storeops.report.build import MonthReport, Sources, build_report, by_store
 from storeops.report.render import (
     chart_svgs,
@@ -307,3 +308,14 @@ def test_the_pdf_holds_the_same_svg_charts_as_data_images(report: MonthReport) -
         assert images[code].startswith(prefix) and images[code].endswith('">')
         assert base64.b64decode(images[code][len(prefix) : -2]).decode("utf-8") == svg
     assert charts["sh01"].count('id="avail-bar-') == 1  # a bar for 2 March, the only day sampled
+
+
+def test_write_report_in_a_pool_of_processes_writes_the_same_pages(
+    report: MonthReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render, "PARALLEL_FROM_STORES", 1)  # the lab's 2 stores: a pool too
+    monkeypatch.setattr(render, "workers", lambda: 2)
+    html_path, pdf_path = render.write_report(report, tmp_path)
+    assert html_path.read_text(encoding="utf-8") == render_html(report)
+    whole = pdf_bytes(report, chart_svgs(report))
+    assert pages_text(pdf_path.read_bytes()) == pages_text(whole)
