@@ -100,7 +100,9 @@ def split_parts(stores: Sequence[StoreMonth], count: int) -> list[Part]:
 
 def workers() -> int:
     """The processes the charts and the PDF are rendered in: one per core this may use."""
-    return max(1, len(os.sched_getaffinity(0)))
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process is allowed
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def _chart(store: StoreMonth, target: float) -> str:
