@@ -10,25 +10,31 @@ sh01 under other codes.
 from __future__ import annotations
 
 import dataclasses
+import resource
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.engine import URL
 
-from storeops.availability import local_day_bounds
+from storeops.availability import local_day_bounds, month_bounds
 from storeops.history import CheckName, CheckRecord, History, Sample, Status
 from storeops.inventory import Inventory, typed_view
 from storeops.paths import LAB_INVENTORY
 from storeops.report.build import Sources, build_report
-from storeops.report.render import write_report
+from storeops.report.render import chart_svgs, page_html, pdf_bytes, workers, write_report
 from storeops.validate import validate
 from storeops.yamlfiles import VaultPasswords
 
 STORES = 50
 FIVE = timedelta(minutes=5)
 LAB_PASSWORD = LAB_INVENTORY.parents[1] / "lab" / "vault-password.txt"
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 
 def fifty_stores() -> Inventory:
@@ -66,8 +72,44 @@ def checks(code: str) -> list[CheckRecord]:
     ]
 
 
+def cpu_s() -> float:
+    """CPU seconds used by this process and its finished children (the render pool's)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return sum((r.ru_utime + r.ru_stime for r in (own, children)), 0.0)
+
+
+def phases(inventory: Inventory, sources: Sources, history: History) -> dict[str, float]:
+    """One report's phases, each timed alone (wall seconds): the two history queries, the
+    figures (build_report, queries included), the charts, Jinja and WeasyPrint, as
+    write_report runs them (the same pool of processes)."""
+    start, end = month_bounds(2026, 3, "Asia/Shanghai")
+    found: dict[str, float] = {}
+
+    def timed(name: str, work: Callable[[], T]) -> T:
+        started = time.monotonic()
+        result = work()
+        found[name] = time.monotonic() - started
+        return result
+
+    timed("query_samples_s", lambda: history.samples(start, end))
+    timed("query_checks_s", lambda: history.checks(start, end))
+    built = timed("build_s", lambda: build_report(inventory, sources, 2026, 3, now=NOW))
+    processes = workers()
+    with ProcessPoolExecutor(processes) as pool:
+        charts = timed("charts_s", lambda: chart_svgs(built, pool))
+        timed("jinja_s", lambda: page_html(built, charts))
+        parts = 2 * processes if processes > 1 else 1
+        timed("pdf_s", lambda: pdf_bytes(built, charts, parts=parts, pool=pool))
+    found["processes"] = processes
+    return found
+
+
 def report(runs: int) -> dict[str, float]:
-    """Insert speed of the history, and the report for 50 stores (median of ``runs``)."""
+    """Insert speed of the history, and the report for 50 stores (median of ``runs``), with
+    one more run timed phase by phase."""
     inventory = fifty_stores()
     with tempfile.TemporaryDirectory(prefix="storeops-bench-") as scratch:
         history = History.open(URL.create("sqlite", database=f"{scratch}/h.sqlite"))
@@ -86,20 +128,25 @@ def report(runs: int) -> dict[str, float]:
             )
         single_ms = (time.monotonic() - one) * 1000 / 288
         sources = Sources(history, Path(scratch) / "logs")
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
-            started = time.monotonic()
+            started, used = time.monotonic(), cpu_s()
             built = build_report(inventory, sources, 2026, 3, now=datetime.now(UTC))
             write_report(built, Path(scratch) / "out")
             times.append(time.monotonic() - started)
+            cpu.append(cpu_s() - used)
+        phased = phases(inventory, sources, history)
     times.sort()
+    cpu.sort()
     return {
         "stores": STORES,
         "samples": rows,
         "insert_rows_per_s": rows / insert_s,
         "single_insert_ms": single_ms,
         "report_s": times[len(times) // 2],
+        "report_cpu_s": cpu[len(cpu) // 2],
         "runs": runs,
+        **phased,
     }
 
 
@@ -110,7 +157,16 @@ def rows(f: dict[str, float]) -> list[str]:
         f"in batches | {f['insert_rows_per_s']:,.0f} rows/s; one sample alone "
         f"{f['single_insert_ms']:.1f} ms |",
         f"| `storeops report` for that month: {f['stores']:.0f} stores, HTML with charts + PDF "
-        f"| {f['report_s']:.1f} s |",
+        f"({f['processes']:.0f} processes) | {f['report_s']:.1f} s "
+        f"({f['report_cpu_s']:.1f} s CPU) |",
+        f"| of which: history queries (all stores, samples + checks) "
+        f"| {f['query_samples_s'] + f['query_checks_s']:.1f} s |",
+        f"| of which: figures (queries + availability, incidents, checks per store) "
+        f"| {f['build_s']:.1f} s |",
+        f"| of which: 50 matplotlib SVG charts | {f['charts_s']:.1f} s |",
+        f"| of which: Jinja HTML | {f['jinja_s']:.1f} s |",
+        f"| of which: WeasyPrint PDF ({f['stores']:.0f} stores' sections in parts, joined) "
+        f"| {f['pdf_s']:.1f} s |",
     ]
 
 

@@ -201,6 +201,52 @@ def incidents(samples: Iterable[Sample]) -> list[Incident]:
     return sorted(found, key=lambda incident: (incident.start, incident.store))
 
 
+def day_edges(days: Sequence[date], timezone: str) -> list[datetime]:
+    """The UTC moments at which each of ``days`` starts in ``timezone``, then the last one's
+    end: consecutive ``days`` give ``len(days) + 1`` edges, day ``n`` being
+    ``[edges[n], edges[n + 1])``."""
+    return [local_day_bounds(day, timezone)[0] for day in days] + [
+        local_day_bounds(days[-1], timezone)[1]
+    ]
+
+
+@dataclass
+class _Tally:
+    """One pass over a store's time-ordered samples: the counts per day and the incidents."""
+
+    store: str
+    edges: Sequence[datetime]
+    taken: list[int]
+    failed: list[int]
+    incidents: list[Incident]
+    run: list[Sample]
+
+    @classmethod
+    def over(cls, store: str, edges: Sequence[datetime], ordered: Iterable[Sample]) -> _Tally:
+        """``ordered``: the store's samples within ``[edges[0], edges[-1])``, oldest first."""
+        days = len(edges) - 1
+        tally = cls(store, edges, [0] * days, [0] * days, [], [])
+        tally._add_all(ordered)
+        return tally
+
+    def _add_all(self, ordered: Iterable[Sample]) -> None:
+        index, next_edge = 0, self.edges[1]
+        for sample in ordered:
+            while sample.at >= next_edge:  # the samples are ordered: the day only moves on
+                index += 1
+                next_edge = self.edges[index + 1]
+            self.taken[index] += 1
+            if not sample.ok:
+                self.failed[index] += 1
+                self.run.append(sample)
+            elif self.run:
+                self.incidents.append(_incident(self.store, self.run, end=as_utc(sample.at)))
+                self.run = []
+        if self.run:
+            self.incidents.append(_incident(self.store, self.run, end=None))
+            self.run = []
+
+
 def month_availability(
     samples: Iterable[Sample],
     store: str,
@@ -210,17 +256,36 @@ def month_availability(
     *,
     interval: timedelta = DEFAULT_INTERVAL,
 ) -> MonthAvailability:
-    """``store``'s store-local month from ``samples`` (other stores' and months' are ignored)."""
-    start, end = month_bounds(year, month, timezone)
-    mine = [s for s in samples if s.store == store and start <= as_utc(s.at) < end]
-    days = daily_availability(mine, timezone, month_days(year, month), interval)
+    """``store``'s store-local month from ``samples`` (other stores' and months' are ignored).
+
+    One pass over the store's samples (sorted first: a no-op for the history's, which come
+    oldest first) gives the days' counts and the incidents together.
+    """
+    days = month_days(year, month)
+    edges = day_edges(days, timezone)
+    start, end = edges[0], edges[-1]
+    mine = sorted(
+        # aware times compare as instants (a naive one raises: its timezone would be a guess)
+        (s for s in samples if s.store == store and start <= s.at < end),
+        key=lambda s: s.at,
+    )
+    tally = _Tally.over(store, edges, mine)
+    counted = [
+        DayAvailability(
+            day=day,
+            expected=(edges[n + 1] - edges[n]) // interval,
+            taken=tally.taken[n],
+            failed=tally.failed[n],
+        )
+        for n, day in enumerate(days)
+    ]
     return MonthAvailability(
         store=store,
         year=year,
         month=month,
-        days=tuple(days),
-        incidents=tuple(incidents(mine)),
-        expected=sum(day.expected for day in days),
-        taken=sum(day.taken for day in days),
-        failed=sum(day.failed for day in days),
+        days=tuple(counted),
+        incidents=tuple(tally.incidents),
+        expected=sum(day.expected for day in counted),
+        taken=sum(tally.taken),
+        failed=sum(tally.failed),
     )

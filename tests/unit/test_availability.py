@@ -12,11 +12,13 @@ import pytest
 from storeops.availability import (
     DayAvailability,
     daily_availability,
+    day_edges,
     expected_samples,
     incidents,
     local_day_bounds,
     month_availability,
     month_bounds,
+    month_days,
 )
 from storeops.history import Sample
 
@@ -175,3 +177,45 @@ def test_month_bounds_are_store_local() -> None:
         datetime(2026, 11, 30, 23, tzinfo=UTC),
         datetime(2026, 12, 31, 23, tzinfo=UTC),
     )
+
+
+def test_day_edges_follow_the_store_local_days_across_dst() -> None:
+    days = [date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)]  # Berlin: 29th is 23 h
+    edges = day_edges(days, "Europe/Berlin")
+    assert edges == [
+        datetime(2026, 3, 27, 23, tzinfo=UTC),
+        datetime(2026, 3, 28, 23, tzinfo=UTC),
+        datetime(2026, 3, 29, 22, tzinfo=UTC),
+        datetime(2026, 3, 30, 22, tzinfo=UTC),
+    ]
+    whole = day_edges(month_days(2026, 3), "Europe/Berlin")
+    assert (len(whole), (whole[0], whole[-1])) == (32, month_bounds(2026, 3, "Europe/Berlin"))
+
+
+@pytest.mark.parametrize("timezone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_the_one_pass_month_agrees_with_the_days_and_incidents_counted_apart(
+    timezone: str,
+) -> None:
+    """month_availability (one pass) against daily_availability + incidents on random samples
+    in any order, with other stores' and other months' samples mixed in."""
+    rng = random.Random(timezone)
+    samples = []
+    for day in month_days(2026, 3):
+        failed = {n for n in range(300) if rng.random() < 0.05}
+        kept = [s for s in day_of_samples(day, timezone, failed) if rng.random() < 0.9]
+        samples += kept + day_of_samples(day, timezone, {1, 2}, store="bj01")[:5]
+    samples += day_of_samples(date(2026, 4, 1), timezone, {0})
+    rng.shuffle(samples)
+    month = month_availability(samples, "sh01", timezone, 2026, 3)
+    start, end = month_bounds(2026, 3, timezone)
+    mine = [s for s in samples if s.store == "sh01" and start <= s.at < end]
+    assert list(month.days) == daily_availability(mine, timezone, month_days(2026, 3))
+    assert list(month.incidents) == incidents(mine)
+    assert month.failed == sum(not s.ok for s in mine) > 0
+    assert len(month.incidents) > 10
+
+
+def test_a_naive_sample_time_is_refused() -> None:
+    naive = Sample(datetime(2026, 3, 2, 12), "sh01", True, 1.0, "")
+    with pytest.raises(TypeError):
+        month_availability([naive], "sh01", "Asia/Shanghai", 2026, 3)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy.engine import URL
 
 from storeops.availability import local_day_bounds
 from storeops.history import CheckName, CheckRecord, History, Sample, Status
-from storeops.report.build import MonthReport, Sources, build_report
-from storeops.report.render import render_html
+from storeops.report import render
+from storeops.report.build import MonthReport, Sources, build_report, by_store
+from storeops.report.render import (
+    chart_svgs,
+    page_html,
+    pdf_bytes,
+    pdf_charts,
+    render_html,
+    split_parts,
+)
 from storeops.report.sources import PlaybookRun
 from storeops.workstation.plan import Checked
 
@@ -233,3 +245,77 @@ def test_run_history_not_configured_says_so(lab: Checked, tmp_path: Path, logs: 
     assert "Run history is not configured" in html
     assert "asset register is not readable" in html
     assert [store.code for store in empty.stores] == ["hz01"]
+
+
+def test_rows_grouped_by_store_keep_their_order() -> None:
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    rows = [Sample(t0 + n * FIVE, store, True, 1.0, "") for n, store in enumerate("abab")]
+    grouped = by_store(rows)
+    assert grouped == {"a": [rows[0], rows[2]], "b": [rows[1], rows[3]]}
+
+
+def test_parts_are_consecutive_stores_first_and_last_marked(report: MonthReport) -> None:
+    stores = report.stores * 3  # 6 stores
+    parts = split_parts(stores, 4)
+    assert [len(part.stores) for part in parts] == [2, 2, 1, 1]
+    assert sum((part.stores for part in parts), ()) == stores
+    assert [(part.first, part.last) for part in parts] == [
+        (True, False),
+        (False, False),
+        (False, False),
+        (False, True),
+    ]
+    assert [len(part.stores) for part in split_parts(stores, 10)] == [1] * 6
+    [whole] = split_parts(stores, 1)
+    assert (whole.stores, whole.first, whole.last) == (stores, True, True)
+
+
+def pages_text(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_the_pdf_in_parts_joins_into_the_same_pages(report: MonthReport) -> None:
+    charts = chart_svgs(report)
+    whole, joined = pdf_bytes(report, charts), pdf_bytes(report, charts, parts=2)
+    assert len(split_parts(report.stores, 2)) == 2
+    assert pages_text(joined) == pages_text(whole)
+    assert len(pages_text(whole)) >= 3
+    reader = PdfReader(io.BytesIO(joined))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Store operations report 2026-03 - storeops lab group"
+    assert outline(reader.outline) == outline(PdfReader(io.BytesIO(whole)).outline)
+
+
+def outline(items: list[Any]) -> list[Any]:
+    """Titles, and nested lists for children, as pypdf reads an outline."""
+    return [outline(item) if isinstance(item, list) else item.title for item in items]
+
+
+def test_the_page_parts_hold_the_header_and_the_runs_once(report: MonthReport) -> None:
+    charts = chart_svgs(report)
+    first, second = (page_html(report, charts, part) for part in split_parts(report.stores, 2))
+    assert 'id="summary"' in first and 'id="playbook-runs"' not in first
+    assert 'id="summary"' not in second and 'id="playbook-runs"' in second
+    assert 'id="store-hz01"' in first and 'id="store-sh01"' in second
+    assert page_html(report, charts) == render_html(report)
+
+
+def test_the_pdf_holds_the_same_svg_charts_as_data_images(report: MonthReport) -> None:
+    charts = chart_svgs(report)
+    images = pdf_charts(charts)
+    for code, svg in charts.items():
+        prefix = '<img alt="" src="data:image/svg+xml;base64,'
+        assert images[code].startswith(prefix) and images[code].endswith('">')
+        assert base64.b64decode(images[code][len(prefix) : -2]).decode("utf-8") == svg
+    assert charts["sh01"].count('id="avail-bar-') == 1  # a bar for 2 March, the only day sampled
+
+
+def test_write_report_in_a_pool_of_processes_writes_the_same_pages(
+    report: MonthReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render, "PARALLEL_FROM_STORES", 1)  # the lab's 2 stores: a pool too
+    monkeypatch.setattr(render, "workers", lambda: 2)
+    html_path, pdf_path = render.write_report(report, tmp_path)
+    assert html_path.read_text(encoding="utf-8") == render_html(report)
+    whole = pdf_bytes(report, chart_svgs(report))
+    assert pages_text(pdf_path.read_bytes()) == pages_text(whole)

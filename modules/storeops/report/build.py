@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from storeops.availability import DEFAULT_INTERVAL, MonthAvailability, month_availability
 from storeops.availability import month_bounds as local_month_bounds
-from storeops.history import CheckName, CheckRecord, History, Status
+from storeops.history import CheckName, CheckRecord, History, Sample, Status
 from storeops.inventory import Inventory
 from storeops.report.sources import (
     PATCH_LOG,
@@ -295,6 +295,32 @@ class Sources:
     interval: timedelta = DEFAULT_INTERVAL
 
 
+@dataclass(frozen=True)
+class Readings:
+    """What every store's month reads, read once for all the stores (one query each)."""
+
+    samples: dict[str, list[Sample]]  # store -> its DMS samples, oldest first
+    checks: dict[str, list[CheckRecord]]  # store -> its health-check rows, oldest first
+    rollouts: tuple[dict[str, Any], ...]
+    patches: tuple[dict[str, Any], ...]
+    runs: Sequence[PlaybookRun] | None
+
+
+StoreRow = TypeVar("StoreRow", Sample, CheckRecord)
+
+
+def by_store(rows: Iterable[StoreRow]) -> dict[str, list[StoreRow]]:
+    """``rows`` grouped by store, each store's in the order they came."""
+    grouped: dict[str, list[StoreRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.store].append(row)
+    return grouped
+
+
+def _within(rows: Iterable[CheckRecord], start: datetime, end: datetime) -> list[CheckRecord]:
+    return [row for row in rows if start <= row.at < end]
+
+
 def store_month(
     store: Store,
     inventory_root: Path,
@@ -302,18 +328,16 @@ def store_month(
     year: int,
     month: int,
     *,
-    logs: tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]],
-    runs: Sequence[PlaybookRun] | None,
+    readings: Readings,
 ) -> StoreMonth:
-    """One store's month."""
+    """One store's month, from what ``build_report`` read for every store."""
     start, end = local_month_bounds(year, month, store.timezone)
-    rollouts, patches = logs
-    samples = sources.history.samples(start, end, store.code)
     first = date(year, month, 1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     assets = None
     if sources.assets is not None:
         assets = assets_of(sources.assets(inventory_root, store.code), first, last)
+    checks = _within(readings.checks.get(store.code, ()), start, end)
     return StoreMonth(
         code=store.code,
         name=store.name,
@@ -321,13 +345,18 @@ def store_month(
         timezone=store.timezone,
         target_version=store.dms_target_version,
         availability=month_availability(
-            samples, store.code, store.timezone, year, month, interval=sources.interval
+            readings.samples.get(store.code, ()),
+            store.code,
+            store.timezone,
+            year,
+            month,
+            interval=sources.interval,
         ),
-        rollouts=tuple(rollouts_of(rollouts, store.code, start, end)),
-        patch_runs=tuple(patch_runs_of(patches, store.code, start, end)),
-        checks=tuple(daily_checks(sources.history.checks(start, end, store.code), store.timezone)),
+        rollouts=tuple(rollouts_of(readings.rollouts, store.code, start, end)),
+        patch_runs=tuple(patch_runs_of(readings.patches, store.code, start, end)),
+        checks=tuple(daily_checks(checks, store.timezone)),
         assets=assets,
-        runs=None if runs is None else _runs_of(runs, store.code),
+        runs=None if readings.runs is None else _runs_of(readings.runs, store.code),
     )
 
 
@@ -350,12 +379,18 @@ def build_report(
     chosen = [inventory.stores[code] for code in (stores or sorted(inventory.stores))]
     rollout_log = read_json_lines(sources.logs / ROLLOUT_LOG)
     patch_log = read_json_lines(sources.logs / PATCH_LOG)
-    runs = None
-    if sources.run_history is not None:
-        # the widest store-local month: every store's runs are in it
-        bounds = [local_month_bounds(year, month, store.timezone) for store in chosen]
-        runs = sources.run_history.runs(min(b[0] for b in bounds), max(b[1] for b in bounds))
-    logs = (rollout_log.records, patch_log.records)
+    # the widest store-local month: every store's month is in it
+    bounds = [local_month_bounds(year, month, store.timezone) for store in chosen]
+    start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    codes = {store.code for store in chosen}
+    samples, checks = sources.history.samples(start, end), sources.history.checks(start, end)
+    readings = Readings(
+        samples=by_store(sample for sample in samples if sample.store in codes),
+        checks=by_store(check for check in checks if check.store in codes),
+        rollouts=rollout_log.records,
+        patches=patch_log.records,
+        runs=None if sources.run_history is None else sources.run_history.runs(start, end),
+    )
     return MonthReport(
         year=year,
         month=month,
@@ -363,7 +398,7 @@ def build_report(
         target=target_of(inventory),
         generated=now,
         stores=tuple(
-            store_month(store, inventory.root, sources, year, month, logs=logs, runs=runs)
+            store_month(store, inventory.root, sources, year, month, readings=readings)
             for store in chosen
         ),
         run_history=sources.run_history is not None,

@@ -31,7 +31,8 @@ def _floor(days: Sequence[DayAvailability], target: float) -> float:
 
 def availability_svg(code: str, days: Sequence[DayAvailability], target: float) -> str:
     """The store's availability per day against ``target`` (%), as an inline ``<svg>``."""
-    with mpl.rc_context({"svg.hashsalt": f"storeops-{code}", "svg.fonttype": "path"}):
+    # text as <text> (not each glyph as a path): a third less SVG for the browser and WeasyPrint
+    with mpl.rc_context({"svg.hashsalt": f"storeops-{code}", "svg.fonttype": "none"}):
         figure = Figure(figsize=(7.2, 2.4), layout="constrained")
         axes = figure.add_subplot()
         bottom = _floor(days, target)
