@@ -174,3 +174,21 @@ def runs_per_store(found: Iterable[Run]) -> dict[str, int]:
         for store in run.stores:
             counts[store] = counts.get(store, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def configured(environ: Mapping[str, str] | None = None) -> bool:
+    """ARA has something to read: a shared server, or the local database exists."""
+    env = os.environ if environ is None else environ
+    if env.get(CLIENT_ENV) == "http":
+        return bool(env.get(SERVER_ENV))
+    return (default_base_dir(env) / "ansible.sqlite").is_file()
+
+
+@dataclass(frozen=True)
+class AraRunHistory:
+    """The monthly report's source of playbook runs: ARA's, mapped to ``inventory``'s stores."""
+
+    inventory: Path
+
+    def runs(self, start: dt.datetime, end: dt.datetime) -> list[Run]:
+        return runs(start, end, self.inventory)

@@ -28,7 +28,7 @@ from storeops.report.render import (
     render_html,
     split_parts,
 )
-from storeops.report.sources import PlaybookRun
+from storeops.run_history import Run
 from storeops.workstation.plan import Checked
 
 FIVE = timedelta(minutes=5)
@@ -44,10 +44,10 @@ def day_samples(day: date, failed: set[int], store: str = "sh01") -> list[Sample
 
 
 class Runs:
-    def __init__(self, runs: Sequence[PlaybookRun]) -> None:
+    def __init__(self, runs: Sequence[Run]) -> None:
         self.found = list(runs)
 
-    def runs(self, start: datetime, end: datetime) -> Sequence[PlaybookRun]:
+    def runs(self, start: datetime, end: datetime) -> Sequence[Run]:
         return [run for run in self.found if start <= run.started < end]
 
 
@@ -160,21 +160,25 @@ def report(lab: Checked, tmp_path: Path, logs: Path) -> MonthReport:
     )
     runs = Runs(
         [
-            PlaybookRun(
-                "7",
-                "site.yml",
-                datetime(2026, 3, 3, tzinfo=UTC),
-                "failed",
-                ("sh01",),
-                "javascript:alert(1)",
+            Run(
+                id=7,
+                playbook="site.yml",
+                started=datetime(2026, 3, 3, tzinfo=UTC),
+                ended=None,
+                status="failed",
+                stores=("sh01",),
+                hosts=("sh01-dms",),
+                link="javascript:alert(1)",
             ),
-            PlaybookRun(
-                "8",
-                "patch.yml",
-                datetime(2026, 3, 4, tzinfo=UTC),
-                "completed",
-                ("sh01", "hz01"),
-                "https://ara.hq.example/playbooks/8.html",
+            Run(
+                id=8,
+                playbook="patch.yml",
+                started=datetime(2026, 3, 4, tzinfo=UTC),
+                ended=datetime(2026, 3, 4, 0, 5, tzinfo=UTC),
+                status="completed",
+                stores=("sh01", "hz01"),
+                hosts=("sh01-dms", "hz01-dms"),
+                link="https://ara.hq.example/playbooks/8.html",
             ),
         ]
     )

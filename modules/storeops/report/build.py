@@ -26,11 +26,11 @@ from storeops.report.sources import (
     PATCH_LOG,
     ROLLOUT_LOG,
     AssetLoader,
-    PlaybookRun,
     RunHistory,
     moment,
     read_json_lines,
 )
+from storeops.run_history import Run
 from storeops.schema import Store
 
 DEFAULT_TARGET = 99.5  # % (schema.ReportSettings' default)
@@ -107,7 +107,7 @@ class StoreMonth:
     patch_runs: tuple[PatchRun, ...]
     checks: tuple[DayChecks, ...]
     assets: Assets | None  # None: no asset register reader installed
-    runs: tuple[PlaybookRun, ...] | None  # None: no run history configured
+    runs: tuple[Run, ...] | None  # None: no run history configured
 
     @property
     def version_at_month_end(self) -> str | None:
@@ -280,7 +280,7 @@ def assets_of(records: Iterable[Any], first: date, last: date) -> Assets:
     return Assets(tuple(sorted(in_use, key=key)), tuple(sorted(returned, key=key)))
 
 
-def _runs_of(runs: Sequence[PlaybookRun], store: str) -> tuple[PlaybookRun, ...]:
+def _runs_of(runs: Sequence[Run], store: str) -> tuple[Run, ...]:
     return tuple(sorted((run for run in runs if store in run.stores), key=lambda r: r.started))
 
 
@@ -303,7 +303,7 @@ class Readings:
     checks: dict[str, list[CheckRecord]]  # store -> its health-check rows, oldest first
     rollouts: tuple[dict[str, Any], ...]
     patches: tuple[dict[str, Any], ...]
-    runs: Sequence[PlaybookRun] | None
+    runs: Sequence[Run] | None
 
 
 StoreRow = TypeVar("StoreRow", Sample, CheckRecord)

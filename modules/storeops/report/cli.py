@@ -30,6 +30,7 @@ from storeops.paths import state_path
 from storeops.report.build import MonthReport, Sources, build_report
 from storeops.report.render import percent, span, write_report
 from storeops.report.sources import RunHistory, asset_loader
+from storeops.run_history import AraRunHistory, configured
 from storeops.yamlfiles import VaultPasswords
 
 EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE = 0, 3, 64
@@ -131,6 +132,8 @@ def run(args: argparse.Namespace, run_history: RunHistory | None = None) -> int:
         print(f"storeops report: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
     try:
+        if run_history is None and configured():  # ARA's runs, where it records them
+            run_history = AraRunHistory(args.inventory)
         sources = Sources(history, state_path("logs"), run_history, asset_loader())
         report = build_report(
             inventory, sources, year, month, stores=args.store, now=datetime.now(UTC)

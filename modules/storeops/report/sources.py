@@ -22,27 +22,17 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from storeops.run_history import Run
+
 ROLLOUT_LOG = "dms-rollouts.jsonl"
 PATCH_LOG = "patch-runs.jsonl"
 ASSET_LOADERS = "storeops.report.assets"
 
 
-@dataclass(frozen=True)
-class PlaybookRun:
-    """One playbook run of the run history (ARA), as the report lists it."""
-
-    run_id: str
-    playbook: str
-    started: datetime
-    status: str  # completed, failed, running, ...
-    stores: tuple[str, ...]  # the store codes of the hosts it ran on
-    url: str  # the run's page on the run history's server
-
-
 class RunHistory(Protocol):
-    """A source of playbook runs (the ARA reader implements it)."""
+    """A source of playbook runs (storeops.run_history.AraRunHistory reads ARA's)."""
 
-    def runs(self, start: datetime, end: datetime) -> Sequence[PlaybookRun]:
+    def runs(self, start: datetime, end: datetime) -> Sequence[Run]:
         """The runs started with ``start <= started < end``."""
         ...
 
