@@ -15,7 +15,7 @@ from typing import Any
 
 from storeops.health.gather import HttpAnswer, http_get, in_parallel
 from storeops.health.targets import HealthPlan, StoreTarget
-from storeops.history import History, Sample
+from storeops.history import History, Sample, retention_cutoff
 from storeops.monitoring import Status
 
 
@@ -59,7 +59,8 @@ def judge(store: str, answer: HttpAnswer, at: dt.datetime) -> Sample:
 
 
 def sample_stores(plan: HealthPlan, history: History, now: dt.datetime) -> list[StoreSample]:
-    """One sample per store with a DMS, recorded; in the stores' order."""
+    """One sample per store with a DMS, recorded (and what is past the retention removed);
+    in the stores' order."""
     stores = [store for store in plan.stores if store.dms_url is not None]
     timeout = float(plan.settings.sample_timeout_seconds)
 
@@ -69,6 +70,6 @@ def sample_stores(plan: HealthPlan, history: History, now: dt.datetime) -> list[
         return StoreSample(judge(store.code, answer, now), f"{store.dms_url}/health", version)
 
     samples = in_parallel(ask, stores, workers=16, done=None)
-    for taken in samples:
-        history.record_sample(taken.sample)
+    history.record_samples(taken.sample for taken in samples)
+    history.prune(retention_cutoff(now))  # the history's retention, kept by its writer
     return samples
