@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -24,10 +25,11 @@ NOW = dt.datetime(2026, 12, 5, 8, 0, tzinfo=dt.UTC)
 class Dms(BaseHTTPRequestHandler):
     """/health as the reference DMS answers it: 200, or 503 with its reason."""
 
-    answers: dict[int, tuple[int, dict[str, str]]] = {}
+    answers: ClassVar[dict[int, tuple[int, dict[str, str]]]] = {}
 
     def do_GET(self) -> None:
-        status, body = self.answers[self.server.server_address[1]]
+        port = int(self.server.server_address[1])  # type: ignore[index]
+        status, body = self.answers[port]
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(payload)))
