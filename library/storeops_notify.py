@@ -16,7 +16,7 @@ short_description: Tell a store's IT contact what failed (WeCom, DingTalk, webho
 description:
   - Sends one message through each of I(channels), the store's resolved C(storeops_notify)
     channels (robot URLs and secrets from the vault, so the task must be C(no_log)).
-  - A channel that does not take the message is reported in C(results) and a warning, never
+  - A channel that does not take the message is reported in C(channels_sent) and a warning, never
     a failure of the task (a receiver that is down must not fail the run that reports).
 author:
   - storeops developers
@@ -66,8 +66,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-results:
-  description: Per channel name, null when sent, else why it was not.
+channels_sent:
+  description: >-
+    Per channel name, null when sent, else why it was not (not C(results): Ansible renames
+    that key in a module's return).
   type: dict
   returned: always
 delivered:
@@ -103,7 +105,7 @@ def main() -> None:
         params["host"],
     )
     if module.check_mode:
-        module.exit_json(changed=False, results={}, delivered=False)
+        module.exit_json(changed=False, channels_sent={}, delivered=False)
     results = send_all(params["channels"], message)
     ok = delivered(results)
     if not ok:
@@ -111,7 +113,7 @@ def main() -> None:
             f"store {params['store']}: the notification did not go: "
             + ("; ".join(f"{name}: {error}" for name, error in results.items()) or "no channel")
         )
-    module.exit_json(changed=ok, results=results, delivered=ok)
+    module.exit_json(changed=ok, channels_sent=results, delivered=ok)
 
 
 if __name__ == "__main__":
