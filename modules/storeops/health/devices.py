@@ -31,12 +31,10 @@ the check.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import math
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +47,7 @@ from typing import Any, TypeVar
 
 from storeops.ansible_view import load as load_ansible_view
 from storeops.inventory import Host, Inventory
+from storeops.module_utils import load_module_utils
 from storeops.network import device_model
 from storeops.paths import find_project, state_path
 from storeops.role_templates import play_variables, render_role_template, resolve
@@ -130,8 +129,6 @@ class BackupUnreadable(Exception):
 
 # ---------------------------------------------------------------------------- module_utils
 
-_LOADING = threading.Lock()
-
 
 def net_utils(project: Path) -> ModuleType:
     """``module_utils/storeops_net.py`` of ``project``, as the network modules import it.
@@ -139,22 +136,7 @@ def net_utils(project: Path) -> ModuleType:
     Registered as ``ansible.module_utils.storeops_net`` (once per process, like an import):
     library/net_config.py loaded in the same process, the tests and the bench share it.
     """
-    with _LOADING:
-        loaded = sys.modules.get(NET_UTILS)
-        if loaded is not None:
-            return loaded
-        path = project / "module_utils" / "storeops_net.py"
-        spec = importlib.util.spec_from_file_location(NET_UTILS, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[NET_UTILS] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[NET_UTILS]
-            raise
-        return module
+    return load_module_utils(project, "storeops_net", NET_UTILS)
 
 
 # ---------------------------------------------------------------------------- the devices

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storeops.health.targets import HostTarget, StoreTarget
+from storeops.module_utils import module_utils_file
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -70,7 +71,7 @@ class DmsFacts:
 
 @cache
 def _module_source(project: Path, name: str) -> str:
-    return (project / "module_utils" / f"{name}.py").read_text(encoding="utf-8")
+    return module_utils_file(project, name).read_text(encoding="utf-8")
 
 
 def probe_script(project: Path, params: dict[str, Any]) -> str:

@@ -8,37 +8,22 @@ Runs on the controller.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from storeops.module_utils import load_module_utils
 from storeops.paths import ProjectNotFound, find_project
 
 MODULE_NAME = "storeops_notify"
 
 
-def shared_source() -> Path:
-    """module_utils/storeops_notify.py of this run's project."""
-    try:
-        return find_project() / "module_utils" / f"{MODULE_NAME}.py"
-    except ProjectNotFound as error:
-        raise ImportError(f"{MODULE_NAME}: {error}") from None
-
-
 def load_shared() -> ModuleType:
     """The shared module (imported once per process under its host-side name)."""
-    if MODULE_NAME in sys.modules:
-        return sys.modules[MODULE_NAME]
-    source = shared_source()
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, source)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {source}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module
-    spec.loader.exec_module(module)
-    return module
+    try:
+        project = find_project()
+    except ProjectNotFound as error:
+        raise ImportError(f"{MODULE_NAME}: {error}") from None
+    return load_module_utils(project, MODULE_NAME, MODULE_NAME)
 
 
 if TYPE_CHECKING:
