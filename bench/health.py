@@ -21,9 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from storeops.health.devices import gather_devices
 from storeops.health.gather import http_get
-from storeops.health.run import run
+from storeops.health.run import read_plan_devices, run
 from storeops.health.targets import HealthPlan, plan
 from storeops.paths import LAB_INVENTORY, REPO_ROOT
 
@@ -66,7 +65,7 @@ def separate_commands(health_plan: HealthPlan) -> float:
             http_get(f"{store.dms_url}{health_plan.settings.dms_smoke_path}", 5)
         for device in store.devices:
             for _question in ("intended", "backup"):  # a login per question
-                gather_devices(health_plan.inventory, health_plan.passwords, [device], 1)
+                read_plan_devices(health_plan, [device], 1)
     return time.monotonic() - started
 
 

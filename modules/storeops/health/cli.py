@@ -46,6 +46,7 @@ def _problem(command: str, message: str, as_json: bool) -> int:
 def _load_plan(command: str, args: argparse.Namespace) -> Any:
     """The health plan of a valid inventory, or a message saying why there is none."""
     from storeops.health.targets import plan
+    from storeops.inventory import typed_view
     from storeops.validate import validate
 
     inventory: Path = args.inventory  # resolved by storeops.cli_options.prepare
@@ -64,7 +65,7 @@ def _load_plan(command: str, args: argparse.Namespace) -> Any:
     unknown = sorted(set(args.store or ()) - known)
     if unknown:
         return f"no such store: {', '.join(unknown)} (the inventory has {', '.join(sorted(known))})"
-    return plan(inventory, passwords, tuple(args.store or ()))
+    return plan(inventory, passwords, tuple(args.store or ()), checked=typed_view(raw))
 
 
 def _history(args: argparse.Namespace) -> Any:

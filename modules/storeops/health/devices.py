@@ -45,6 +45,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+from storeops.ansible_view import AnsibleHost
 from storeops.ansible_view import load as load_ansible_view
 from storeops.inventory import Host, Inventory
 from storeops.module_utils import load_module_utils
@@ -223,12 +224,24 @@ def targets(
     view of it for the variables). InventoryInvalid / UnknownDevice propagate."""
     project = find_project(inventory_root)
     inventory = load_valid(inventory_root, passwords, project / "roles")
-    devices = network_devices(inventory, hosts)
-    if not devices:
+    if not network_devices(inventory, hosts):
         return []
     view = load_ansible_view(inventory_root, passwords)
+    return device_targets(inventory, view, project, hosts, timeout)
+
+
+def device_targets(
+    inventory: Inventory,
+    view: Mapping[str, AnsibleHost],
+    project: Path,
+    hosts: Sequence[str] | None,
+    timeout: float,
+) -> list[Target]:
+    """:func:`targets` of an inventory already validated and seen through Ansible (the
+    health check has both: it reads neither again)."""
     return [
-        target(inventory, host, view[host.name].variables, project, timeout) for host in devices
+        target(inventory, host, view[host.name].variables, project, timeout)
+        for host in network_devices(inventory, hosts)
     ]
 
 

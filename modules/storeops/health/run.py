@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from storeops.health.devices import device_targets, net_utils, read_devices
 from storeops.health.evaluate import (
     UNKNOWN,
     Row,
@@ -134,12 +135,20 @@ def _previous_dropped(history: History | None, store: str, host: str) -> float |
     return last.metric if last is not None else None
 
 
+def read_plan_devices(plan: HealthPlan, names: list[str], workers: int) -> list[Any]:
+    """The devices' facts (storeops.health.devices), from the inventory the plan holds."""
+
+    assert plan.checked is not None  # plan() always sets it
+    timeout = float(plan.settings.timeout_seconds)
+    found = device_targets(plan.checked, plan.view, plan.project, names, timeout)
+    repo = state_path("network-backups", project=plan.project)
+    return read_devices(net_utils(plan.project), found, repo, workers, timeout)
+
+
 def gather_all(
     plan: HealthPlan, workers: int, done: Callable[[], None] | None = None
 ) -> tuple[dict[str, HostFacts], dict[str, DmsFacts | None], list[Any]]:
     """Every host's probe, every store's DMS and every device, all at once."""
-    from storeops.health.devices import gather_devices
-
     timeout = plan.settings.timeout_seconds
 
     def counted(future: Future[Any]) -> None:
@@ -157,9 +166,7 @@ def gather_all(
             for store in plan.stores
         }
         devices = [name for store in plan.stores for name in store.devices]
-        device_future = pool.submit(
-            gather_devices, plan.inventory, plan.passwords, devices, workers, float(timeout)
-        )
+        device_future = pool.submit(read_plan_devices, plan, devices, workers)
         pending: list[Future[Any]] = [*hosts.values(), *dms.values()]
         for future in pending:
             future.add_done_callback(counted)

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from storeops.ansible_view import AnsibleHost, load
+from storeops.inventory import Inventory
 from storeops.paths import find_project, roles_dir
 from storeops.role_templates import play_variables, resolve
 from storeops.schema import GroupWideVars, HealthSettings, Role
+from storeops.validate import load_valid
 from storeops.yamlfiles import VaultPasswords
 
 # The roles whose defaults a host's checks read (the role that configured what is checked).
@@ -78,6 +80,9 @@ class HealthPlan:
     stores: tuple[StoreTarget, ...]
     ca_certificate: str | None = None  # the group's CA the DMS clients trust (PEM)
     hosts_by_name: Mapping[str, HostTarget] = field(default_factory=dict)
+    # The inventory as validated and as Ansible sees it: the devices' part reads neither again.
+    checked: Inventory | None = None
+    view: Mapping[str, AnsibleHost] = field(default_factory=dict)
 
 
 def _ssh(variables: Mapping[str, Any], name: str) -> SshTarget:
@@ -150,11 +155,17 @@ def _store(
 
 
 def plan(
-    inventory: Path, passwords: VaultPasswords | None = None, stores: tuple[str, ...] = ()
+    inventory: Path,
+    passwords: VaultPasswords | None = None,
+    stores: tuple[str, ...] = (),
+    checked: Inventory | None = None,
 ) -> HealthPlan:
-    """Every store of a *valid* inventory (the caller validated it), or only ``stores``."""
+    """Every store of the inventory, or only ``stores``; ``checked``: the inventory already
+    validated (else it is validated here: InventoryInvalid)."""
     hosts = load(inventory, passwords)
     roles_root = roles_dir(near=inventory)
+    if checked is None:
+        checked = load_valid(inventory, passwords, roles_root)
     any_host = next(iter(hosts.values()))
     group = GroupWideVars.model_validate(any_host.variables)
     by_store: dict[str, list[AnsibleHost]] = {}
@@ -175,4 +186,6 @@ def plan(
         stores=targets,
         ca_certificate=str(ca) if ca else None,
         hosts_by_name={h.name: h for store in targets for h in store.hosts},
+        checked=checked,
+        view=hosts,
     )
