@@ -32,3 +32,13 @@ def _ansible_config_restored(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("ANSIBLE_CONFIG")
     else:
         monkeypatch.setenv("ANSIBLE_CONFIG", current)
+
+
+@pytest.fixture(autouse=True)
+def _controller_state_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unit tests keep the controller's state (the audit's kept pass rates, the database,
+    ARA) in a throwaway directory, never in the checkout's logs/ where the lab suites' and an
+    operator's health check read it."""
+    monkeypatch.setenv("STOREOPS_STATE_DIR", str(tmp_path_factory.mktemp("state")))
