@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from storeops.loadtest import (
     FailureReason,
@@ -26,7 +27,8 @@ from storeops.loadtest import (
     run_load,
 )
 from storeops.loadtest.run import locust_command, locust_environment
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES, REPO, load_plugin
+from tests.unit.test_module_docs import doc_strings
 
 REPORTS = FIXTURES / "loadtest"
 
@@ -192,7 +194,7 @@ def test_only_a_base_http_url_is_accepted(url: str, problem: str) -> None:
 )
 def test_a_spec_out_of_bounds_is_refused(options: dict[str, int], problem: str) -> None:
     with pytest.raises(ValueError, match=problem.replace(".", r"\.")):
-        LoadSpec("http://10.20.1.10:8080", **options)  # type: ignore[arg-type]
+        LoadSpec("http://10.20.1.10:8080", **options)
 
 
 def test_the_locust_command_and_environment(
@@ -241,3 +243,17 @@ def test_without_locust_the_error_says_so() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "modules")}
     done = subprocess.run([base, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert "locust is not installed" in done.stdout, done.stderr
+
+
+# --------------------------------------------------------------- the action's documentation
+
+
+def test_the_documented_options_are_the_actions_argument_spec() -> None:
+    """library/dms_load_test.py documents what action_plugins/dms_load_test.py validates."""
+    action = load_plugin("dms_load_test_action", REPO / "action_plugins" / "dms_load_test.py")
+    documented = yaml.safe_load(doc_strings(REPO / "library" / "dms_load_test.py")["DOCUMENTATION"])
+    options = {
+        name: {key: option[key] for key in ("type", "default", "required") if key in option}
+        for name, option in documented["options"].items()
+    }
+    assert options == action.ARGUMENT_SPEC
