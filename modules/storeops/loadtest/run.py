@@ -33,7 +33,7 @@ REQUEST_TIMEOUT_S = (1, 300)
 # Locust's start (imports, spawning) and stop on top of the run time; then it is killed.
 START_AND_STOP_S = 60
 PROBE_TIMEOUT_S = 5
-SHOWN_STDERR = 1500  # characters of locust's stderr an error quotes
+SHOWN_STDERR = 500  # characters of locust's stderr line an error quotes
 
 
 class LoadTestError(RuntimeError):
@@ -199,9 +199,9 @@ def _run_locust(spec: LoadSpec, private: Path, prefix: Path) -> None:
     except subprocess.TimeoutExpired:
         raise LoadTestError(f"locust did not finish within {timeout} s; killed") from None
     if done.returncode != 0:
-        raise LoadTestError(
-            f"locust failed (exit {done.returncode}): {done.stderr.strip()[-SHOWN_STDERR:]}"
-        )
+        lines = done.stderr.strip().splitlines() or ["(nothing on stderr)"]
+        # The last line: the locustfile's own message, or the exception a traceback ends with.
+        raise LoadTestError(f"locust failed (exit {done.returncode}): {lines[-1][:SHOWN_STDERR]}")
 
 
 def _raise_on_exceptions(path: Path) -> None:
