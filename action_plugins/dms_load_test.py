@@ -50,6 +50,11 @@ class ActionModule(ActionBase):
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         spec = _spec(args)
         baseline = _baseline(args)
+        if baseline is not None and baseline.workload not in ({}, spec.workload()):
+            raise AnsibleActionFail(
+                f"baseline: measured with {baseline.workload}, this run would be "
+                f"{spec.workload()}: the figures would not compare"
+            )
         if not 1 <= args["max_p95_factor"] <= 100 or not 0 <= args["p95_floor_ms"] <= 60_000:
             raise AnsibleActionFail("max_p95_factor must be in 1..100, p95_floor_ms in 0..60000")
         if self._task.check_mode:

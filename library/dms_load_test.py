@@ -115,6 +115,13 @@ failure_reasons:
   returned: success, not in check mode
   type: list
   elements: dict
+workload:
+  description:
+    - The parameters the figures were measured with (users, spawn_rate, duration_s,
+      read_id_min, read_id_max, think_ms, request_timeout_s). A C(baseline) with another
+      workload is refused before any load (its figures would not compare).
+  returned: success, not in check mode
+  type: dict
 passed:
   description: No request failed and the p95 stayed within the limit (only with C(baseline)).
   returned: success with baseline, not in check mode

@@ -19,21 +19,26 @@ SECONDS = 3
 
 def test_a_release_slow_under_concurrency_fails_the_gate_that_a_fast_one_passes() -> None:
     """The same workload on three releases of one store: fast (the baseline), fast again, and
-    one that serves a request at a time at 20 ms each (healthy and correct, but slow)."""
+    one that serves a request at a time at 30 ms each (healthy and correct, but slow).
+
+    The suite may run beside the lab suites (make test): the fast runs' p95 can jump by tens
+    of milliseconds, so the repeat is judged with room (3x of a 50 ms floor) and the slow
+    release is slow by hundreds."""
     with serving() as fast:
         baseline = run_load(LoadSpec(fast.url, duration_s=SECONDS))
         again = run_load(LoadSpec(fast.url, duration_s=SECONDS))
-    with serving(delay_s=0.02, serialized=True) as slow:
+    with serving(delay_s=0.03, serialized=True) as slow:
         slower = run_load(LoadSpec(slow.url, duration_s=SECONDS))
     print(f"p95: fast {baseline.p95_ms} and {again.p95_ms} ms, slow {slower.p95_ms} ms")
     assert baseline.failures == again.failures == slower.failures == 0
     assert baseline.requests > 100 and slower.requests < baseline.requests
-    assert judge(baseline, again, max_p95_factor=2.0, p95_floor_ms=20).passed
+    assert baseline.workload == LoadSpec(fast.url, duration_s=SECONDS).workload()
+    assert judge(baseline, again, max_p95_factor=3.0, p95_floor_ms=50).passed
     verdict = judge(baseline, slower, max_p95_factor=2.0, p95_floor_ms=20)
     assert not verdict.passed
     assert verdict.reason.startswith(f"too slow under load: p95 {slower.p95_ms:g} ms after")
     assert f"vs {baseline.p95_ms:g} ms before" in verdict.reason
-    assert slower.p95_ms >= 100  # 10 clients queued behind one 20 ms request at a time
+    assert slower.p95_ms >= 150  # 10 clients queued behind one 30 ms request at a time
 
 
 def test_failed_writes_are_counted_and_named() -> None:

@@ -20,6 +20,8 @@ from tests.unit.test_loadtest import closed_port
 
 HOSTS = {"pilot": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
 GENEROUS_BASELINE = {"requests": 100, "failures": 0, "p50_ms": 400, "p95_ms": 800, "rps": 20}
+WORKLOAD = {"users": 10, "spawn_rate": 10, "duration_s": 10, "read_id_min": 1}
+SHORTER_BASELINE = {**GENEROUS_BASELINE, "workload": WORKLOAD}
 
 
 def play(tmp_path: Path, tasks: list[dict[str, Any]], *args: str) -> tuple[Results, str]:
@@ -56,6 +58,7 @@ def test_baseline_then_a_slow_release_fails_the_verdict_not_the_task(tmp_path: P
     assert baseline.get("failed") is not True, output[-3000:]
     assert baseline["requests"] > 50 and baseline["failures"] == 0
     assert "passed" not in baseline and baseline["changed"] is False
+    assert baseline["workload"]["duration_s"] == 3 and baseline["workload"]["users"] == 10
     slow_run = results["slow release"]["pilot"]
     assert slow_run.get("failed") is not True, output[-3000:]
     assert slow_run["passed"] is False and slow_run["baseline_p95_ms"] == baseline["p95_ms"]
@@ -76,6 +79,7 @@ def test_errors_fail_the_task_with_the_reason(tmp_path: Path) -> None:
             load_test("too long", "http://127.0.0.1:9", duration=86400),
             load_test("foreign baseline", "http://127.0.0.1:9", baseline={"p95": 3}),
             load_test("unknown option", "http://127.0.0.1:9", rate=5),
+            load_test("other workload", "http://127.0.0.1:9", baseline=SHORTER_BASELINE),
         ],
     )
     messages = {name: hosts["pilot"].get("msg", "") for name, hosts in results.items()}
@@ -89,6 +93,8 @@ def test_errors_fail_the_task_with_the_reason(tmp_path: Path) -> None:
     assert "duration_s: 86400 is not an integer in 3..600" in messages["too long"]
     assert messages["foreign baseline"].startswith("baseline: not a load test result")
     assert "rate" in messages["unknown option"]
+    assert "'duration_s': 10" in messages["other workload"]
+    assert messages["other workload"].endswith("the figures would not compare")
 
 
 def test_check_mode_generates_no_load(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,12 @@ def test_most_frequent_failure_reasons_first_and_at_most_five(tmp_path: Path) ->
 
 
 def test_a_result_survives_the_round_trip_through_a_registered_variable() -> None:
-    figures = parse_report(REPORTS / "broken-smoke")
+    figures = replace(
+        parse_report(REPORTS / "broken-smoke"), workload=LoadSpec("http://dms:8080").workload()
+    )
     registered = {"changed": False, "msg": "...", **figures.as_dict()}
     assert LoadResult.from_dict(registered) == figures
+    assert figures.workload["spawn_rate"] == 10 and figures.workload["duration_s"] == 20
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,12 @@ class FailureReason:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """The whole run's figures (locust's Aggregated row) and its most frequent failures."""
+    """The whole run's figures (locust's Aggregated row) and its most frequent failures.
+
+    ``workload``: the spec's parameters the figures were measured with
+    (:meth:`storeops.loadtest.run.LoadSpec.workload`), so that a baseline is only compared
+    with the same workload; empty when not known (a report read on its own).
+    """
 
     requests: int
     failures: int
@@ -42,6 +47,7 @@ class LoadResult:
     p95_ms: float
     rps: float
     failure_reasons: tuple[FailureReason, ...] = field(default=())
+    workload: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain types only (an Ansible result, a JSON audit record)."""
@@ -66,8 +72,9 @@ class LoadResult:
                 p95_ms=float(data["p95_ms"]),
                 rps=float(data["rps"]),
                 failure_reasons=reasons,
+                workload={str(k): int(v) for k, v in (data.get("workload") or {}).items()},
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ReportError(f"not a load test result: {error!r}") from None
         if min(result.requests, result.failures, result.p50_ms, result.p95_ms, result.rps) < 0:
             raise ReportError("not a load test result: a negative figure")

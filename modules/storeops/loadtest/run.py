@@ -18,7 +18,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storeops.loadtest.result import LoadResult, ReportError, parse_report
@@ -79,6 +79,18 @@ class LoadSpec:
             _outside("request_timeout_s", self.request_timeout_s, REQUEST_TIMEOUT_S),
         ]
 
+    def workload(self) -> dict[str, int]:
+        """What must be equal for two runs' figures to compare (the URL may differ)."""
+        return {
+            "users": self.users,
+            "spawn_rate": self.clients_per_second,
+            "duration_s": self.duration_s,
+            "read_id_min": self.read_id_min,
+            "read_id_max": self.read_id_max,
+            "think_ms": self.think_ms,
+            "request_timeout_s": self.request_timeout_s,
+        }
+
     @property
     def clients_per_second(self) -> int:
         return self.users if self.spawn_rate is None else self.spawn_rate
@@ -135,7 +147,7 @@ def run_load(spec: LoadSpec) -> LoadResult:
             raise LoadTestError(f"locust's report: {error}") from None
     if result.requests == 0:
         raise LoadTestError(f"no request was made in {spec.duration_s} s against {spec.url}")
-    return result
+    return replace(result, workload=spec.workload())
 
 
 def probe(url: str) -> None:
