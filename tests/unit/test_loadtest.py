@@ -6,6 +6,7 @@ the Ansible action in tests/emulated/test_dms_load_test.py.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -261,3 +262,29 @@ def test_the_documented_options_are_the_actions_argument_spec() -> None:
         for name, option in documented["options"].items()
     }
     assert options == action.ARGUMENT_SPEC
+
+
+# --------------------------------------------------------------- the workload writes nothing
+
+
+def test_the_workload_only_reads_and_runs_the_smoke_transaction() -> None:
+    """It runs against production DMSes: no request that creates or deletes a customer's data.
+    Every request of the locustfile, as written (method, path)."""
+    from storeops.loadtest.run import LOCUSTFILE
+
+    requests = set()
+    for node in ast.walk(ast.parse(LOCUSTFILE.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "client"
+        ):
+            path = node.args[0]
+            text = ast.unparse(path) if isinstance(path, ast.JoinedStr) else ast.literal_eval(path)
+            requests.add((node.func.attr, text))
+    assert requests == {
+        ("get", "f'/work-orders/{work_order}'"),
+        ("get", "/health"),
+        ("post", "/smoke"),
+    }
