@@ -33,6 +33,29 @@ options:
     description: The rollout journal read from the DMS host, if a run was interrupted.
     type: dict
     required: false
+  table_rows:
+    description:
+      - Row counts of the store's DMS tables (C({customers: 40})), for the target release's
+        C(migration_estimate) in the catalog. Missing tables count as 0.
+    type: dict
+    required: false
+  queue_limit:
+    description:
+      - The longest, in seconds, the upgrade may keep clients waiting in the socket's queue
+        (the target's migrations by the catalog's estimate, plus I(restart_seconds)). A
+        longer one is refused unless I(maintenance_page) is true.
+    type: float
+    default: 4.0
+  restart_seconds:
+    description: The stop and start of the DMS service, added to the migrations' estimate.
+    type: float
+    default: 1.0
+  maintenance_page:
+    description:
+      - The operator accepts that clients get the old release's 503 ("migrating") while the
+        migrations run, instead of a queue longer than I(queue_limit).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - storeops_controller
 """
@@ -58,6 +81,22 @@ to_version:
   description: The target release.
   returned: always
   type: str
+queue:
+  description:
+    - For an upgrade or a resumption, how the store's clients live through it
+      (C(storeops.rollout.QueuePlan)); null otherwise.
+    - C(mode) is C(queue) or C(maintenance page); C(expected_s) the catalog's estimate plus
+      the restart; C(limit_s); C(rows) counted; C(estimated) (the catalog has an estimate);
+      C(summary) one line for the plan.
+  returned: always
+  type: dict
+  sample:
+    mode: queue
+    expected_s: 1.2
+    limit_s: 4.0
+    rows: 40
+    estimated: true
+    summary: clients queued about 1.2 s (40 rows of customers; limit 4 s)
 reason:
   description: Why, in words for the run's summary and the audit record.
   returned: always

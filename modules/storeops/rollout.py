@@ -19,6 +19,7 @@ from storeops.catalog import find, upgrade_allowed
 from storeops.schema import Release
 
 Action = Literal["none", "upgrade", "resume", "refuse"]
+QueueMode = Literal["queue", "maintenance page"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,79 @@ def _resume(running: str, target: str, interrupted: Mapping[str, Any]) -> Step:
     )
 
 
+@dataclass(frozen=True)
+class QueuePlan:
+    """How the store's clients live through its upgrade (the ``dms_switch`` module).
+
+    ``queue``: new connections wait in the socket's queue while the service is stopped,
+    the migrations run and the new release starts, about ``expected_s``.
+    ``maintenance page``: the old release answers 503 ("migrating") meanwhile (the
+    operator accepted it because the queue would be held longer than ``limit_s``).
+    """
+
+    mode: QueueMode
+    expected_s: float
+    limit_s: float
+    rows: int
+    estimated: bool
+    summary: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def expected_queue_seconds(
+    release: Release, table_rows: Mapping[str, int], restart_s: float
+) -> tuple[float, int]:
+    """The catalog's estimate of ``release``'s migrations on these row counts, plus the
+    service's stop and start (``restart_s``): how long a client waits; and the rows counted."""
+    estimate = release.migration_estimate
+    if estimate is None:
+        return restart_s, 0
+    counted = {table: int(table_rows.get(table, 0)) for table in estimate.per_1000_rows}
+    seconds = estimate.seconds + sum(
+        rate * counted[table] / 1000 for table, rate in estimate.per_1000_rows.items()
+    )
+    return round(restart_s + seconds, 2), sum(counted.values())
+
+
+def queue_plan(
+    release: Release,
+    table_rows: Mapping[str, int],
+    limit_s: float,
+    restart_s: float,
+    maintenance_page: bool,
+) -> tuple[QueuePlan, str]:
+    """The store's queue plan, and why the upgrade must be refused ('' when it may go):
+    a queue the catalog expects to last longer than ``limit_s`` is refused unless the
+    operator accepted a maintenance page."""
+    expected, rows = expected_queue_seconds(release, table_rows, restart_s)
+    estimated = release.migration_estimate is not None
+    basis = (
+        f"{rows} rows of {', '.join(release.migration_estimate.per_1000_rows) or 'no table'}"
+        if release.migration_estimate is not None
+        else "no estimate in the catalog"
+    )
+    over = expected > limit_s
+    mode: QueueMode = "maintenance page" if over and maintenance_page else "queue"
+    if mode == "queue":
+        summary = f"clients queued about {expected:g} s ({basis}; limit {limit_s:g} s)"
+    else:
+        summary = (
+            f"maintenance page about {expected:g} s ({basis}): the queue limit"
+            f" {limit_s:g} s would be exceeded; the operator accepted a maintenance page"
+        )
+    plan = QueuePlan(mode, expected, limit_s, rows, estimated, summary)
+    if over and not maintenance_page:
+        return plan, (
+            f"{release.version}'s migrations are expected to hold clients about {expected:g} s"
+            f" ({basis}), over dms_rollout_queue_limit {limit_s:g} s: a client would time out"
+            " in the queue. Migrate in a longer window with a maintenance page"
+            " (-e dms_rollout_maintenance_page=true) or raise the limit."
+        )
+    return plan, ""
+
+
 def waves(stores: Sequence[Mapping[str, Any]], wave_size: int) -> list[list[str]]:
     """Store codes in rollout order: every pilot store first, then ``wave_size`` at a time.
 
@@ -97,7 +171,7 @@ def waves(stores: Sequence[Mapping[str, Any]], wave_size: int) -> list[list[str]
 
 # "would upgrade": a check-mode run plans the later waves as if the pilot had gone.
 ON_TARGET = frozenset({"upgraded", "already on target", "would upgrade"})
-FAILED = frozenset({"rolled back", "rollback FAILED"})
+FAILED = frozenset({"rolled back", "rollback FAILED", "gate failed"})
 
 
 def wave_gate(

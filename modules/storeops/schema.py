@@ -504,6 +504,23 @@ AptPinVersion = Annotated[
 ]
 
 
+# A table of the DMS's database, named in a migration estimate (it reaches SQL, quoted
+# with backticks, only after this full-string match).
+SQL_TABLE_RE = re.compile(r"[a-z_][a-z0-9_]{0,63}")
+SqlTable = Annotated[str, full_pattern(SQL_TABLE_RE, "a table name (lowercase, digits, '_')")]
+Seconds = Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)]
+
+
+class MigrationEstimate(Strict):
+    """How long a release's migrations are expected to take on a store's data: ``seconds``
+    plus, per table, seconds for every thousand rows the store has in it
+    (``per_1000_rows: {customers: 0.05}``). The rollout plan compares it with
+    dms_rollout_queue_limit (clients wait in the queue that long)."""
+
+    seconds: Seconds = 0.0
+    per_1000_rows: dict[SqlTable, Seconds] = Field(default_factory=dict)
+
+
 class Release(Strict):
     """One approved DMS release in the catalog."""
 
@@ -516,6 +533,8 @@ class Release(Strict):
     # Debian packages this release needs, kept at these versions by apt pins on the
     # store's hosts (playbooks/patch.yml): {storedms-runtime: "1.*"}.
     packages: dict[DebianPackage, AptPinVersion] = Field(default_factory=dict)
+    # The vendor's figure for its migrations (release notes, or measured on a copy).
+    migration_estimate: MigrationEstimate | None = None
 
     @model_validator(mode="after")
     def _no_downgrade(self) -> Release:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storeops.inventory import Inventory
+from storeops_lab.clients import clients
 from storeops_lab.rehearsal import (
     AUDIT_LOG,
     DUMP_DIR,
@@ -112,6 +113,12 @@ def lock_of(store: str) -> dict[str, object] | None:
 def audit_records(store: str) -> list[dict[str, object]]:
     out = on(f"{store}-dms", "cat", AUDIT_LOG, check=False)
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def dms_urls(inventory: Inventory) -> dict[str, str]:
+    """Each store's DMS /health as the controller reaches it."""
+    hosts = {host.store: host for host in inventory.hosts.values() if "dms" in host.roles}
+    return {store: f"http://{hosts[store].endpoint[0]}:8080/health" for store in STORES}
 
 
 def at_baseline(store: str) -> bool:
@@ -282,11 +289,43 @@ def test_check_mode_on_a_due_store_reports_and_changes_nothing(
     changes = changes_per_host(result)
     assert changes["sh01-dms"] > 0
     assert "CHECK MODE: nothing was changed" in result.words
-    assert "sh01* 1 3.1.0 3.2.0 would upgrade" in result.words
-    assert "hz01 2 3.1.0 3.2.0 would upgrade" in result.words
+    # The plan tells how each store's clients will live through it (the catalog's estimate).
+    assert re.search(
+        r"sh01\* 1 3\.1\.0 3\.2\.0 would upgrade \S+ would queue ~[0-9.]+ s", result.words
+    )
+    assert re.search(
+        r"hz01 2 3\.1\.0 3\.2\.0 would upgrade \S+ would queue ~[0-9.]+ s", result.words
+    )
     for store in STORES:
         assert_untouched(before[store], store)
     assert not rollout.controller_log.exists()
+
+
+def test_a_migration_that_would_queue_clients_too_long_is_refused_at_plan_time(
+    baseline: Inventory, rollout: Rollout
+) -> None:
+    """The catalog's estimate on the store's rows, over the limit: refused before anything
+    moves, unless the operator accepts a maintenance page (then check mode says so)."""
+    before = {store: snapshot(store) for store in STORES}
+    result = rollout.run("-e", "dms_rollout_queue_limit=0.1")
+    assert result.returncode != 0
+    assert "3.2.0's migrations are expected to hold clients about" in result.words
+    assert "(40 rows of customers), over dms_rollout_queue_limit 0.1 s" in result.words
+    assert "held: pilot store sh01 is not on the target" in result.words
+    assert_untouched(before["hz01"], "hz01")
+    (record,) = [r for r in rollout.controller_records() if r["store"] == "sh01"]
+    assert record["result"] == "refused"
+    assert cast(dict[str, object], record["queue"])["limit_s"] == 0.1
+
+    accepted = rollout.run(
+        "--check", "-e", "dms_rollout_queue_limit=0.1", "-e", "dms_rollout_maintenance_page=true"
+    )
+    assert accepted.returncode == 0, accepted.stdout[-4000:]
+    assert re.search(
+        r"sh01\* 1 3\.1\.0 3\.2\.0 would upgrade \S+ would 503 ~[0-9.]+ s", accepted.words
+    )
+    for store in STORES:
+        assert health(store)["version"] == "3.1.0"
 
 
 # --- one rollout per store at a time; the window asked before every wave -------------------
@@ -428,15 +467,21 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
     script += " && echo 110101199003077777 > sh01-killed.sql.gz.999999.part"
     on("sh01-db", "sh", "-c", script)
     reason = "brand-mandated DMS 3.2.0, change CHG-1234"
-    result = rollout.run(
-        "-e",
-        "storeops_now=2026-11-25T12:00:00+08:00",
-        "-e",
-        f"storeops_override_reason='{reason}'",
-        "-e",
-        "dms_rollout_dump_keep=2",
-    )
+    # The stores' clients, from the controller: 20 requests a second each, a tablet's 5 s
+    # timeout. The migration (0002 changes data) must cost them time, never an error.
+    with clients(dms_urls(baseline), hz=20, timeout=5) as tablets:
+        result = rollout.run(
+            "-e",
+            "storeops_now=2026-11-25T12:00:00+08:00",
+            "-e",
+            f"storeops_override_reason='{reason}'",
+            "-e",
+            "dms_rollout_dump_keep=2",
+        )
     assert result.returncode == 0, result.stdout[-5000:]
+    for store, tablet in tablets.items():
+        assert tablet.failed == 0, f"{store}: {tablet.summary()}"
+        assert len(tablet.answers) > 100, tablet.summary()
     # Customer data at rest: the newest 2 dumps (this run's and the newest older one),
     # nothing partial, 0700 / 0600.
     listing = on(
@@ -467,9 +512,15 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
         assert record["result"] == "upgraded"
         assert (record["from"], record["to"]) == ("3.1.0", "3.2.0")
         assert record["override_reason"] == reason
-        assert float(str(record["downtime_s"])) >= 0
-    assert "sh01* 1 3.1.0 3.2.0 upgraded" in result.words
-    assert "hz01 2 3.1.0 3.2.0 upgraded" in result.words
+        assert float(str(record["downtime_s"])) == 0
+        queue = cast(dict[str, object], record["queue"])
+        assert (queue["mode"], queue["rows"], queue["estimated"]) == ("queue", 40, True)
+        # The longest wait in the queue is the longest answer a client saw, give or take
+        # the time its request took once the new release served it.
+        assert 0 < float(str(record["queue_s"])) < 5
+        assert tablets[store].longest_s < float(str(record["queue_s"])) + 1
+    assert re.search(r"sh01\* 1 3\.1\.0 3\.2\.0 upgraded \S+ s queued [0-9.]+ s", result.words)
+    assert re.search(r"hz01 2 3\.1\.0 3\.2\.0 upgraded \S+ s queued [0-9.]+ s", result.words)
     assert [r["store"] for r in rollout.controller_records()] == ["sh01", "hz01"]
 
     again = rollout.run(
@@ -585,8 +636,9 @@ def test_broken_release_rolls_the_pilot_back_and_leaves_the_other_store_alone(
 KILL_POINTS = [
     # (the task header that shows the previous step is done, what the host looks like then)
     ("Install, migrate, switch and check the health of 3.2.0", "after the dump"),
-    ("Note when the switch started", "after the migration"),
-    ("Check the health and the smoke transaction", "after the switch"),
+    ("Apply changed unit files before the switch", "after the install"),
+    # dms_switch has migrated, switched and started 3.2.0 in one step on the host.
+    ("Check the health and the smoke transaction", "after the one-step switch"),
 ]
 
 
@@ -681,9 +733,10 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
 
 
 def break_the_release_and_resume(rollout: Rollout, *removed: str) -> PlaybookRun:
-    """Killed after the migration; then 3.2.0 on the host loses ``removed``; run again."""
-    run_and_kill_at(rollout, "Note when the switch started")
-    assert health("sh01")["schema_version"] == "0002"
+    """Killed once 3.2.0 is installed; then it loses ``removed``; run again: dms_switch
+    migrates, switches and fails to start it, and the rollback takes the data back."""
+    run_and_kill_at(rollout, "Apply changed unit files before the switch")
+    assert health("sh01")["schema_version"] == "0001"
     for path in removed:
         on("sh01-dms", "rm", f"/opt/storedms/releases/3.2.0/storedms/{path}")
     return rollout.run("--limit", "store_sh01,localhost", "-e", "dms_health_retries=5")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from storeops.rollout import plan_step, wave_gate, waves
+from storeops.rollout import plan_step, queue_plan, wave_gate, waves
+from storeops.schema import Release
 from tests.unit.test_catalog import CATALOG
 
 
@@ -107,3 +109,73 @@ def test_without_a_pilot_in_the_run_nothing_goes() -> None:
     assert wave_gate([["hz01"]], 0, {}, []) == (
         "held: no pilot store is in this run (the pilot goes first; see --limit)"
     )
+
+
+# --- the clients' queue during an upgrade (dms_switch) ------------------------------------
+def _release_with_estimate(**estimate: object) -> Release:
+    return Release.model_validate(
+        {
+            "version": "3.2.0",
+            "artifact": "dms-3.2.0.tar.gz",
+            "sha256": "a" * 64,
+            "upgrade_from": ["3.1.0"],
+            "migration_estimate": estimate,
+        }
+    )
+
+
+def test_queue_estimate_grows_with_the_rows_of_the_named_tables() -> None:
+    release = _release_with_estimate(seconds=0.5, per_1000_rows={"customers": 0.2})
+    rows = {"customers": 40_000, "vehicles": 9_000_000}  # vehicles: not migrated, not counted
+    plan, refusal = queue_plan(release, rows, limit_s=10.0, restart_s=1.0, maintenance_page=False)
+    assert (plan.mode, plan.expected_s, plan.rows, refusal) == ("queue", 9.5, 40_000, "")
+    assert plan.summary == "clients queued about 9.5 s (40000 rows of customers; limit 10 s)"
+
+
+def test_a_queue_over_the_limit_is_refused_at_plan_time() -> None:
+    release = _release_with_estimate(seconds=0.5, per_1000_rows={"customers": 0.2})
+    plan, refusal = queue_plan(
+        release, {"customers": 400_000}, limit_s=4.0, restart_s=1.0, maintenance_page=False
+    )
+    assert plan.expected_s == 81.5
+    assert "expected to hold clients about 81.5 s (400000 rows of customers)" in refusal
+    assert "over dms_rollout_queue_limit 4 s" in refusal
+    assert "dms_rollout_maintenance_page=true" in refusal
+
+
+def test_an_accepted_maintenance_page_lets_a_long_migration_go() -> None:
+    release = _release_with_estimate(seconds=0.5, per_1000_rows={"customers": 0.2})
+    plan, refusal = queue_plan(
+        release, {"customers": 400_000}, limit_s=4.0, restart_s=1.0, maintenance_page=True
+    )
+    assert (plan.mode, refusal) == ("maintenance page", "")
+    assert plan.summary.startswith("maintenance page about 81.5 s")
+
+
+def test_a_short_queue_stays_a_queue_even_with_a_maintenance_page_accepted() -> None:
+    release = _release_with_estimate(seconds=0.5)
+    plan, refusal = queue_plan(release, {}, limit_s=4.0, restart_s=1.0, maintenance_page=True)
+    assert (plan.mode, plan.expected_s, refusal) == ("queue", 1.5, "")
+
+
+def test_without_an_estimate_the_queue_is_the_restart_and_says_so() -> None:
+    release = CATALOG[1]
+    assert release.migration_estimate is None
+    plan, refusal = queue_plan(release, {"customers": 10**9}, 4.0, 1.0, False)
+    assert (plan.expected_s, plan.estimated, refusal) == (1.0, False, "")
+    assert "no estimate in the catalog" in plan.summary
+
+
+@pytest.mark.parametrize(
+    ("estimate", "message"),
+    [
+        ({"per_1000_rows": 0.1}, "valid dictionary"),
+        ({"seconds": -1}, "greater than or equal to 0"),
+        ({"per_1000_rows": {"customers; DROP TABLE x": 1}}, "a table name"),
+        ({"per_1000_rows": {"Customers": 1}}, "a table name"),
+        ({"per_1000_rows": {"customers": -0.5}}, "greater than or equal to 0"),
+    ],
+)
+def test_the_catalog_estimate_is_constrained(estimate: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
+        _release_with_estimate(**estimate)
