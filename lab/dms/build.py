@@ -11,7 +11,7 @@ Why it is built this way:
   key generated on first use into ``lab/.state/dms-signing/`` (gitignored, per machine).
   The public key goes to ``lab/dms/signing-key.pub``. Signatures are therefore per
   machine; the sha256 is not. (See ``lab/dms/README.md`` for a real brand's key.)
-* **One source, four releases**: the tree is ``src/storedms`` + the release's own
+* **One source, five releases**: the tree is ``src/storedms`` + the release's own
   ``releases/<version>/release.py`` (its switches) + ``VERSION``, with the migrations up
   to the release's ``SCHEMA_VERSION``. The catalog data that is not the app's business
   (which versions a release may upgrade from) lives here, in ``UPGRADE_FROM``.
@@ -55,6 +55,7 @@ UPGRADE_FROM: dict[str, list[str]] = {
     "3.1.0": [],
     "3.2.0": ["3.1.0"],
     "3.2.1": ["3.2.0"],
+    "3.2.2": ["3.2.0"],
     "4.0.0": ["3.2.*"],
 }
 

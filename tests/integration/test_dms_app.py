@@ -28,7 +28,7 @@ pytestmark = pytest.mark.lab
 IMAGE = "localhost/storeops-lab:latest"
 CONTAINER = "storeops-dmstest"
 DMS = REPO / "lab" / "dms"
-VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "4.0.0")
+VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "3.2.2", "4.0.0")
 DB_USER, DB_PASSWORD = "storedms", "lab-only-test-password"
 
 # Runs inside the container: polls /health at HZ for SECONDS, counts outcomes.
@@ -322,6 +322,55 @@ def test_321_is_healthy_but_fails_the_smoke_transaction_and_changes_nothing(dms_
     assert [
         table_digest(db, table) for table in ("customers", "vehicles", "work_orders")
     ] == digests
+
+
+# Runs inside the container: N clients read work order 1 at the same moment; the slowest
+# answer's seconds and the statuses.
+CONCURRENT_READS = """
+import json, sys, threading, time, urllib.request
+clients = int(sys.argv[1])
+answers, start = [], threading.Barrier(clients)
+def read():
+    start.wait()
+    began = time.monotonic()
+    with urllib.request.urlopen("http://127.0.0.1:8080/work-orders/1", timeout=10) as response:
+        answers.append((response.status, time.monotonic() - began))
+threads = [threading.Thread(target=read) for _ in range(clients)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(json.dumps({"statuses": sorted({s for s, _ in answers}), "slowest_s": max(t for _, t in answers)}))
+"""
+
+
+def concurrent_reads(clients: int) -> dict[str, Any]:
+    podman("exec", "-i", CONTAINER, "sh", "-c", "cat > /tmp/reads.py", stdin=CONCURRENT_READS)
+    return cast(dict[str, Any], json.loads(sh(f"python3 /tmp/reads.py {clients}").stdout))
+
+
+def test_322_passes_health_and_smoke_but_queues_work_order_reads(dms_host: str) -> None:
+    """3.2.2 (deliberately slow): one read at a time is quick, 10 at once queue one by one.
+
+    Each read holds the work orders' named lock for its transaction and pays 50 ms inside
+    it (releases/3.2.2), so the 10th of 10 simultaneous readers waits about 0.5 s, where
+    3.2.0 answers all 10 in a fraction of that. Same data as the lab (40 customers).
+    """
+    db = fresh_database("dms_slow")
+    migrate("3.1.0", db, "up")
+    dms_tool("3.1.0", db, "seed --rows 40")
+    migrate("3.2.0", db, "up")
+    serve("3.2.0", db)
+    before = concurrent_reads(10)
+    assert migrate("3.2.2", db, "up")["ran"] == []  # no migration of its own
+    serve("3.2.2", db)
+    status, body = http("GET", "/health")
+    assert (status, body["version"], body["db"]) == (200, "3.2.2", "ok")
+    assert http("POST", "/smoke")[0] == 200
+    alone = concurrent_reads(1)
+    after = concurrent_reads(10)
+    assert before["statuses"] == alone["statuses"] == after["statuses"] == [200]
+    assert alone["slowest_s"] < 0.5  # one request alone: quick enough for any check
+    assert after["slowest_s"] >= 10 * 0.05 * 0.9  # serialised: 10 x 50 ms, give or take
+    assert after["slowest_s"] >= 3 * before["slowest_s"], (before, after)
 
 
 def test_400_migrates_from_320_and_fills_status_from_existing_rows(dms_host: str) -> None:

@@ -1,6 +1,6 @@
 """The reference DMS release build: reproducible artifacts, signatures, catalog entries.
 
-Builds the four releases into a temporary folder with a temporary signing key (the
+Builds the five releases into a temporary folder with a temporary signing key (the
 machine's lab key in lab/.state is left alone) and checks what the rollout relies on.
 """
 
@@ -20,7 +20,7 @@ from tests.conftest import REPO
 
 BUILD = REPO / "lab" / "dms" / "build.py"
 VERIFY = REPO / "lab" / "dms" / "verify.py"
-VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "4.0.0")
+VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "3.2.2", "4.0.0")
 
 Built = tuple[Path, Path, str]  # the dist directory, the key directory, the printed catalog
 
@@ -151,13 +151,14 @@ def test_private_key_is_private_and_reused(built: Built) -> None:
     assert (dist / "dms-3.1.0.tar.gz.sig").read_bytes() == signature
 
 
-def test_catalog_lists_the_four_releases_and_their_upgrade_paths(built: Built) -> None:
+def test_catalog_lists_the_five_releases_and_their_upgrade_paths(built: Built) -> None:
     dist, _, stdout = built
     catalog = yaml.safe_load(io.StringIO(stdout))["dms_catalog"]
     assert [(r["version"], r["upgrade_from"], r["migrations"]) for r in catalog] == [
         ("3.1.0", [], ["0001_initial"]),
         ("3.2.0", ["3.1.0"], ["0002_split_customer_name"]),
         ("3.2.1", ["3.2.0"], []),
+        ("3.2.2", ["3.2.0"], []),
         ("4.0.0", ["3.2.*"], ["0003_work_order_status"]),
     ]
     for release in catalog:

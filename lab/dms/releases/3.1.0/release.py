@@ -12,3 +12,5 @@ SPLIT_CUSTOMER_NAME = False
 WORK_ORDER_STATUS = False
 # 3.2.1 only: the deliberate bug (see lab/dms/releases/3.2.1/release.py).
 BROKEN_WORK_ORDER_INSERT = False
+# 3.2.2 only: the deliberate slowness under load (see lab/dms/releases/3.2.2/release.py).
+SLOW_WORK_ORDER_READ_SECONDS = 0.0

@@ -16,3 +16,4 @@ SPLIT_CUSTOMER_NAME = True
 WORK_ORDER_STATUS = False
 # !!! DELIBERATE BUG: insert work orders with a `status` column that does not exist. !!!
 BROKEN_WORK_ORDER_INSERT = True
+SLOW_WORK_ORDER_READ_SECONDS = 0.0

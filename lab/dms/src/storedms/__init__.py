@@ -2,7 +2,7 @@
 
 It is test equipment for storeops' DMS rollouts: small, readable, but real (a threaded
 HTTP service over MariaDB, versioned migrations, a smoke transaction). One source tree
-builds four releases; what differs between them lives in ``storedms/release.py`` (one
+builds five releases; what differs between them lives in ``storedms/release.py`` (one
 file per release, see ``lab/dms/releases/``) and in the migrations a release ships.
 
 Runs on the lab hosts' python3.11 with the standard library and ``pymysql`` only.

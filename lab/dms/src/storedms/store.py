@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pymysql
 from pymysql.cursors import Cursor
 
 from storedms import release
@@ -90,16 +91,20 @@ def customer_name_sql() -> str:
 
 def read_work_order(cursor: Cursor, work_order_id: int) -> dict[str, Any] | None:
     """A work order with its vehicle and customer; the ID number comes back masked."""
+    if release.SLOW_WORK_ORDER_READ_SECONDS:
+        serialize_work_order_read(cursor, release.SLOW_WORK_ORDER_READ_SECONDS)
     status_join = (
         "LEFT JOIN work_order_status s ON s.work_order_id = w.id"
         if release.WORK_ORDER_STATUS
         else ""
     )
     status_column = ", COALESCE(s.status, 'open') AS status" if release.WORK_ORDER_STATUS else ""
+    # !!! 3.2.2's DELIBERATE DEFECT: the primary key is not used to find the work order. !!!
+    index_hint = " IGNORE INDEX (PRIMARY)" if release.SLOW_WORK_ORDER_READ_SECONDS else ""
     cursor.execute(
         "SELECT w.id, w.description, w.opened_at, w.closed_at, v.id AS vehicle_id, v.vin, v.model,"
         f" c.id AS customer_id, {customer_name_sql()}, c.phone, c.id_number{status_column}"
-        " FROM work_orders w JOIN vehicles v ON v.id = w.vehicle_id"
+        f" FROM work_orders w{index_hint} JOIN vehicles v ON v.id = w.vehicle_id"
         f" JOIN customers c ON c.id = v.customer_id {status_join} WHERE w.id = %s",
         (work_order_id,),
     )
@@ -110,6 +115,38 @@ def read_work_order(cursor: Cursor, work_order_id: int) -> dict[str, Any] | None
     for key in ("opened_at", "closed_at"):
         row[key] = row[key].isoformat(sep=" ") if row[key] is not None else None
     return dict(row)
+
+
+# 3.2.2's server-wide named lock on this database's work orders (GET_LOCK names are
+# global to the MariaDB server, so the database name is part of it; 64 characters at most).
+WORK_ORDER_LOCK = "LEFT(CONCAT('storedms.work_orders@', DATABASE()), 64)"
+WORK_ORDER_LOCK_WAIT_SECONDS = 10
+LOCK_WAIT_TIMEOUT = 1205  # MariaDB's ER_LOCK_WAIT_TIMEOUT
+
+
+def serialize_work_order_read(cursor: Cursor, cost_seconds: float) -> None:
+    """!!! 3.2.2's DELIBERATE SLOWNESS (see releases/3.2.2/release.py): never in a release
+    meant for a store. !!!
+
+    Takes the work orders' named lock and pays ``cost_seconds`` of database time while
+    holding it. A named lock belongs to the session, not the transaction: it is held
+    until the request's connection closes, i.e. for the request's whole transaction (the
+    smoke transaction's deletes and commit included), so concurrent reads queue behind
+    each other one at a time. ``DO SLEEP`` stands for what the unindexed read costs on a
+    real store's table (tens of thousands of work orders): on the lab's 40 customers the
+    scan itself costs well under a millisecond.
+    """
+    cursor.execute(
+        f"SELECT GET_LOCK({WORK_ORDER_LOCK}, %s) AS acquired", (WORK_ORDER_LOCK_WAIT_SECONDS,)
+    )
+    row = cursor.fetchone()
+    if row is None or row["acquired"] != 1:  # 0: timed out; NULL: error
+        # A driver error, so that the HTTP handlers and the smoke transaction report it as
+        # any other database error (500 with the error number), never a traceback.
+        raise pymysql.err.OperationalError(
+            LOCK_WAIT_TIMEOUT, "work order lock not acquired within the lock wait timeout"
+        )
+    cursor.execute("DO SLEEP(%s)", (cost_seconds,))
 
 
 def delete_work_order(cursor: Cursor, work_order_id: int) -> bool:
