@@ -19,15 +19,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from storeops_lab.clients import OK, Client, ask, clients
 from storeops_lab.plan import NAME_PREFIX
 from storeops_lab.rehearsal import copy_lab_inventory, reset_dms, set_target
 
@@ -37,49 +33,14 @@ PROBE_INTERVAL = 0.1
 STORES = {"sh01": "10.77.1.40", "hz01": "10.77.2.40"}
 
 
-@dataclass
-class Probe:
-    """GET /health every PROBE_INTERVAL seconds in a thread; counts what fails."""
-
-    url: str
-    sent: int = 0
-    failed: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def _once(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url, timeout=1) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def run(self) -> None:
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            self.sent += 1
-            if not self._once():
-                self.failed += 1
-            next_at += PROBE_INTERVAL
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
-
-    @property
-    def unavailable_s(self) -> float:
-        return round(self.failed * PROBE_INTERVAL, 1)
+def probing(stores: list[str]) -> AbstractContextManager[dict[str, Client]]:
+    """GET /health of each store every PROBE_INTERVAL seconds, 1 s timeout."""
+    urls = {store: f"http://{STORES[store]}:8080/health" for store in stores}
+    return clients(urls, hz=1 / PROBE_INTERVAL, timeout=1)
 
 
-@contextmanager
-def probing(stores: list[str]) -> Iterator[dict[str, Probe]]:
-    probes = {s: Probe(f"http://{STORES[s]}:8080/health") for s in stores}
-    threads = [threading.Thread(target=p.run, daemon=True) for p in probes.values()]
-    for thread in threads:
-        thread.start()
-    try:
-        yield probes
-    finally:
-        for probe in probes.values():
-            probe._stop.set()
-        for thread in threads:
-            thread.join()
+def unavailable_s(client: Client) -> float:
+    return round(client.failed * PROBE_INTERVAL, 1)
 
 
 def playbook(name: str, *args: str) -> float:
@@ -131,9 +92,9 @@ def naive_upgrade(store: str, version: str) -> None:
 
 
 def wait_healthy(store: str, timeout: float = 60) -> None:
-    probe = Probe(f"http://{STORES[store]}:8080/health")
+    url = f"http://{STORES[store]}:8080/health"
     deadline = time.monotonic() + timeout
-    while not probe._once():
+    while ask(url, 1)[1] != OK:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{store}: not healthy after {timeout} s")
         time.sleep(PROBE_INTERVAL)
@@ -160,17 +121,17 @@ def dms_rollout(runs: int) -> dict[str, float]:
         naive_upgrade("sh01", "3.2.0")
         wait_healthy("sh01")
         naive_s = round(time.monotonic() - started, 1)
-    side_by_side = upgrade["sh01"].unavailable_s
+    side_by_side = unavailable_s(upgrade["sh01"])
     return {
         "rollout_two_stores_s": rollout_s,
         "noop_rerun_s": noop_s,
         "unavailable_side_by_side_s": side_by_side,
-        "unavailable_side_by_side_hz01_s": upgrade["hz01"].unavailable_s,
+        "unavailable_side_by_side_hz01_s": unavailable_s(upgrade["hz01"]),
         "switch_no_migration_failed_probes": switch["sh01"].failed,
-        "switch_no_migration_probes": switch["sh01"].sent,
-        "unavailable_naive_s": naive["sh01"].unavailable_s,
+        "switch_no_migration_probes": len(switch["sh01"].answers),
+        "unavailable_naive_s": unavailable_s(naive["sh01"]),
         "naive_wall_s": naive_s,
-        "naive_over_side_by_side": round(naive["sh01"].unavailable_s / side_by_side, 2)
+        "naive_over_side_by_side": round(unavailable_s(naive["sh01"]) / side_by_side, 2)
         if side_by_side
         else float("inf"),
         "runs": runs,

@@ -18,7 +18,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dms import playbook, probing, wait_healthy  # bench/dms.py
+from dms import playbook, probing, unavailable_s, wait_healthy  # bench/dms.py
 
 from storeops_lab.rehearsal import reset_patch_level, run_on, started_at
 
@@ -68,17 +68,17 @@ def patching(runs: int) -> dict[str, float]:
         naive_s = round(time.monotonic() - started, 1)
     for host in HOSTS:  # leave the store as lab-baseline.yml does
         reset_patch_level(host)
-    rolling_unavailable = rolling[STORE].unavailable_s
+    rolling_unavailable = unavailable_s(rolling[STORE])
     return {
         "patch_store_s": patch_s,
         "patch_noop_s": noop_s,
         "patch_unavailable_s": rolling_unavailable,
         "naive_store_s": naive_s,
-        "naive_unavailable_s": naive[STORE].unavailable_s,
-        "naive_over_patch_unavailable": round(naive[STORE].unavailable_s / rolling_unavailable, 2)
+        "naive_unavailable_s": unavailable_s(naive[STORE]),
+        "naive_over_patch_unavailable": round(unavailable_s(naive[STORE]) / rolling_unavailable, 2)
         if rolling_unavailable
         else float("inf"),
-        "probes": rolling[STORE].sent,
+        "probes": len(rolling[STORE].answers),
         "runs": runs,
     }
 

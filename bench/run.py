@@ -13,6 +13,9 @@ Measurements (each a whole-process wall time, the median of several runs):
               present, new venv), as CI runs it
   dms-rollout a rehearsed DMS rollout on the running lab (bench/dms.py): two-store wall
               time, no-op re-run, unavailability at 10 Hz side by side vs naive
+  dms-queue   clients during 3.1.0 -> 3.2.0 at 1x ... 15000x the lab's customers
+              (bench/dms_queue.py): the rollout's queue vs a maintenance page vs a naive
+              stop-migrate-start, at 10 Hz and 100 Hz with a 5 s timeout, alternated
   firewall    host firewalls (bench/firewall.py): rules and ruleset size per host for 1-50
               stores (render only); a changed ruleset on every lab host vs a no-op run;
               lock-out to automatic revert
@@ -60,6 +63,8 @@ from pathlib import Path
 from backup import backup  # bench/backup.py
 from backup import rows as backup_rows
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
+from dms_queue import SIZES as QUEUE_SIZES
+from dms_queue import dms_queue  # bench/dms_queue.py
 from firewall import STORE_COUNTS, firewall  # bench/firewall.py
 from hardening import hardening  # bench/hardening.py
 from hardening import rows as hardening_rows
@@ -177,6 +182,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "ping": (ping, 5),
     "make-test": (make_test, 1),
     "dms-rollout": (dms_rollout, 1),
+    "dms-queue": (dms_queue, 1),
     "firewall": (firewall, 1),
     "network": (network, 3),
     "backup": (backup, 1),
@@ -226,24 +232,8 @@ def render(
         "make-test": "`make test` from a clean clone, warm machine (image + pip cache)",
     }
     for name, figures in results.items():
-        if name == "dms-rollout":
-            lines += dms_rows(figures)
-        elif name == "firewall":
-            lines += firewall_rows(figures)
-        elif name == "network":
-            lines += network_rows(figures)
-        elif name == "backup":
-            lines += backup_rows(figures)
-        elif name == "workstation":
-            lines += workstation_rows(figures)
-        elif name == "hardening":
-            lines += hardening_rows(figures)
-        elif name == "patching":
-            lines += patching_rows(figures)
-        elif name == "health":
-            lines += health_rows(figures)
-        elif name == "report":
-            lines += report_rows(figures)
+        if name in ROWS:
+            lines += ROWS[name](figures)
         elif name == "ping":
             lines.append(
                 f"| `ansible all -m ping`, 8 hosts, cold SSH ({figures['runs']:.0f} runs) | "
@@ -271,6 +261,33 @@ def dms_rows(f: dict[str, float]) -> list[str]:
         f"{f['switch_no_migration_failed_probes']:.0f} failed of "
         f"{f['switch_no_migration_probes']:.0f} probes |",
     ]
+
+
+def dms_queue_rows(f: dict[str, float]) -> list[str]:
+    """One row per data size: failed requests and the longest answer of each method."""
+    rows = []
+    for size in QUEUE_SIZES:
+        key = f"x{size}"
+        if f"{key}_rows" not in f:
+            continue
+        plan = f"plan expects {f[f'{key}_plan_expected_s']:.1f} s: " + (
+            "**refused** at the 4 s limit" if f[f"{key}_plan_refused"] else "goes"
+        )
+        methods = "; ".join(
+            f"{method} "
+            + ", ".join(
+                f"{f[f'{key}_{method}_{store}_failed']:.0f} failed of "
+                f"{f[f'{key}_{method}_{store}_requests']:.0f} at {rate}, "
+                f"longest {f[f'{key}_{method}_{store}_longest_s']:.2f} s"
+                for store, rate in (("sh01", "10 Hz"), ("hz01", "100 Hz"))
+            )
+            for method in ("rollout", "maintenance", "naive")
+        )
+        rows.append(
+            f"| 3.1.0 -> 3.2.0 with {f[f'{key}_rows']:.0f} customers (x{size}), clients "
+            f"with a 5 s timeout ({plan}) | {methods} |"
+        )
+    return rows
 
 
 def firewall_rows(f: dict[str, float]) -> list[str]:
@@ -366,6 +383,20 @@ def main() -> int:
         write_readme(section)
     return 0
 
+
+# The measurements with README rows of their own (the others are one median each).
+ROWS: dict[str, Callable[[dict[str, float]], list[str]]] = {
+    "dms-rollout": dms_rows,
+    "dms-queue": dms_queue_rows,
+    "firewall": firewall_rows,
+    "network": network_rows,
+    "backup": backup_rows,
+    "workstation": workstation_rows,
+    "hardening": hardening_rows,
+    "patching": patching_rows,
+    "health": health_rows,
+    "report": report_rows,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -105,9 +105,13 @@ class Client:
 
 
 @contextmanager
-def clients(urls: dict[str, str], hz: float, timeout: float) -> Iterator[dict[str, Client]]:
-    """One :class:`Client` per named URL, asking from entry to exit of the block."""
-    running = {name: Client(url, hz, timeout) for name, url in urls.items()}
+def clients(
+    urls: Mapping[str, str], hz: float | Mapping[str, float], timeout: float
+) -> Iterator[dict[str, Client]]:
+    """One :class:`Client` per named URL, asking from entry to exit of the block, at ``hz``
+    requests a second (one rate for all, or one per name)."""
+    rates = hz if isinstance(hz, Mapping) else dict.fromkeys(urls, hz)
+    running = {name: Client(url, rates[name], timeout) for name, url in urls.items()}
     threads = [threading.Thread(target=c.run, daemon=True) for c in running.values()]
     for thread in threads:
         thread.start()

@@ -291,10 +291,10 @@ def test_check_mode_on_a_due_store_reports_and_changes_nothing(
     assert "CHECK MODE: nothing was changed" in result.words
     # The plan tells how each store's clients will live through it (the catalog's estimate).
     assert re.search(
-        r"sh01\* 1 3\.1\.0 3\.2\.0 would upgrade \S+ would queue ~[0-9.]+ s", result.words
+        r"sh01\* 1 3\.1\.0 3\.2\.0 would upgrade [0-9.]+ s would queue ~[0-9.]+ s", result.words
     )
     assert re.search(
-        r"hz01 2 3\.1\.0 3\.2\.0 would upgrade \S+ would queue ~[0-9.]+ s", result.words
+        r"hz01 2 3\.1\.0 3\.2\.0 would upgrade [0-9.]+ s would queue ~[0-9.]+ s", result.words
     )
     for store in STORES:
         assert_untouched(before[store], store)
@@ -322,7 +322,7 @@ def test_a_migration_that_would_queue_clients_too_long_is_refused_at_plan_time(
     )
     assert accepted.returncode == 0, accepted.stdout[-4000:]
     assert re.search(
-        r"sh01\* 1 3\.1\.0 3\.2\.0 would upgrade \S+ would 503 ~[0-9.]+ s", accepted.words
+        r"sh01\* 1 3\.1\.0 3\.2\.0 would upgrade [0-9.]+ s would 503 ~[0-9.]+ s", accepted.words
     )
     for store in STORES:
         assert health(store)["version"] == "3.1.0"
@@ -519,6 +519,10 @@ def test_rollout_to_3_2_0_migrates_both_stores_and_a_rerun_changes_nothing(
         # the time its request took once the new release served it.
         assert 0 < float(str(record["queue_s"])) < 5
         assert tablets[store].longest_s < float(str(record["queue_s"])) + 1
+    # The pilot passed the acceptance gate (3.2.0 under load as fast as 3.1.0 within 2x).
+    pilot_gate = cast(dict[str, object], audit_records("sh01")[-1]["gate"])
+    assert pilot_gate["passed"] is True, pilot_gate
+    assert audit_records("hz01")[-1]["gate"] is None  # not a pilot: no gate
     assert re.search(r"sh01\* 1 3\.1\.0 3\.2\.0 upgraded \S+ s queued [0-9.]+ s", result.words)
     assert re.search(r"hz01 2 3\.1\.0 3\.2\.0 upgraded \S+ s queued [0-9.]+ s", result.words)
     assert [r["store"] for r in rollout.controller_records()] == ["sh01", "hz01"]
@@ -629,6 +633,40 @@ def test_broken_release_rolls_the_pilot_back_and_leaves_the_other_store_alone(
     assert {k: v for k, v in table_checksums("sh01").items() if k != "work_orders"} == (
         pilot_tables
     )
+
+
+def test_a_release_too_slow_under_load_is_stopped_at_the_pilot_by_the_acceptance_gate(
+    lab: Inventory, rollout: Rollout
+) -> None:
+    """Runs on what the previous tests leave: both stores on 3.2.0.
+
+    3.2.2 passes /health and the smoke transaction, but its work-order reads queue behind
+    one another: under the gate's load (locust, the same workload as the baseline measured
+    on 3.2.0 just before) its 95th percentile is far over 2x. The pilot is rolled back and
+    no other store starts.
+    """
+    for store in STORES:
+        if health(store)["version"] != "3.2.0":
+            pytest.skip("needs both stores on 3.2.0 (the previous tests)")
+    other = snapshot("hz01")
+    for store in STORES:
+        set_target(rollout.inventory, store, "3.2.2")
+    result = rollout.run()
+    assert result.returncode != 0
+    state = health("sh01")
+    assert (state["version"], state["db"]) == ("3.2.0", "ok")
+    record = audit_records("sh01")[-1]
+    assert (record["result"], record["from"], record["to"]) == ("rolled back", "3.2.0", "3.2.2")
+    assert "acceptance gate failed: too slow under load" in str(record["reason"])
+    gate = cast(dict[str, dict[str, float]], record["gate"])
+    before, after = gate["before"], gate["after"]
+    assert before["requests"] > 0 and after["requests"] > 0
+    assert before["failures"] == 0
+    assert after["p95_ms"] > 2 * max(before["p95_ms"], 20), gate
+    assert f"p95 {after['p95_ms']:g} ms after the upgrade" in result.words
+    assert_untouched(other, "hz01")
+    assert "not reached: the rollout stopped after store sh01 failed" in result.words
+    assert "2 store(s) not on their target: sh01: rolled back; hz01: not reached" in result.words
 
 
 # --- killed at three points, repaired by running again ----------------------------------------

@@ -1,3 +1,4 @@
+-- estimate: 0.3 s
 -- 0001_initial: the baseline schema of 3.1.0 (customers.name is one column).
 -- Rules for every migration file (read by storedms.migrate):
 --   * one statement per `;` at the end of a line; no `;` inside strings; `--` comments;

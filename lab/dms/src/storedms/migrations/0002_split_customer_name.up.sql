@@ -1,3 +1,6 @@
+-- estimate: 0.3 s + 0.008 s per 1000 rows of customers
+-- (the estimate measured on MariaDB 10.11, 2 cores: 400,000 customers in 2.7 s, and the
+-- tool's start; the catalog's migration_estimate is built from these lines: build.py)
 -- 0002_split_customer_name (3.2.0): CHANGES DATA. customers.name -> family_name (its
 -- first character) + given_name (the rest). Lossless: the down path joins them back, so
 -- CONCAT(family_name, given_name) = name for every row (compound surnames such as 欧阳

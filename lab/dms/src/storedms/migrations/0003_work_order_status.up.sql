@@ -1,3 +1,4 @@
+-- estimate: 0.3 s + 0.005 s per 1000 rows of work_orders
 -- 0003_work_order_status (4.0.0): a status per work order, in its own table, filled
 -- from the existing rows (closed_at set -> closed, else open). INSERT IGNORE keeps the
 -- fill re-runnable; ON DELETE CASCADE keeps 3.2.x code (which knows nothing of this
