@@ -144,7 +144,7 @@ def queue_plan(
     plan = QueuePlan(mode, expected, limit_s, rows, estimated, summary)
     if over and not maintenance_page:
         return plan, (
-            f"{release.version}'s migrations are expected to hold clients about {expected:g} s"
+            f"the migrations of {release.version} are expected to hold clients about {expected:g} s"
             f" ({basis}), over dms_rollout_queue_limit {limit_s:g} s: a client would time out"
             " in the queue. Migrate in a longer window with a maintenance page"
             " (-e dms_rollout_maintenance_page=true) or raise the limit."

@@ -309,7 +309,7 @@ def test_a_migration_that_would_queue_clients_too_long_is_refused_at_plan_time(
     before = {store: snapshot(store) for store in STORES}
     result = rollout.run("-e", "dms_rollout_queue_limit=0.1")
     assert result.returncode != 0
-    assert "3.2.0's migrations are expected to hold clients about" in result.words
+    assert "the migrations of 3.2.0 are expected to hold clients about" in result.words
     assert "(40 rows of customers), over dms_rollout_queue_limit 0.1 s" in result.words
     assert "held: pilot store sh01 is not on the target" in result.words
     assert_untouched(before["hz01"], "hz01")
@@ -674,7 +674,7 @@ def test_a_release_too_slow_under_load_is_stopped_at_the_pilot_by_the_acceptance
 KILL_POINTS = [
     # (the task header that shows the previous step is done, what the host looks like then)
     ("Install, migrate, switch and check the health of 3.2.0", "after the dump"),
-    ("Apply changed unit files before the switch", "after the install"),
+    ("Note when the switch started", "after the install"),
     # dms_switch has migrated, switched and started 3.2.0 in one step on the host.
     ("Check the health and the smoke transaction", "after the one-step switch"),
 ]
@@ -773,7 +773,7 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
 def break_the_release_and_resume(rollout: Rollout, *removed: str) -> PlaybookRun:
     """Killed once 3.2.0 is installed; then it loses ``removed``; run again: dms_switch
     migrates, switches and fails to start it, and the rollback takes the data back."""
-    run_and_kill_at(rollout, "Apply changed unit files before the switch")
+    run_and_kill_at(rollout, "Note when the switch started")
     assert health("sh01")["schema_version"] == "0001"
     for path in removed:
         on("sh01-dms", "rm", f"/opt/storedms/releases/3.2.0/storedms/{path}")
