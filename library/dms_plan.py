@@ -35,7 +35,7 @@ options:
     required: false
   table_rows:
     description:
-      - Row counts of the store's DMS tables (C({customers: 40})), for the target release's
+      - Row counts of the store's DMS tables, e.g. C(customers=40), for the target release's
         C(migration_estimate) in the catalog. Missing tables count as 0.
     type: dict
     required: false

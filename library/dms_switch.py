@@ -35,16 +35,16 @@ description:
     the same queue).
   - Clients see one slow answer (the time in the queue), never a refused connection or a
     503 from the old release on a half-migrated database. The hold's deadline bounds the
-    wait even if this module is killed: the service then starts on whatever C(current)
+    wait even if this module is killed; the service then starts on whatever C(current)
     points at (the old release answers 503 "migrating" until the rollout is resumed).
   - With I(hold_clients=false) (the operator accepted a maintenance page), the old release
     keeps serving while the migrations run (it answers 503 with the reason "migrating"),
     then C(current) moves and the service restarts (clients queued for the restart only).
   - On a failure it stops and fails with C(stage) (C(stop), C(migrate), C(switch),
-    C(start), C(health)) and the timeline. From C(migrate) on, the hold stays: the old
-    release must not serve writes on a database the rollback is about to put back; the
+    C(start), C(health)) and the timeline. From C(migrate) on, the hold stays (the old
+    release must not serve writes on a database the rollback is about to put back); the
     rollback (C(roles/dms_rollout/tasks/rollback.yml)) stops the socket and removes it.
-  - Idempotent: nothing changes when C(current) is the release, no migration is pending
+  - Idempotent; nothing changes when C(current) is the release, no migration is pending
     and C(/health) reports the release. Check mode asks the migrate tool's read-only
     C(status) and says what would run.
 version_added: "0.1.0"
@@ -134,7 +134,7 @@ schema_version:
   type: str
 queue_s:
   description:
-    - Seconds from the hold to the first healthy answer of the new release: the longest a
+    - Seconds from the hold to the first healthy answer of the new release, the longest a
       client waited in the queue.
   returned: changed and I(hold_clients=true)
   type: float

@@ -134,6 +134,7 @@ ROLE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "roles/dms/templates/etc/systemd/system/storedms.service.j2": ("sh01-dms", ("dms",)),
     "roles/dms/templates/etc/systemd/system/storedms.socket.j2": ("sh01-dms", ("dms",)),
     "roles/dms/templates/etc/storedms/storedms.conf.j2": ("sh01-dms", ("dms",)),
+    "roles/dms/templates/usr/local/libexec/storedms-hold-wait.j2": ("sh01-dms", ("dms",)),
     "roles/backup/templates/etc/ssh/sshd_config.d/storeops-backup.conf.j2": (
         "sh01-backup",
         ("backup",),
