@@ -770,18 +770,20 @@ def test_a_run_killed_at_three_points_is_repaired_by_running_it_again(
 # --- rollback of the data: the down migration, and the verified dump when that fails ------
 
 
-def break_the_release_and_resume(rollout: Rollout, *removed: str) -> PlaybookRun:
-    """Killed once 3.2.0 is installed; then it loses ``removed``; run again: dms_switch
+def break_the_release_and_resume(rollout: Rollout, *broken: str) -> PlaybookRun:
+    """Killed once 3.2.0 is installed; then its files ``broken`` are made garbage (a
+    server that cannot start; a down migration that is not SQL); run again: dms_switch
     migrates, switches and fails to start it, and the rollback takes the data back."""
     run_and_kill_at(rollout, "Note when the switch started")
     assert health("sh01")["schema_version"] == "0001"
-    for path in removed:
-        on("sh01-dms", "rm", f"/opt/storedms/releases/3.2.0/storedms/{path}")
+    for path in broken:
+        release_file = f"/opt/storedms/releases/3.2.0/storedms/{path}"
+        on("sh01-dms", "sh", "-c", f"echo 'this is not code;' > {release_file}")
     return rollout.run("--limit", "store_sh01,localhost", "-e", "dms_health_retries=5")
 
 
 @pytest.mark.parametrize(
-    ("removed", "data_path"),
+    ("broken", "data_path"),
     [
         pytest.param(("server.py",), "data kept by the down migrations", id="down-migration"),
         pytest.param(
@@ -792,11 +794,11 @@ def break_the_release_and_resume(rollout: Rollout, *removed: str) -> PlaybookRun
     ],
 )
 def test_a_release_that_does_not_start_is_rolled_back_with_its_data(
-    baseline: Inventory, rollout: Rollout, removed: tuple[str, ...], data_path: str
+    baseline: Inventory, rollout: Rollout, broken: tuple[str, ...], data_path: str
 ) -> None:
     """The release's own down migration puts the data back; if it fails, the dump does."""
     tables = table_checksums("sh01")
-    result = break_the_release_and_resume(rollout, *removed)
+    result = break_the_release_and_resume(rollout, *broken)
     assert result.returncode != 0
     state = health("sh01")
     assert (state["version"], state["schema_version"], state["db"]) == ("3.1.0", "0001", "ok")
