@@ -256,7 +256,11 @@ def dms_rows(f: dict[str, float]) -> list[str]:
         f"| DMS unavailability during that upgrade (10 Hz probes), pilot / second store | "
         f"{f['unavailable_side_by_side_s']:.1f} s / {f['unavailable_side_by_side_hz01_s']:.1f} s |",
         f"| same upgrade, naive stop-install-migrate-start | {f['unavailable_naive_s']:.1f} s "
-        f"unavailable: **{ratio:.1f}x** the rollout's |",
+        + (
+            f"unavailable: **{ratio:.1f}x** the rollout's |"
+            if ratio != float("inf")
+            else "unavailable, the rollout none |"
+        ),
         f"| release switches without a migration (3.2.0 -> 3.2.1 -> rollback) | "
         f"{f['switch_no_migration_failed_probes']:.0f} failed of "
         f"{f['switch_no_migration_probes']:.0f} probes |",
