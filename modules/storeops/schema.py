@@ -1158,6 +1158,8 @@ class ConstrainedRoleVars(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     firewall_table: NftName | None = None
+    # roles/dms: the hold file its ExecStartPre script names (a shell word) and dms_switch writes.
+    dms_hold_file: AbsolutePath | None = None
     firewall_drop_counter: NftName | None = None
     firewall_state_dir: AbsolutePath | None = None
     firewall_candidate_path: AbsolutePath | None = None

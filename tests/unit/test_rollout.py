@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from storeops.rollout import plan_step, queue_plan, wave_gate, waves
-from storeops.schema import Release
+from storeops.schema import ConstrainedRoleVars, Release
 from tests.unit.test_catalog import CATALOG
 
 
@@ -179,3 +179,18 @@ def test_without_an_estimate_the_queue_is_the_restart_and_says_so() -> None:
 def test_the_catalog_estimate_is_constrained(estimate: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
         _release_with_estimate(**estimate)
+
+
+@pytest.mark.parametrize(
+    ("hold_file", "reason"),
+    [
+        ("/run/storedms.hold\nrm -rf /", "contains control characters"),
+        ("run/storedms.hold", "is not an absolute path"),
+        ("/run/a b", "is not an absolute path"),
+    ],
+)
+def test_the_dms_hold_file_is_one_absolute_path(hold_file: str, reason: str) -> None:
+    """It is written into the ExecStartPre script (a shell word) and by dms_switch."""
+    with pytest.raises(ValidationError, match=reason):
+        ConstrainedRoleVars.model_validate({"dms_hold_file": hold_file})
+    assert ConstrainedRoleVars.model_validate({"dms_hold_file": "/run/storedms.hold"})
