@@ -310,6 +310,17 @@ MigrationName = Annotated[
     str, full_pattern(MIGRATION_RE, "a migration name (NNNN_lowercase_words)", MAX_TEXT)
 ]
 VlanId = Annotated[int, Field(ge=1, le=4094, strict=True)]
+# ansible_python_interpreter: pinned, never discovered (discovery costs a round trip per host
+# and prints a warning per host). A store host's Python 3 by absolute path; a network device
+# is driven from the controller (connection local), so its interpreter is the controller's.
+HOST_PYTHON_RE = re.compile(r"/(?:[A-Za-z0-9._+-]+/)*python3(?:\.[0-9]{1,2})?")
+CONTROLLER_PYTHON = "{{ ansible_playbook_python }}"
+HostPython = Annotated[
+    str,
+    full_pattern(
+        HOST_PYTHON_RE, "an absolute path to a Python 3 (/usr/bin/python3, /usr/bin/python3.11)"
+    ),
+]
 
 
 def minutes_of(time_of_day: str) -> int:
@@ -340,6 +351,8 @@ class HostEntry(Strict):
     ansible_user: Login | None = None
     storeops_address: IPv4Address | None = None
     storeops_platform: NetworkPlatform | None = None  # switches and firewalls only
+    # One host whose Python differs from its group's (group_vars/linux.yml pins the rest)
+    ansible_python_interpreter: HostPython | None = None
 
     @property
     def address(self) -> IPv4Address:

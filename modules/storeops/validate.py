@@ -34,7 +34,9 @@ from storeops.inventory import (
 from storeops.issues import Issue, issues_from_validation_error
 from storeops.paths import LAB_INVENTORY, REPO_ROOT, ROLES_DIR
 from storeops.schema import (
+    CONTROLLER_PYTHON,
     DEVICE_ROLES,
+    HOST_PYTHON_RE,
     SCHEMA_OWNED_VARS,
     STORE_GROUP_PREFIX,
     ConstrainedRoleVars,
@@ -291,6 +293,86 @@ def _check_platforms(raw: RawInventory) -> Iterable[Issue]:
             yield Issue(
                 raw.hosts_path, location, "only a switch or a firewall has a network platform"
             )
+
+
+INTERPRETER = "ansible_python_interpreter"
+# Where the interpreter may be pinned: the two management groups (disjoint, so no group
+# precedence decides it) and a host of its own (above any group).
+INTERPRETER_GROUPS = {
+    "linux": "the hosts' Python 3 (/usr/bin/python3): discovering it costs a round trip "
+    "and prints a warning per host",
+    "network": f"{CONTROLLER_PYTHON!r}: devices are driven from the controller",
+}
+
+
+def _interpreter_value_issue(value: Any, device: bool) -> str | None:
+    """Why ``value`` cannot be the interpreter of a device (or of a store host), if it cannot."""
+    if device:
+        if value != CONTROLLER_PYTHON:
+            return (
+                f"{value!r}: a switch or firewall is driven from the controller "
+                f"(connection local): its interpreter is {CONTROLLER_PYTHON!r}"
+            )
+        return None
+    if not isinstance(value, str) or not HOST_PYTHON_RE.fullmatch(value):
+        return (
+            f"{value!r} is not an absolute path to a Python 3 on the host "
+            "(/usr/bin/python3, /usr/bin/python3.11)"
+        )
+    return None
+
+
+def _interpreter_pins(raw: RawInventory) -> tuple[set[str], list[Issue]]:
+    """The owners (linux, network, a host) that pin an interpreter, and the bad pins."""
+    pinned: set[str] = set()
+    issues: list[Issue] = []
+    for vars_file in raw.vars_files:
+        if INTERPRETER not in vars_file.variables:
+            continue
+        owner = vars_file.owner
+        if not vars_file.owner_is_host and owner not in INTERPRETER_GROUPS:
+            issues.append(
+                Issue(
+                    vars_file.path,
+                    INTERPRETER,
+                    "pin it in group_vars/linux.yml (servers and workstations), "
+                    f"group_vars/network.yml ({CONTROLLER_PYTHON}) or one host's host_vars: "
+                    f"set for group {owner}, it would reach hosts of both kinds",
+                )
+            )
+            continue
+        entry = raw.host_entries.get(owner) if vars_file.owner_is_host else None
+        device = owner == "network" or (
+            entry is not None and entry[1].storeops_platform is not None
+        )
+        problem = _interpreter_value_issue(vars_file.variables[INTERPRETER], device)
+        if problem:
+            issues.append(Issue(vars_file.path, INTERPRETER, problem))
+        pinned.add(owner)  # a bad pin is reported above, not again as a missing one
+    return pinned, issues
+
+
+def _check_interpreters(raw: RawInventory) -> Iterable[Issue]:
+    """Every host's Python is pinned, never discovered, with a value fit for its kind."""
+    pinned, issues = _interpreter_pins(raw)
+    yield from issues
+    missing: dict[str, list[str]] = defaultdict(list)
+    for name, (group, entry) in sorted(raw.host_entries.items()):
+        kind = "network" if entry.storeops_platform is not None else "linux"
+        if entry.ansible_python_interpreter is not None:
+            location = f"all.children.stores.children.{group}.hosts.{name}.{INTERPRETER}"
+            problem = _interpreter_value_issue(entry.ansible_python_interpreter, kind == "network")
+            if problem:
+                yield Issue(raw.hosts_path, location, problem)
+            continue
+        if name not in pinned and kind not in pinned:
+            missing[kind].append(name)
+    for kind, hosts in sorted(missing.items()):
+        yield Issue(
+            raw.root / "group_vars" / f"{kind}.yml",
+            INTERPRETER,
+            f"missing for {', '.join(hosts)}: pin {INTERPRETER_GROUPS[kind]}",
+        )
 
 
 def _check_addresses(raw: RawInventory) -> Iterable[Issue]:
@@ -913,6 +995,7 @@ def validate(
         _check_addresses(raw),
         _check_endpoints(raw),
         _check_platforms(raw),
+        _check_interpreters(raw),
         _check_subnets(raw),
         _check_store_roles(raw),
         _check_catalog(raw),
