@@ -4,7 +4,7 @@ the execution environment runs what the venv runs; and nothing is pinned that no
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import json
 import re
 from functools import cache
@@ -22,11 +22,11 @@ SUFFIXES = {".yml", ".yaml", ".j2", ".cfg"}
 @cache
 def bundle() -> dict[str, str]:
     """The collections the installed ``ansible`` bundle ships: name -> version."""
-    # found, not imported: the bundle is a pin that nothing imports (test_packaging)
-    spec = importlib.util.find_spec("ansible_collections")
-    assert spec is not None and spec.submodule_search_locations
-    root = Path(next(iter(spec.submodule_search_locations)))
+    # located, not imported: the bundle is a pin that nothing imports (test_packaging), and
+    # Ansible's collection loader, once started in this process, answers for the package
+    root = Path(str(importlib.metadata.distribution("ansible").locate_file("ansible_collections")))
     found = {}
+    assert root.is_dir(), root
     for manifest in root.glob("*/*/MANIFEST.json"):
         info = json.loads(manifest.read_text())["collection_info"]
         found[f"{info['namespace']}.{info['name']}"] = info["version"]

@@ -101,7 +101,8 @@ def test_the_build_context_has_our_python_and_collections(context: Path) -> None
     assert ee_pins() and (build / "requirements.txt").read_text() == EE_REQUIREMENTS.read_text()
     collections = yaml.safe_load((build / "requirements.yml").read_text())
     assert collections == yaml.safe_load((REPO / "collections/requirements.yml").read_text())
-    assert "openssh-clients" in (build / "bindep.txt").read_text()
+    bindep = (build / "bindep.txt").read_text()
+    assert "openssh-clients" in bindep and "git [platform:rpm]" in bindep
 
 
 def test_the_containerfile_pins_ansible_and_installs_storeops(context: Path) -> None:

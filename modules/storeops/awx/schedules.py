@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from storeops.calendar import describe, next_opening, occurrence
+from storeops.calendar import LOOKAHEAD_DAYS, describe, next_opening, occurrence
 from storeops.schema import Store, Weekday, minutes_of
 
 # RFC 5545 day names, in Python's weekday() order (Weekday is in the same order).
@@ -102,13 +101,12 @@ def _tzid(store: Store) -> str:
     return store.timezone
 
 
-def _days(dates: list[dt.date]) -> Iterator[tuple[int, int, list[dt.date]]]:
-    """``dates`` (consecutive) by calendar month: (year, month, the dates in it)."""
+def _by_month(dates: list[dt.date]) -> list[list[dt.date]]:
+    """``dates`` (consecutive) cut at each month's end."""
     months: dict[tuple[int, int], list[dt.date]] = {}
     for day in dates:
         months.setdefault((day.year, day.month), []).append(day)
-    for (year, month), days in months.items():
-        yield year, month, days
+    return list(months.values())
 
 
 def _cancels_earlier_run(days: list[dt.date], first_run: dt.date) -> bool:
@@ -143,15 +141,15 @@ def _exclusions(
         runs = [day for day in runs if day >= first_run.date()]
         if not runs:
             continue
-        months = list(_days(runs))
-        if any(_cancels_earlier_run(days, first_run.date()) for _y, _m, days in months):
+        months = _by_month(runs)
+        if any(_cancels_earlier_run(days, first_run.date()) for days in months):
             deferred.append(label)
             continue
-        for _year, month, days in months:
+        for days in months:
             last = dt.datetime.combine(days[-1], dt.time(23, 59, 59), tzinfo=zone)
             monthdays = ",".join(str(day.day) for day in days)
             rules.append(
-                f"EXRULE:FREQ=DAILY;INTERVAL=1;BYMONTH={month};BYMONTHDAY={monthdays};"
+                f"EXRULE:FREQ=DAILY;INTERVAL=1;BYMONTH={days[0].month};BYMONTHDAY={monthdays};"
                 f"UNTIL={_utc_stamp(last)}"
             )
         written.append(label)
@@ -164,7 +162,9 @@ def job_rrule(store: Store, job: ScheduledJob, after: dt.datetime) -> Schedule:
     tzid = _tzid(store)  # before the zone is looked up
     opening = next_opening(store, after)
     if opening is None:
-        raise ScheduleError(f"store {store.code}: no window opens in the next days ({after})")
+        raise ScheduleError(
+            f"store {store.code}: no window opens in the {LOOKAHEAD_DAYS} days after {after}"
+        )
     start, end = occurrence(window, opening.date(), ZoneInfo(store.timezone))
     if job.offset >= (end - start).total_seconds() / 60:
         raise ScheduleError(
