@@ -236,6 +236,20 @@ def vault_passwords(args: argparse.Namespace) -> Any:
         raise UsageError(f"cannot load the vault password: {error}") from None
 
 
+def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A command's result as a rich table on standard output (what ``--json`` replaces);
+    long cells wrap instead of being cut."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
 def working(description: str) -> Any:
     """A transient spinner with the time elapsed on standard error, for a step of unknown
     length (probing hosts): the bar of :func:`progress` when the total is not known."""

@@ -76,7 +76,7 @@ def test_missing_password_file_is_a_usage_error(
 NO_INVENTORY = {"lab image", "compliance table", "notify incidents"}  # no inventory read
 # Commands that report (a person reads a table, a machine the JSON): --json. The operations
 # commands join this list as they are registered.
-REPORTING = {"validate", "audit", "lab status", "health"}
+REPORTING = {"validate", "audit", "lab status", "health", "awx schedules", "awx templates"}
 
 
 def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "modules" / "storeops"
 LAB_PACKAGE = REPO / "lab" / "storeops_lab"
 FEATURES = (
+    "storeops.awx",
     "storeops.compliance",
     "storeops.health",
     "storeops.notify",

@@ -18,6 +18,7 @@ from storeops.cli_options import (
     add_inventory_option,
     add_json_option,
     add_vault_options,
+    print_table,
     vault_passwords,
 )
 from storeops.yamlfiles import VaultPasswords
@@ -28,18 +29,6 @@ OK, CRITICAL, UNKNOWN = 0, 2, 3
 def _passwords(args: argparse.Namespace) -> VaultPasswords:
     passwords: VaultPasswords = vault_passwords(args)
     return passwords
-
-
-def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
@@ -61,7 +50,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
             [name, "sent" if error is None else f"FAILED: {error}"]
             for name, error in results.items()
         ]
-        _print_table(f"storeops notify test: store {args.store}", ["channel", "result"], rows)
+        print_table(f"storeops notify test: store {args.store}", ["channel", "result"], rows)
     return status
 
 
@@ -94,7 +83,7 @@ def _cmd_incidents(args: argparse.Namespace) -> int:
             ]
             for i in incidents
         ]
-        _print_table("open incidents", ["store", "key", "since", "title", "notified"], rows)
+        print_table("open incidents", ["store", "key", "since", "title", "notified"], rows)
     return OK
 
 
