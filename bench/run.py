@@ -40,6 +40,10 @@ Measurements (each a whole-process wall time, the median of several runs):
   report      the monthly report (bench/report.py): history inserts of a month of 5-minute
               samples for 50 stores, then `storeops report` over them (HTML, 50 charts, PDF)
 
+  site-noop   a no-op playbooks/site.yml over the lab (bench/converge.py): the repository's
+              settings vs Ansible's defaults vs + Mitogen's strategy (opt-in), alternated
+  runner      the same no-op job through ansible-runner (AWX's engine) vs ansible-playbook
+
 Never a timed assertion: these are figures for the README's Performance section.
 """
 
@@ -62,6 +66,8 @@ from pathlib import Path
 
 from backup import backup  # bench/backup.py
 from backup import rows as backup_rows
+from converge import rows as site_noop_rows
+from converge import runner, runner_rows, site_noop  # bench/converge.py
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 from dms_queue import SIZES as QUEUE_SIZES
 from dms_queue import dms_queue  # bench/dms_queue.py
@@ -191,6 +197,8 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "patching": (patching, 1),
     "health": (health, 3),
     "report": (report, 3),
+    "site-noop": (site_noop, 3),
+    "runner": (runner, 3),
 }
 
 
@@ -400,6 +408,8 @@ ROWS: dict[str, Callable[[dict[str, float]], list[str]]] = {
     "patching": patching_rows,
     "health": health_rows,
     "report": report_rows,
+    "site-noop": site_noop_rows,
+    "runner": runner_rows,
 }
 
 if __name__ == "__main__":

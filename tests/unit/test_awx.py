@@ -177,10 +177,6 @@ def test_a_hostile_time_zone_never_reaches_a_schedule(zone: str) -> None:
 
 # ---------------------------------------------------------------- templates and surveys
 
-# Written elsewhere for issue 22 (the site converge): drop from here once it is merged.
-PENDING_PLAYBOOKS = {"playbooks/site.yml"}
-
-
 def _closure(playbook: Path) -> list[Path]:
     """The playbook and the playbooks it imports."""
     found = [playbook]
@@ -203,10 +199,6 @@ def read_variables(template: JobTemplate) -> str:
 
 @pytest.mark.parametrize("template", JOB_TEMPLATES, ids=lambda t: t.name)
 def test_a_survey_asks_only_for_variables_its_playbook_reads(template: JobTemplate) -> None:
-    if template.playbook in PENDING_PLAYBOOKS:
-        assert not (REPO / template.playbook).exists(), "merged: drop it from PENDING_PLAYBOOKS"
-        assert not template.questions
-        return
     text = read_variables(template)
     for question in template.questions:
         assert re.search(rf"\b{question.variable}\b", text), (template.name, question.variable)

@@ -18,63 +18,46 @@ def plugin() -> ModuleType:
     return load_plugin("hardening_statoverride", PLUGIN)
 
 
-def stat_result(path: str, mode: str = "4755", **stat: Any) -> dict[str, Any]:
-    values = {
-        "exists": True,
-        "isreg": True,
-        "path": path,
-        "mode": mode,
-        "pw_name": "root",
-        "gr_name": "root",
-    }
+def found(path: str, mode: str = "4755", **stat: Any) -> dict[str, Any]:
+    """One of ``find``'s file entries."""
+    values = {"isreg": True, "path": path, "mode": mode, "pw_name": "root", "gr_name": "root"}
     values.update(stat)
-    return {"item": path, "stat": values}
+    return values
 
 
 KEYSIGN = "/usr/lib/openssh/ssh-keysign"
 
 
 def test_a_setuid_binary_without_override_gets_one_without_the_bit(plugin: ModuleType) -> None:
-    needed = plugin.setuid_overrides_needed([stat_result(KEYSIGN, "4755")], "")
+    needed = plugin.setuid_overrides_needed([found(KEYSIGN, "4755")], "")
     assert needed == [{"path": KEYSIGN, "owner": "root", "group": "root", "mode": "0755"}]
 
 
 def test_setgid_and_sticky_bits(plugin: ModuleType) -> None:
     needed = plugin.setuid_overrides_needed(
-        [stat_result("/usr/bin/wall", "3755", gr_name="tty")], ""
+        [found("/usr/bin/wall", "3755", gr_name="tty")], ""
     )
     assert needed == [{"path": "/usr/bin/wall", "owner": "root", "group": "tty", "mode": "1755"}]
 
 
 def test_a_registered_override_without_the_bits_is_kept(plugin: ModuleType) -> None:
     listing = f"root messagebus 4754 /usr/lib/dbus-1.0/dbus-daemon-launch-helper\nroot root 755 {KEYSIGN}\n"
-    assert plugin.setuid_overrides_needed([stat_result(KEYSIGN, "0755")], listing) == []
+    assert plugin.setuid_overrides_needed([found(KEYSIGN, "0755")], listing) == []
 
 
 def test_a_registered_override_that_sets_the_bit_is_replaced(plugin: ModuleType) -> None:
     listing = f"root root 4755 {KEYSIGN}\n"
-    needed = plugin.setuid_overrides_needed([stat_result(KEYSIGN, "4755")], listing)
+    needed = plugin.setuid_overrides_needed([found(KEYSIGN, "4755")], listing)
     assert [entry["mode"] for entry in needed] == ["0755"]
 
 
 def test_another_path_override_does_not_count(plugin: ModuleType) -> None:
     listing = f"root root 755 {KEYSIGN}.old\n"
-    assert len(plugin.setuid_overrides_needed([stat_result(KEYSIGN)], listing)) == 1
+    assert len(plugin.setuid_overrides_needed([found(KEYSIGN)], listing)) == 1
 
 
-@pytest.mark.parametrize(
-    "result",
-    [
-        {"item": "/usr/bin/rsh", "stat": {"exists": False}},
-        {"item": "/usr/bin/rsh", "skipped": True},
-        stat_result("/usr/bin/rsh", isreg=False),
-    ],
-    ids=["absent", "skipped", "not-a-regular-file"],
-)
-def test_absent_or_irregular_files_are_left_alone(
-    plugin: ModuleType, result: dict[str, Any]
-) -> None:
-    assert plugin.setuid_overrides_needed([result], "") == []
+def test_a_file_that_is_not_regular_is_left_alone(plugin: ModuleType) -> None:
+    assert plugin.setuid_overrides_needed([found("/usr/bin/rsh", isreg=False)], "") == []
 
 
 def test_a_path_with_spaces_in_the_listing(plugin: ModuleType) -> None:
@@ -85,7 +68,7 @@ def test_a_path_with_spaces_in_the_listing(plugin: ModuleType) -> None:
 
 def test_an_unreadable_override_mode_is_replaced(plugin: ModuleType) -> None:
     listing = f"root root rwx {KEYSIGN}\n"
-    assert len(plugin.setuid_overrides_needed([stat_result(KEYSIGN)], listing)) == 1
+    assert len(plugin.setuid_overrides_needed([found(KEYSIGN)], listing)) == 1
 
 
 def test_the_filter_is_registered(plugin: ModuleType) -> None:

@@ -54,11 +54,6 @@ USED_WITHOUT_IMPORT: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("playbooks", "roles"),
         r"ansible\.posix\.|containers\.podman\.",
     ),
-    "ansible-runner": (
-        "the execution environment's job runner",
-        ("execution-environment.yml",),
-        r"ansible-runner==",
-    ),
     "ansible-builder": ("command", ("tests",), r"\bansible-builder\b"),
     "ansible-lint": ("command", ("Makefile",), r"^\s+ansible-lint\b"),
     "yamllint": ("command", ("Makefile",), r"^\s+yamllint\b"),

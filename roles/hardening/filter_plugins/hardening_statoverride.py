@@ -1,6 +1,7 @@
 """Filters of the hardening role for setuid binaries (run on the controller).
 
-tasks/setuid.yml stats the blacklisted binaries and reads ``dpkg-statoverride --list``;
+tasks/setuid.yml finds the blacklisted binaries (one ``find``: its file entries carry the
+same stat fields as ``stat``) and reads ``dpkg-statoverride --list``;
 these filters say which binaries need an override registered so that dpkg itself keeps
 their setuid and setgid bits off, on every later upgrade of their package too.
 """
@@ -34,19 +35,16 @@ def _has_special_bits(mode: str) -> bool:
         return True  # an unreadable override is replaced
 
 
-def setuid_overrides_needed(
-    stat_results: list[dict[str, Any]], listing: str
-) -> list[dict[str, str]]:
-    """Return the overrides to register: one per present regular file among the stat
-    results whose registered override is missing or still sets a setuid/setgid bit.
+def setuid_overrides_needed(files: list[dict[str, Any]], listing: str) -> list[dict[str, str]]:
+    """Return the overrides to register: one per regular file among ``find``'s file entries
+    whose registered override is missing or still sets a setuid/setgid bit.
 
     Each entry keeps the file's owner, group and permission bits, without the bits.
     """
     registered = statoverrides(listing)
     needed = []
-    for result in stat_results:
-        stat = result.get("stat") or {}
-        if not (stat.get("exists") and stat.get("isreg")):
+    for stat in files:
+        if not stat.get("isreg"):
             continue
         path = stat["path"]
         override = registered.get(path)
