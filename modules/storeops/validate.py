@@ -247,7 +247,8 @@ def _secret_plays(
 def _argument_spec_options(path: Path) -> set[str]:
     if not path.is_file():
         return set()
-    data = yaml.safe_load(path.read_text()) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML has it
+    data = yaml.load(path.read_text(), Loader=loader) or {}
     names: set[str] = set()
     for entry_point in (data.get("argument_specs") or {}).values():
         names |= set((entry_point or {}).get("options") or {})
