@@ -14,11 +14,12 @@ scan of every host for each host's store, every store network collapsed for each
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 import random
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,8 +27,10 @@ from typing import Any
 import pytest
 
 import storeops
+import storeops.validate
 from storeops import discovery, yamlfiles
 from storeops.inventory import Inventory, RawInventory, typed_view
+from storeops.issues import Issue
 from storeops.network import device_model
 from storeops.rollout import waves
 from storeops.schema import Role
@@ -204,3 +207,26 @@ def test_hosts_of_a_store_in_inventory_order(groups: dict[int, RawInventory]) ->
         assert inventory.hosts_of(code) == expected
     assert inventory.hosts_of("zz99") == []
     assert len(inventory.hosts_with_role(Role.DMS)) == SMALL
+
+
+def test_validation_pauses_the_cycle_collector_and_restores_it(
+    groups: dict[int, RawInventory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every rule runs with the cycle collector paused; afterwards it is as it was."""
+    root, passwords = groups[SMALL].root, VaultPasswords.from_files(LAB_PASSWORDS)
+    collecting: list[bool] = []
+    check_pilot = storeops.validate._check_pilot
+
+    def recording(raw: RawInventory) -> Iterable[Issue]:
+        collecting.append(gc.isenabled())
+        return check_pilot(raw)
+
+    monkeypatch.setattr(storeops.validate, "_check_pilot", recording)
+    assert validate(root, passwords).issues == []
+    assert collecting == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        validate(root, passwords)
+        assert not gc.isenabled()  # a caller's own pause is kept
+    finally:
+        gc.enable()
