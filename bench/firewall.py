@@ -28,6 +28,7 @@ import jinja2
 import yaml
 from ansible.plugins.filter.core import regex_replace
 
+from storeops import quoting
 from storeops.inventory import Inventory
 from storeops.paths import LAB_INVENTORY
 from storeops.roles import role_defaults
@@ -94,6 +95,7 @@ def renderer() -> jinja2.Template:
         keep_trailing_newline=True,
     )
     environment.filters["regex_replace"] = regex_replace
+    environment.filters.update(quoting.FILTERS)  # the role's quoting filters (filter_plugins/)
     return environment.get_template(TEMPLATE)
 
 

@@ -39,6 +39,10 @@ Measurements (each a whole-process wall time, the median of several runs):
               with the DMS's unavailability at 10 Hz
   report      the monthly report (bench/report.py): history inserts of a month of 5-minute
               samples for 50 stores, then `storeops report` over them (HTML, 50 charts, PDF)
+  scale       the controller before it touches a host, on synthetic groups of 2, 50, 200
+              and 500 stores (bench/scale.py, no lab): storeops validate (process and in
+              process), ansible-inventory --list, wave planning, every host's firewall
+              rules, every device's zone model and ACLs; per phase and a linearity figure
 
   site-noop   a no-op playbooks/site.yml over the lab (bench/converge.py): the repository's
               settings vs Ansible's defaults vs + Mitogen's strategy (opt-in), alternated
@@ -81,6 +85,8 @@ from patching import patching  # bench/patching.py
 from patching import rows as patching_rows
 from report import report  # bench/report.py
 from report import rows as report_rows
+from scale import rows as scale_rows
+from scale import scale  # bench/scale.py
 from workstation import rows as workstation_rows
 from workstation import workstation  # bench/workstation.py
 
@@ -199,6 +205,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "report": (report, 3),
     "site-noop": (site_noop, 3),
     "runner": (runner, 3),
+    "scale": (scale, 3),
 }
 
 
@@ -410,6 +417,7 @@ ROWS: dict[str, Callable[[dict[str, float]], list[str]]] = {
     "report": report_rows,
     "site-noop": site_noop_rows,
     "runner": runner_rows,
+    "scale": scale_rows,
 }
 
 if __name__ == "__main__":

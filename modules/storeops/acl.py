@@ -231,8 +231,7 @@ def _without_shadowed(entries: Iterable[AclEntry]) -> tuple[AclEntry, ...]:
 
 def group_networks(inventory: Inventory) -> tuple[Network, ...]:
     """Every store's network, collapsed into the fewest CIDR blocks, sorted."""
-    networks = (store.network for store in inventory.stores.values())
-    return tuple(sorted(ipaddress.collapse_addresses(networks)))
+    return inventory.network_blocks
 
 
 def edge_zones(inventory: Inventory, store_code: str) -> frozenset[str]:

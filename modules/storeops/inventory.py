@@ -25,7 +25,10 @@ only when there is no issue at all.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,10 +125,26 @@ class RawInventory:
     # Ansible loads them over the inventory's for the plays of that directory
     playbook_dirs: list[Path] = field(default_factory=list)
     playbook_vars_files: list[VarsFile] = field(default_factory=list)
+    # (owner_is_host, owner) -> positions in vars_files, and the list (and length) indexed
+    _owner_index: dict[tuple[bool, str], list[int]] = field(default_factory=dict, repr=False)
+    _indexed: tuple[int, int] = field(default=(0, -1), repr=False)
 
     @property
     def hosts_path(self) -> Path:
         return self.root / HOSTS_FILE
+
+    def vars_files_of(self, groups: Iterable[str] = (), host: str | None = None) -> list[VarsFile]:
+        """The vars files of these groups and of this host, in ``vars_files`` order (Ansible's
+        load order): by an index of owners, so that asking for every store or host reads
+        each file once, not every file once per store or host."""
+        if self._indexed != (id(self.vars_files), len(self.vars_files)):
+            self._owner_index = defaultdict(list)
+            for position, vars_file in enumerate(self.vars_files):
+                self._owner_index[(vars_file.owner_is_host, vars_file.owner)].append(position)
+            self._indexed = (id(self.vars_files), len(self.vars_files))
+        keys = [(False, group) for group in groups] + ([(True, host)] if host is not None else [])
+        positions = sorted({p for key in keys for p in self._owner_index.get(key, ())})
+        return [self.vars_files[position] for position in positions]
 
     def store_code_of_group(self, group: str) -> str:
         return group.removeprefix(STORE_GROUP_PREFIX)
@@ -141,10 +160,26 @@ class Inventory:
     hosts: dict[str, Host]
 
     def hosts_of(self, store_code: str) -> list[Host]:
-        return [host for host in self.hosts.values() if host.store == store_code]
+        """The store's hosts, in inventory order (by an index: the zone model asks this for
+        every host of every store, which scanning every host each time made quadratic)."""
+        return list(self._hosts_by_store.get(store_code, ()))
 
     def hosts_with_role(self, role: Role) -> list[Host]:
         return [host for host in self.hosts.values() if role in host.roles]
+
+    @functools.cached_property
+    def network_blocks(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """Every store's network, collapsed into the fewest CIDR blocks, sorted (computed
+        once: every zone ACL of every device closes them)."""
+        networks = (store.network for store in self.stores.values())
+        return tuple(sorted(ipaddress.collapse_addresses(networks)))
+
+    @functools.cached_property
+    def _hosts_by_store(self) -> dict[str, tuple[Host, ...]]:
+        by_store: dict[str, list[Host]] = defaultdict(list)
+        for host in self.hosts.values():
+            by_store[host.store].append(host)
+        return {code: tuple(hosts) for code, hosts in by_store.items()}
 
 
 # ---------------------------------------------------------------------------- reading
@@ -300,7 +335,7 @@ def _merged(files: list[VarsFile]) -> tuple[dict[str, Any], dict[str, Path]]:
 
 
 def _files_of_group(raw: RawInventory, group: str) -> list[VarsFile]:
-    return [f for f in raw.vars_files if not f.owner_is_host and f.owner == group]
+    return raw.vars_files_of([group])
 
 
 def _group_location(raw: RawInventory, group: str) -> Path:

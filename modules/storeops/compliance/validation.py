@@ -181,13 +181,9 @@ def _toggles_off(raw: RawInventory, host: str) -> dict[str, Path]:
     """toggle -> the file that turns it off for the host: its host_vars when they set it,
     else any group_vars of its groups that set it false (conservative: Ansible's order among
     groups of one depth is by name, so a false anywhere needs a waiver)."""
-    groups = _groups_of(raw, host)
     own: dict[str, tuple[bool, Path]] = {}
     from_groups: dict[str, Path] = {}
-    for vars_file in raw.vars_files:
-        applies = vars_file.owner == host if vars_file.owner_is_host else vars_file.owner in groups
-        if not applies:
-            continue
+    for vars_file in raw.vars_files_of(_groups_of(raw, host), host):
         for name, value in vars_file.variables.items():
             if not TOGGLE_RE.fullmatch(str(name)):
                 continue

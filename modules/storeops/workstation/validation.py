@@ -9,6 +9,7 @@ Registered with the validator as :data:`RULES`, with the variables the feature's
 from __future__ import annotations
 
 import ipaddress
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,17 +126,17 @@ def _ipv4_or_none(text: str) -> ipaddress.IPv4Address | None:
 
 def _check_workstation_store_addresses(raw: RawInventory, ws: WorkstationVars) -> Iterable[Issue]:
     """An address in the DMS URL is the store's DMS host; a printer address is in the store."""
+    dms_hosts_of: dict[str, dict[ipaddress.IPv4Address, str]] = defaultdict(dict)
+    for name, (group, entry) in raw.host_entries.items():  # once, not once per store
+        if Role.DMS in entry.storeops_roles:
+            dms_hosts_of[raw.store_code_of_group(group)][entry.address] = name
     for code, settings in sorted(ws.stores.items()):
         if code not in raw.stores:
             continue
         store = raw.stores[code][0]
         dms_url = settings.workstation_dms_url
         dms_address = _ipv4_or_none(_url_host(dms_url)) if dms_url else None
-        dms_hosts = {
-            entry.address: name
-            for name, (group, entry) in raw.host_entries.items()
-            if raw.store_code_of_group(group) == code and Role.DMS in entry.storeops_roles
-        }
+        dms_hosts = dms_hosts_of[code]
         if dms_address is not None and dms_address not in dms_hosts:
             known = ", ".join(f"{name} {address}" for address, name in sorted(dms_hosts.items()))
             yield Issue(
