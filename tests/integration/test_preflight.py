@@ -64,6 +64,26 @@ def test_good_run_reaches_every_host(lab: Inventory, tmp_path: Path) -> None:
         assert ssh_logins_since(host.name, since), f"{host.name}: no SSH login seen"
 
 
+def test_a_release_the_operator_did_not_confirm_stops_the_run(
+    lab: Inventory, tmp_path: Path
+) -> None:
+    """AWX's survey asks which release the run rolls out; a store targeting another stops it
+    before its download (the preflight's first step on the DMS hosts)."""
+    targets = {store.dms_target_version for store in lab.stores.values()}
+    refused = run_playbook(
+        PLAYBOOK, tmp_path, *PREFLIGHT_ONLY, "-e", "storeops_expected_version=9.9.9"
+    )
+    assert refused.returncode != 0
+    stores = ", ".join(sorted(lab.stores))
+    assert f"confirmed release 9.9.9, but {stores} target another" in refused.words
+    assert "Download the target release" not in refused.stdout
+    (target,) = targets
+    confirmed = run_playbook(
+        PLAYBOOK, tmp_path, *PREFLIGHT_ONLY, "-e", f"storeops_expected_version={target}"
+    )
+    assert confirmed.returncode == 0, confirmed.stdout[-3000:]
+
+
 def test_bad_inventory_is_refused_before_any_host_is_contacted(
     lab: Inventory, tmp_path: Path
 ) -> None:

@@ -118,7 +118,9 @@ def test_the_runner_job_leaves_awx_its_artifacts(converged: tuple[PlaybookRun, R
     command = json.loads((job.artifacts / "command").read_text())["command"]
     assert Path(command[0]).name == "ansible-playbook" and SITE in command
     assert "--limit" in command and STORE in command
-    assert "storeops_run_by" in " ".join(command)  # the extra vars, as AWX passes them
+    extravars = command[command.index("-e") + 1]  # the extra vars, as AWX passes them
+    assert extravars.startswith("@") and extravars.endswith("/env/extravars")
+    assert json.loads(Path(extravars[1:]).read_text()) == {"storeops_run_by": "awx"}
     stored = sorted((job.artifacts / "job_events").glob("*.json"))
     assert len(stored) == len(job.events)
     tasks = {e["event_data"].get("task") for e in job.events if e["event"] == "runner_on_ok"}

@@ -177,6 +177,7 @@ def test_a_hostile_time_zone_never_reaches_a_schedule(zone: str) -> None:
 
 # ---------------------------------------------------------------- templates and surveys
 
+
 def _closure(playbook: Path) -> list[Path]:
     """The playbook and the playbooks it imports."""
     found = [playbook]

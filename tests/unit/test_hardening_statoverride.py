@@ -34,9 +34,7 @@ def test_a_setuid_binary_without_override_gets_one_without_the_bit(plugin: Modul
 
 
 def test_setgid_and_sticky_bits(plugin: ModuleType) -> None:
-    needed = plugin.setuid_overrides_needed(
-        [found("/usr/bin/wall", "3755", gr_name="tty")], ""
-    )
+    needed = plugin.setuid_overrides_needed([found("/usr/bin/wall", "3755", gr_name="tty")], "")
     assert needed == [{"path": "/usr/bin/wall", "owner": "root", "group": "tty", "mode": "1755"}]
 
 

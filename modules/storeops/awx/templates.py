@@ -10,8 +10,8 @@ playbooks for them): the override reason (``storeops_override_reason``: playbook
 the maintenance window take it, show it and audit it) and, for patching, ``patching_upgrade``.
 The store is not a survey question: the playbooks select stores by host pattern, so a job
 template asks for its *limit* on launch (``store_<code>``), and the schedules set it. The
-target release is not one either: it is ``store.dms_target_version`` in the inventory,
-changed by a reviewed commit, not by a click at launch.
+target release itself stays ``store.dms_target_version`` in the inventory, changed by a
+reviewed commit, not by a click at launch: the survey only confirms it.
 """
 
 from __future__ import annotations
@@ -70,6 +70,16 @@ PATCH_UPGRADE = Question(
 )
 
 
+EXPECTED_VERSION = Question(
+    "storeops_expected_version",
+    "Target release (confirm)",
+    "The DMS release this run rolls out, as the inventory names it (store.dms_target_version, "
+    "e.g. 3.2.0). The job stops before touching a host if a store of the run targets another.",
+    required=True,
+    max=16,
+)
+
+
 @dataclass(frozen=True)
 class JobTemplate:
     """An AWX job template: name, the project's playbook, what it asks at launch."""
@@ -107,7 +117,7 @@ UPGRADE_DMS = JobTemplate(
     "storeops upgrade DMS",
     "playbooks/upgrade-dms.yml",
     "each store's DMS to its target release: window, waves (pilot first), rollback",
-    (OVERRIDE,),
+    (EXPECTED_VERSION, OVERRIDE),
 )
 PATCH = JobTemplate(
     "storeops patch",
@@ -165,6 +175,10 @@ def workflow_json(stores: dict[str, Store]) -> dict[str, Any]:
         "name": WORKFLOW,
         "description": "backup -> pilot rollout and its acceptance gate -> the waves",
         "survey_enabled": True,
-        "survey_spec": {"name": WORKFLOW, "description": "", "spec": [OVERRIDE.as_spec()]},
+        "survey_spec": {
+            "name": WORKFLOW,
+            "description": "",
+            "spec": [EXPECTED_VERSION.as_spec(), OVERRIDE.as_spec()],
+        },
         "nodes": [node.as_json() for node in rollout_workflow(stores)],
     }
