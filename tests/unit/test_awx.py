@@ -27,7 +27,14 @@ from storeops.awx.schedules import (
     job_rrule,
     schedules,
 )
-from storeops.awx.templates import JOB_TEMPLATES, JobTemplate, rollout_workflow
+from storeops.awx.templates import (
+    JOB_TEMPLATES,
+    OVERRIDE_REASON,
+    UPGRADE_DMS,
+    JobTemplate,
+    rollout_workflow,
+    workflow_json,
+)
 from storeops.calendar import blackout_reason, decide, occurrence
 from storeops.cli import build_parser
 from storeops.cli_options import prepare
@@ -211,9 +218,20 @@ def test_a_survey_asks_only_for_variables_its_playbook_reads(template: JobTempla
 def test_the_override_reason_is_as_long_as_the_window_module_takes() -> None:
     from storeops.schema import MAX_TEXT
 
-    (question,) = [q for t in JOB_TEMPLATES for q in t.questions][:1]
-    assert question.variable == "storeops_override_reason" and question.max == MAX_TEXT
+    asked = {q for t in JOB_TEMPLATES for q in t.questions if q.variable == OVERRIDE_REASON}
+    (question,) = asked
+    assert question.max == MAX_TEXT
     assert not question.required  # empty: the windows are respected
+
+
+def test_the_rollout_asks_to_confirm_its_release() -> None:
+    """upgrade-dms.yml stops before any change if a store of the run targets another
+    release than the one confirmed (tests/integration/test_preflight.py runs it)."""
+    stores = {"sh01": make_store(code="sh01", pilot=True)}
+    workflow = [q["variable"] for q in workflow_json(stores)["survey_spec"]["spec"]]
+    rollout = [q for q in UPGRADE_DMS.questions if q.variable == "storeops_expected_version"]
+    assert [q.required for q in rollout] == [True]
+    assert workflow == ["storeops_expected_version", OVERRIDE_REASON]
 
 
 def test_the_workflow_is_backup_then_pilot_then_waves() -> None:
