@@ -72,7 +72,4 @@ class ActionModule(ActionBase):
             )
         else:
             result["msg"] = "; ".join(summaries)
-            # preflight/validate.yml skips the validation once this fact is set: site.yml
-            # imports several playbooks, each starting with it, and one validation does.
-            result["ansible_facts"] = {"storeops_inventory_valid": True}
         return result

@@ -56,12 +56,6 @@ errors:
   returned: always
   type: list
   elements: str
-ansible_facts:
-  description: >-
-    C(storeops_inventory_valid=true) once every inventory passed: a later preflight play of
-    the same run (site.yml imports several playbooks) skips its validation.
-  returned: success
-  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402

@@ -109,6 +109,13 @@ def test_the_store_converges_then_the_runner_job_changes_nothing(
     assert set(job.stats("ok")) >= hosts
     assert {host: changed.get(host, 0) for host in hosts} == dict.fromkeys(hosts, 0), changed
     assert not job.stats("failures") and not job.stats("dark")
+    validations = [
+        e["event"]
+        for e in job.events
+        if e.get("event_data", {}).get("task") == "Validate every inventory source of this run"
+        and e["event"] in {"runner_on_ok", "runner_on_skipped"}
+    ]
+    assert validations.count("runner_on_ok") == 1, validations  # once per run, then skipped
 
 
 def test_the_runner_job_leaves_awx_its_artifacts(converged: tuple[PlaybookRun, RunnerJob]) -> None:
