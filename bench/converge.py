@@ -71,12 +71,14 @@ def recap(output: str) -> dict[str, tuple[int, int]]:
     return hosts
 
 
-def run_site(env: dict[str, str], *args: str) -> tuple[float, dict[str, tuple[int, int]]]:
+def run_playbook(
+    env: dict[str, str], playbook: str = SITE, *args: str
+) -> tuple[float, dict[str, tuple[int, int]]]:
     """One ansible-playbook run with cold SSH: wall time and its recap."""
     with tempfile.TemporaryDirectory(prefix="storeops-bench-cp-") as control:
         started = time.monotonic()
         done = subprocess.run(
-            [str(BIN / "ansible-playbook"), SITE, *args],
+            [str(BIN / "ansible-playbook"), playbook, *args],
             cwd=REPO,
             env={**env, "ANSIBLE_SSH_CONTROL_PATH_DIR": control},
             capture_output=True,
@@ -85,14 +87,28 @@ def run_site(env: dict[str, str], *args: str) -> tuple[float, dict[str, tuple[in
         )
         elapsed = time.monotonic() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{SITE} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+        raise RuntimeError(f"{playbook} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     return elapsed, recap(done.stdout)
+
+
+def no_op(name: str, hosts: dict[str, tuple[int, int]]) -> None:
+    """Raise unless the recap shows no change on any host."""
+    changed = {host: c for host, (_, c) in hosts.items() if c}
+    if changed:
+        raise RuntimeError(f"{name}: not a no-op, changed: {changed}")
+
+
+def base_env() -> dict[str, str]:
+    """This process's environment without its ANSIBLE_* settings, the venv first on PATH
+    (ansible-runner starts ansible-playbook from PATH)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    return {**env, "PATH": f"{BIN}:{env.get('PATH', '')}"}
 
 
 def settings(scratch: Path) -> dict[str, dict[str, str]]:
     defaults = scratch / "ansible.cfg"
     defaults.write_text(DEFAULTS_CFG)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    base = base_env()
     return {
         "repo": {**base, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
         "defaults": {**base, "ANSIBLE_CONFIG": str(defaults)},
@@ -109,15 +125,13 @@ def site_noop(runs: int) -> dict[str, float]:
     """Median wall time of a no-op site.yml per way; every run must change nothing."""
     with tempfile.TemporaryDirectory(prefix="storeops-bench-cfg-") as scratch:
         ways = settings(Path(scratch))
-        first, _ = run_site(ways["repo"])  # converge first: what follows must be a no-op
+        first, _ = run_playbook(ways["repo"])  # converge first: what follows must be a no-op
         times: dict[str, list[float]] = {name: [] for name in ways}
         calls: dict[str, int] = {}
         for _ in range(runs):
             for name, env in ways.items():
-                elapsed, hosts = run_site(env)
-                changed = {host: c for host, (_, c) in hosts.items() if c}
-                if changed:
-                    raise RuntimeError(f"{name}: not a no-op, changed: {changed}")
+                elapsed, hosts = run_playbook(env)
+                no_op(name, hosts)
                 times[name].append(elapsed)
                 calls[name] = sum(ok for ok, _ in hosts.values())
     medians = {name: statistics.median(values) for name, values in times.items()}
@@ -159,28 +173,16 @@ def _runner_once(env: dict[str, str]) -> float:
     return elapsed
 
 
-def _playbook_once(env: dict[str, str]) -> float:
-    with tempfile.TemporaryDirectory(prefix="storeops-bench-cp-") as control:
-        started = time.monotonic()
-        subprocess.run(
-            [str(BIN / "ansible-playbook"), RUNNER_JOB],
-            cwd=REPO,
-            env={**env, "ANSIBLE_SSH_CONTROL_PATH_DIR": control},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        return time.monotonic() - started
-
-
 def runner(runs: int) -> dict[str, float]:
     """The same no-op job through ansible-runner and through ansible-playbook, alternated."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
-    _playbook_once(env)  # converged first
+    env = base_env()
+    run_playbook(env, RUNNER_JOB)  # converged first
     through_runner, through_playbook = [], []
     for _ in range(runs):
         through_runner.append(_runner_once(env))
-        through_playbook.append(_playbook_once(env))
+        elapsed, hosts = run_playbook(env, RUNNER_JOB)
+        no_op(RUNNER_JOB, hosts)
+        through_playbook.append(elapsed)
     runner_s, playbook_s = statistics.median(through_runner), statistics.median(through_playbook)
     return {
         "runner_s": runner_s,
