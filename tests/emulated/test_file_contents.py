@@ -1,0 +1,67 @@
+"""The file_contents module through ansible-playbook, on files of this machine (connection
+local): several files in one call, check mode that writes nothing, the diff of each, a
+second run that changes nothing, a validation that refuses a file and leaves it as it was.
+No device: the module runs where a store host would run it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storeops_lab.devices.playbook import PlayOutputError, run_play
+
+HOSTS = {"host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+
+
+def play(tmp_path: Path, files: list[dict[str, Any]], *args: str) -> dict[str, Any]:
+    task = {"name": "files", "file_contents": {"files": files}}
+    try:
+        run = run_play(tmp_path, HOSTS, [task], *args, user="tester", timeout=120)
+    except PlayOutputError as error:
+        pytest.fail(f"ansible-playbook gave no JSON: {error.output}")
+    return run.results["files"]["host"]
+
+
+def test_two_files_checked_written_then_left_alone(tmp_path: Path) -> None:
+    kept, new = tmp_path / "crypto.conf", tmp_path / "login.conf"
+    kept.write_text("Ciphers aes128-ctr\n")
+    kept.chmod(0o644)
+    files = [
+        {"dest": str(kept), "content": "Ciphers aes256-gcm@openssh.com\n", "mode": "0600"},
+        {"dest": str(new), "content": "PermitRootLogin no\n", "mode": "0600"},
+    ]
+    checked = play(tmp_path, files, "--check", "--diff")
+    assert checked["changed_files"] == [str(kept), str(new)], checked.get("msg")
+    assert kept.read_text() == "Ciphers aes128-ctr\n" and not new.exists()
+    assert [d["before"] for d in checked["diff"]] == ["Ciphers aes128-ctr\n", ""]
+    done = play(tmp_path, files)
+    assert done["changed"] is True
+    assert kept.read_text() == files[0]["content"] and new.read_text() == files[1]["content"]
+    assert {path.stat().st_mode & 0o777 for path in (kept, new)} == {0o600}
+    again = play(tmp_path, files)
+    assert again["changed"] is False and again["changed_files"] == []
+
+
+def test_a_refused_validation_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    dest = tmp_path / "sshd.conf"
+    dest.write_text("good\n")
+    result = play(
+        tmp_path,
+        [{"dest": str(dest), "content": "bad\n", "validate": "grep -q good %s"}],
+    )
+    assert result["failed"] is True and "validation failed" in result["msg"]
+    assert dest.read_text() == "good\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".file_contents.")] == []
+    accepted = play(
+        tmp_path,
+        [{"dest": str(dest), "content": "good again\n", "validate": "grep -q good %s"}],
+    )
+    assert accepted["changed"] is True and dest.read_text() == "good again\n"
+
+
+def test_a_missing_directory_is_an_error(tmp_path: Path) -> None:
+    result = play(tmp_path, [{"dest": str(tmp_path / "no" / "file"), "content": "x\n"}])
+    assert result["failed"] is True and "directory does not exist" in result["msg"]
