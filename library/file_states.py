@@ -155,7 +155,7 @@ def _present(module: AnsibleModule, entry: dict[str, Any]) -> bool:
     file_args = module.load_file_common_arguments(
         {"path": path, "owner": entry["owner"], "group": entry["group"], "mode": entry["mode"]}
     )
-    return module.set_fs_attributes_if_different(file_args, created)
+    return bool(module.set_fs_attributes_if_different(file_args, created))
 
 
 def main() -> None:
