@@ -22,7 +22,8 @@ description:
     shell. A failed validation leaves the file as it was and fails the module. The files
     before it in the list keep their changes; a re-run repairs the rest.
   - Check mode reports what would change. With C(--diff) each changed file's content is
-    shown before and after.
+    shown before and after. In check mode a file whose directory is missing is reported
+    as changed (a run fails on it).
 version_added: "0.1.0"
 options:
   files:
@@ -36,9 +37,14 @@ options:
         type: path
         required: true
       content:
-        description: The file's whole content.
+        description: The file's whole content. Give I(content) or I(src).
         type: str
-        required: true
+      src:
+        description:
+          - A template, rendered on the controller by the module's action plugin as
+            M(ansible.builtin.template) renders it (the role's C(templates/), the task's
+            variables). Give I(content) or I(src).
+        type: str
       owner:
         description: Owner name.
         type: str
@@ -63,7 +69,7 @@ EXAMPLES = r"""
   file_contents:
     files:
       - dest: /etc/ssh/sshd_config.d/10-storeops-crypto.conf
-        content: "{{ lookup('ansible.builtin.template', 'etc/ssh/sshd_config.d/10-storeops-crypto.conf.j2') }}"
+        src: etc/ssh/sshd_config.d/10-storeops-crypto.conf.j2
         owner: root
         group: root
         mode: "0600"
@@ -95,7 +101,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
         "required": True,
         "options": {
             "dest": {"type": "path", "required": True},
-            "content": {"type": "str", "required": True, "no_log": False},
+            "content": {"type": "str", "no_log": False},
+            "src": {"type": "str"},
             "owner": {"type": "str"},
             "group": {"type": "str"},
             "mode": {"type": "str"},
@@ -142,7 +149,13 @@ def _converge(module: AnsibleModule, entry: dict[str, Any]) -> tuple[bool, str |
     dest = entry["dest"]
     if entry["mode"] is not None and not re.fullmatch(r"0?[0-7]{3,4}", entry["mode"]):
         module.fail_json(msg=f"{dest}: mode {entry['mode']!r} is not an octal mode")
+    if entry["content"] is None:
+        module.fail_json(
+            msg=f"{dest}: no content (a src template is rendered by the action plugin)"
+        )
     if not os.path.isdir(os.path.dirname(dest)):
+        if module.check_mode:
+            return True, None
         module.fail_json(msg=f"{dest}: its directory does not exist")
     before = _current(dest)
     changed = before != entry["content"]

@@ -65,3 +65,60 @@ def test_a_refused_validation_leaves_the_file_as_it_was(tmp_path: Path) -> None:
 def test_a_missing_directory_is_an_error(tmp_path: Path) -> None:
     result = play(tmp_path, [{"dest": str(tmp_path / "no" / "file"), "content": "x\n"}])
     assert result["failed"] is True and "directory does not exist" in result["msg"]
+
+
+def test_a_missing_directory_is_a_change_in_check_mode(tmp_path: Path) -> None:
+    dest = tmp_path / "no" / "file"
+    result = play(tmp_path, [{"dest": str(dest), "content": "x\n"}], "--check")
+    assert result["changed_files"] == [str(dest)] and not dest.parent.exists()
+
+
+TEMPLATE = """# {{ ansible_managed }}
+{% for server in servers %}
+server {{ server }} iburst
+{% endfor %}
+{# a comment, and a block that trims its newline #}
+{% if strict %}
+maxdistance 1.0
+{% endif %}
+  indented {{ servers | length }}
+trailing newline kept
+"""
+
+
+def test_a_src_template_renders_as_the_template_module_writes_it(tmp_path: Path) -> None:
+    """A role's gate trusts this: the action plugin's rendering of a template is byte for
+    byte what ansible.builtin.template writes, so "no change" from one means none for the
+    other."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "chrony.conf.j2").write_text(TEMPLATE)
+    dest = tmp_path / "chrony.conf"
+    for servers, strict in ((["10.0.0.1", "10.0.0.2"], True), (["ntp.example"], False)):
+        variables = {"servers": servers, "strict": strict}
+        written = {
+            "name": "template",
+            "ansible.builtin.template": {
+                "src": "chrony.conf.j2",
+                "dest": str(dest),
+                "mode": "0640",
+            },
+            "vars": variables,
+        }
+        gate = {
+            "name": "files",
+            "file_contents": {
+                "files": [{"dest": str(dest), "src": "chrony.conf.j2", "mode": "0640"}]
+            },
+            "vars": variables,
+        }
+        run = run_play(tmp_path, HOSTS, [written, gate], "--check", user="tester", timeout=120)
+        assert run.results["files"]["host"]["changed_files"] == [str(dest)]  # not written yet
+        run = run_play(tmp_path, HOSTS, [written, gate], user="tester", timeout=120)
+        assert run.results["template"]["host"]["changed"] is True
+        assert run.results["files"]["host"]["changed_files"] == [], dest.read_text()
+        assert dest.read_text().startswith("# Ansible managed\nserver")
+
+
+def test_content_and_src_together_are_refused(tmp_path: Path) -> None:
+    result = play(tmp_path, [{"dest": str(tmp_path / "f"), "content": "x\n", "src": "f.j2"}])
+    assert result["failed"] is True and "content or src, not both" in result["msg"]
