@@ -7,6 +7,7 @@ each with cold SSH (a fresh control-socket directory):
 
 * the repository's ``ansible.cfg`` (pinned interpreters, pipelining, ControlPersist, 20
   forks, facts only where a role needs them; its callbacks: ARA and profile_tasks);
+* the same without run history: ARA's callback off (profile_tasks kept), its share;
 * Ansible's defaults: a configuration that only says where the project's roles, modules and
   plugins and the lab's vault password are (forks 5, no pipelining, the default callback);
 * the repository's settings with Mitogen 0.3's ``mitogen_linear`` strategy, the opt-in: a
@@ -111,6 +112,11 @@ def settings(scratch: Path) -> dict[str, dict[str, str]]:
     base = base_env()
     return {
         "repo": {**base, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
+        "no_history": {
+            **base,
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+        },
         "defaults": {**base, "ANSIBLE_CONFIG": str(defaults)},
         "mitogen": {
             **base,
@@ -138,6 +144,8 @@ def site_noop(runs: int) -> dict[str, float]:
     return {
         "converge_first_s": first,
         "repo_s": medians["repo"],
+        "no_history_s": medians["no_history"],
+        "history_share": 1 - medians["no_history"] / medians["repo"],
         "defaults_s": medians["defaults"],
         "mitogen_s": medians["mitogen"],
         "defaults_ratio": medians["defaults"] / medians["repo"],
@@ -206,6 +214,8 @@ def rows(f: dict[str, float]) -> list[str]:
     return [
         f"| no-op `site.yml` on the lab ({f['hosts']:.0f} hosts and devices, {f['tasks_ok']:.0f}"
         f" task results), the repository's settings | {f['repo_s']:.1f} s |",
+        f"| the same without run history (ARA's callback off) | {f['no_history_s']:.1f} s "
+        f"(ARA {f['history_share']:.0%} of the run) |",
         f"| the same with Ansible's defaults | {f['defaults_s']:.1f} s "
         f"({f['defaults_ratio']:.1f}x the repository's) |",
         f"| the repository's settings + Mitogen `mitogen_linear` (opt-in; a third-party "

@@ -203,7 +203,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "patching": (patching, 1),
     "health": (health, 3),
     "report": (report, 3),
-    "site-noop": (site_noop, 3),
+    "site-noop": (site_noop, 1),  # 4 ways x 4-8 min a run
     "runner": (runner, 3),
     "scale": (scale, 3),
 }
