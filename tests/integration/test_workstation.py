@@ -185,6 +185,14 @@ def test_the_ansible_play_does_the_same_work(inventory: Path, tmp_path: Path) ->
 
     again = run_playbook(*play, inventory=inventory)
     assert again.returncode == 0 and again.recap[HOST].changed == 0, again.stdout[-3000:]
+    # The employee's password hash stays on the machine: the re-run read only its state, so
+    # the hash is in no file of the controller's fact cache.
+    hashed = exec_in(CONTAINER, ["getent", "shadow", owner]).stdout.split(":")[1]
+    assert hashed.startswith("$"), "no first password was set"
+    cache = REPO_ROOT / ".cache" / "ansible-facts"
+    assert cache.is_dir() and any(cache.iterdir())  # ansible.cfg's jsonfile cache, in use
+    leaked = [p.name for p in cache.iterdir() if hashed in p.read_text(errors="replace")]
+    assert not leaked, leaked
     checked = run_playbook(*play, "--check", inventory=inventory)
     assert checked.returncode == 0 and checked.recap[HOST].changed == 0, checked.stdout[-3000:]
     # The same work: the pyinfra deploy finds nothing to change after the play.
