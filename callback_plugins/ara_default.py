@@ -57,14 +57,52 @@ ara_default.client_utils = _ClientUtils()
 
 
 class CallbackModule(ara_default.CallbackModule):
-    """ARA's callback, run only where enabled (ansible.cfg's callbacks_enabled names it).
+    """ARA's callback, run only where enabled (ansible.cfg's callbacks_enabled names it),
+    recording what ran.
 
     ARA's own class does not ask to be enabled, so Ansible would run it from any
     callback_plugins directory, and ANSIBLE_CALLBACKS_ENABLED without ara_default would not
     turn the recording off.
+
+    A skipped result is not recorded, and a task is recorded when its first result that ran
+    (ok, changed, failed, unreachable) arrives: a task skipped on every host leaves no
+    record. Each record is a request to ARA's API (about 40 ms on the controller, on the
+    playbook's own path); a run that changes nothing skips about a third of its task
+    results (controls that are off, work already done).
     """
 
     CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started_task: tuple[Any, bool, bool] | None = None
+
+    def v2_playbook_on_task_start(
+        self, task: Any, is_conditional: bool, handler: bool = False
+    ) -> None:
+        self._end_task()
+        self._started_task = (task, is_conditional, handler)
+
+    def _record_started_task(self) -> None:
+        if self._started_task is not None:
+            task, is_conditional, handler = self._started_task
+            self._started_task = None
+            super().v2_playbook_on_task_start(task, is_conditional, handler)
+
+    def v2_runner_on_ok(self, result: Any, **kwargs: Any) -> None:
+        self._record_started_task()
+        super().v2_runner_on_ok(result, **kwargs)
+
+    def v2_runner_on_failed(self, result: Any, **kwargs: Any) -> None:
+        self._record_started_task()
+        super().v2_runner_on_failed(result, **kwargs)
+
+    def v2_runner_on_unreachable(self, result: Any, **kwargs: Any) -> None:
+        self._record_started_task()
+        super().v2_runner_on_unreachable(result, **kwargs)
+
+    def v2_runner_on_skipped(self, result: Any, **kwargs: Any) -> None:
+        """Not recorded."""
 
 
 DOCUMENTATION = ara_default.DOCUMENTATION

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,18 @@ def test_the_link_is_the_shared_servers_page_when_one_is_configured() -> None:
         run_history.link_for(7, {"STOREOPS_ARA_HTML": "/srv/ara-html"})
         == "file:///srv/ara-html/playbooks/7.html"
     )
+
+
+def test_what_was_skipped_everywhere_is_not_recorded(
+    recorded: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """callback_plugins/ara_default.py records a task at its first result that ran, and no
+    skipped result: the canary task that ran is there, the task skipped on every host is
+    not."""
+    database, _ = recorded
+    with sqlite3.connect(database) as db:
+        names = {name for (name,) in db.execute("SELECT name FROM tasks")}
+        statuses = {status for (status,) in db.execute("SELECT status FROM results")}
+    assert "The search's positive control (recorded, not a secret)" in names
+    assert not [name for name in names if name.startswith("ara-skipped-everywhere")]
+    assert "ok" in statuses and "skipped" not in statuses
