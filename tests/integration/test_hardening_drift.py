@@ -47,6 +47,11 @@ DRIFTS = [
         "sed -i 's/^minlen.*/minlen = 8/' /etc/security/pwquality.conf",
         "grep -q '^minlen = 8$' /etc/security/pwquality.conf",
     ),
+    Drift(  # a file of the role's one-call file check (tasks/files.yml)
+        "L2-7.1.4.1-b-idle-timeout",
+        "sed -i 's/^  TMOUT=.*/  TMOUT=86400/' /etc/profile.d/storeops-tmout.sh",
+        "grep -q '^  TMOUT=86400$' /etc/profile.d/storeops-tmout.sh",
+    ),
     Drift(
         "L2-7.1.4.1-c-ssh-login",
         f"printf 'Match User {AUTOMATION_USER}\\n    PasswordAuthentication yes\\n'"
