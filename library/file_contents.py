@@ -87,12 +87,12 @@ changed_files:
 """
 
 import os  # noqa: E402
-import re  # noqa: E402
 import shlex  # noqa: E402
 import tempfile  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.storeops_modes import mode_issue  # noqa: E402
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "files": {
@@ -147,8 +147,9 @@ def _write(module: AnsibleModule, entry: dict[str, Any]) -> None:
 def _converge(module: AnsibleModule, entry: dict[str, Any]) -> tuple[bool, str | None]:
     """Whether the file changed (or would), and its content before."""
     dest = entry["dest"]
-    if entry["mode"] is not None and not re.fullmatch(r"0?[0-7]{3,4}", entry["mode"]):
-        module.fail_json(msg=f"{dest}: mode {entry['mode']!r} is not an octal mode")
+    issue = mode_issue(dest, entry["mode"])
+    if issue:
+        module.fail_json(msg=issue)
     if entry["content"] is None:
         module.fail_json(
             msg=f"{dest}: no content (a src template is rendered by the action plugin)"

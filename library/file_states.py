@@ -72,11 +72,11 @@ changed_paths:
 import grp  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
-import re  # noqa: E402
 import stat  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.storeops_modes import mode_issue  # noqa: E402
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "paths": {
@@ -165,8 +165,9 @@ def main() -> None:
     after: list[str] = []
     for entry in module.params["paths"]:
         path = entry["path"]
-        if entry["mode"] is not None and not re.fullmatch(r"0?[0-7]{3,4}", entry["mode"]):
-            module.fail_json(msg=f"{path}: mode {entry['mode']!r} is not an octal mode")
+        issue = mode_issue(path, entry["mode"])
+        if issue:
+            module.fail_json(msg=issue)
         was = describe(path)
         changed = _absent(module, path) if entry["state"] == "absent" else _present(module, entry)
         if changed:
