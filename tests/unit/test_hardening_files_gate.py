@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import REPO
+from tests.unit.test_controls import walk_tasks
 
 ROLE = REPO / "roles" / "hardening"
 ENTRY = re.compile(r"hardening_files\.(\w+)")
@@ -26,22 +27,15 @@ def _files() -> dict[str, dict[str, str]]:
 
 
 def _tasks() -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-
-    def walk(tasks: Any) -> None:
-        for task in tasks or []:
-            found.append(task)
-            for key in ("block", "rescue", "always"):
-                walk(task.get(key))
-
-    for path in sorted((ROLE / "tasks").glob("*.yml")):
-        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
-    return found
+    return [
+        task
+        for path in sorted((ROLE / "tasks").glob("*.yml"))
+        for task in walk_tasks(yaml.safe_load(path.read_text(encoding="utf-8")))
+    ]
 
 
 def _when(task: dict[str, Any]) -> list[str]:
-    when = task.get("when", [])
-    return [str(c) for c in (when if isinstance(when, list) else [when])]
+    return list(task["_when"])  # its own conditions and its blocks'
 
 
 def test_each_file_is_the_template_that_mirrors_its_path() -> None:
