@@ -36,19 +36,24 @@ def _as_list(value: Any) -> list[str]:
 
 
 def walk_tasks(
-    tasks: Any, tags: tuple[str, ...] = (), when: tuple[str, ...] = ()
+    tasks: Any,
+    tags: tuple[str, ...] = (),
+    when: tuple[str, ...] = (),
+    notify: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Every task of a task file, blocks opened, with the tags and conditions it inherits
-    (as ``_tags`` and ``_when``)."""
+    (as ``_tags`` and ``_when``) and the handlers it notifies (``_notify``: its own list,
+    else its block's, as Ansible inherits notify)."""
     found: list[dict[str, Any]] = []
     for task in tasks if isinstance(tasks, list) else []:
         if not isinstance(task, dict):
             continue
         own_tags = (*tags, *_as_list(task.get("tags")))
         own_when = (*when, *_as_list(task.get("when")))
-        found.append({**task, "_tags": own_tags, "_when": own_when})
+        own_notify = tuple(_as_list(task["notify"])) if "notify" in task else notify
+        found.append({**task, "_tags": own_tags, "_when": own_when, "_notify": own_notify})
         for key in ("block", "rescue", "always"):
-            found += walk_tasks(task.get(key), own_tags, own_when)
+            found += walk_tasks(task.get(key), own_tags, own_when, own_notify)
     return found
 
 
