@@ -89,15 +89,21 @@ def backup_now(container: str) -> dict[str, Any]:
     return status(container)
 
 
+def customers_in(store: str) -> int:
+    """The customers in a store's DMS database (0 without one)."""
+    done = sh(f"storeops-{store}-db", "mariadb -N -e 'SELECT COUNT(*) FROM storedms.customers'")
+    count = done.stdout.strip()
+    return int(count) if done.returncode == 0 and count.isdigit() else 0
+
+
 def dms_state() -> tuple[int, str, int]:
     """sh01's DMS as a user meets it: customers in its database, release, /smoke status."""
-    customers = sh(DB, "mariadb -N -e 'SELECT COUNT(*) FROM storedms.customers'").stdout.strip()
     health = sh(DMS, "curl -s -m 10 http://127.0.0.1:8080/health").stdout
     smoke = sh(
         DMS, "curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:8080/smoke"
     )
     version = json.loads(health)["version"] if health.startswith("{") else "none"
-    return int(customers or 0), version, int(smoke.stdout or 0)
+    return customers_in("sh01"), version, int(smoke.stdout or 0)
 
 
 def test_the_lab_baseline_reseeds_a_running_dms_whose_database_was_recreated_empty(
@@ -106,9 +112,11 @@ def test_the_lab_baseline_reseeds_a_running_dms_whose_database_was_recreated_emp
     """What `make test` did to `make demo`'s lab: a test recreates sh01-db (empty) while
     sh01-dms still runs its release; the baseline must give the store its data back, on the
     release it runs, and a second run changes nothing."""
-    before = lab_baseline(tmp_path)
-    assert before.returncode == 0, before.stdout[-3000:]
-    customers, version, _ = dms_state()
+    customers, version, smoke = dms_state()
+    if customers == 0 or smoke != 200:  # not as `make demo` left it: the baseline first
+        before = lab_baseline(tmp_path)
+        assert before.returncode == 0, before.stdout[-3000:]
+        customers, version, _ = dms_state()
     assert customers > 0
     removed = subprocess.run(
         ["podman", "rm", "-f", DB], check=False, capture_output=True, text=True, timeout=120
@@ -137,8 +145,9 @@ def converged(
     lab: Inventory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[PlaybookRun, PlaybookRun]]:
     tmp_path = tmp_path_factory.mktemp("backup")
-    baseline = run_playbook("playbooks/lab-baseline.yml", tmp_path)  # databases with customers
-    assert baseline.returncode == 0, baseline.stdout[-3000:]
+    if not all(customers_in(store) for store in lab.stores):  # every database with customers
+        baseline = run_playbook("playbooks/lab-baseline.yml", tmp_path)
+        assert baseline.returncode == 0, baseline.stdout[-3000:]
     first = run_playbook("playbooks/backup.yml", tmp_path)
     second = run_playbook("playbooks/backup.yml", tmp_path)
     yield first, second
