@@ -125,7 +125,10 @@ def test_the_handler_groups_what_the_playbook_hardens() -> None:
     assert check["check_mode"] is True
     assert check["vars"]["hardening_check_pass"] is True
     assert "serial" not in check  # every host at once
-    assert [p["ansible.builtin.group_by"]["key"] for p in check["pre_tasks"][:1]] == [GROUP]
+    straight = check["pre_tasks"][0]
+    assert straight["ansible.builtin.group_by"]["key"] == GROUP
+    assert str(straight["changed_when"]).lower() == "false"  # a no-op run reports none
+    assert check["pre_tasks"][1]["when"] == straight["when"]  # and leaves the check
     assert GROUP in harden["hosts"] and "ansible_check_mode" in harden["hosts"]
     assert harden["serial"] == [1, "50%", "100%"]
     assert harden["max_fail_percentage"] == check["max_fail_percentage"] == 0
