@@ -130,6 +130,7 @@ def test_the_handler_groups_what_the_playbook_hardens() -> None:
     leaves = [t for t in check["pre_tasks"] if t.get("ansible.builtin.meta") == "end_host"]
     assert [t["ansible.builtin.group_by"]["key"] for t in straight] == [GROUP]
     assert [t["when"] for t in leaves] == [straight[0]["when"]]
+    assert str(straight[0]["changed_when"]).lower() == "false"  # a no-op run reports none
     assert "not ansible_check_mode" in straight[0]["when"]  # --check checks every host
     assert GROUP in harden["hosts"] and "ansible_check_mode" in harden["hosts"]
     assert harden["serial"] == [1, "50%", "100%"]
