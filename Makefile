@@ -138,8 +138,8 @@ component: venv ## one program at a time: the monthly report in a real headless 
 test-fast: lint unit component emulated ## the inner loop: lint, unit and emulator tests, no lab
 
 .PHONY: test-lab
-test-lab: setup ## integration and testinfra suites against the lab (starts it if needed)
-	$(PYTEST) tests/integration tests/testinfra -p no:cacheprovider --durations=15
+test-lab: setup ## integration and testinfra suites against the lab, in phases of parallel lanes (tests/lab_lanes.py)
+	$(BIN)/python tests/lab_lanes.py --durations=10
 
 .PHONY: test-molecule
 test-molecule: image ## each role's molecule scenario (syntax, create, check, converge, idempotence, verify)

@@ -16,7 +16,7 @@ import ipaddress
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -52,6 +52,10 @@ from storeops_lab.ssh import (
 
 SSH_TIMEOUT = 30.0
 MAX_PARALLEL = 8
+# Set by a runner that brought the lab up itself before starting suites side by side
+# (tests/lab_lanes.py): the suites' own ``up`` would converge every host while another
+# suite is, on purpose, recreating one of them.
+ASSUME_UP_ENV = "STOREOPS_LAB_ASSUME_UP"
 REQUIRED_COMMANDS = ("podman", "ssh", "ssh-keygen", "ip", "chronyd")
 
 Say = Callable[[str], None]
@@ -419,10 +423,27 @@ def _serve_ntp(plan: LabPlan, result: UpResult) -> list[str]:
     return []
 
 
-def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
+def assumed_up() -> bool:
+    """True when the runner of this process has brought the lab up already."""
+    return os.environ.get(ASSUME_UP_ENV) == "1"
+
+
+def _hosts_named(plan: LabPlan, only: Collection[str] | None) -> tuple[LabHost, ...]:
+    """The plan's hosts that ``up`` converges: all of them, or the ones named in ``only``."""
+    if only is None:
+        return plan.hosts
+    known = {lab_host.host.name for lab_host in plan.hosts}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise LabError(f"no lab container for {', '.join(unknown)} in the inventory")
+    return tuple(lab_host for lab_host in plan.hosts if lab_host.host.name in only)
+
+
+def _up(inventory: Inventory, files: SshFiles, say: Say, only: Collection[str] | None) -> UpResult:
     image = ensure_image(say=say)
     image_id = podman.image_id(image)
     plan = make_plan(inventory, image)
+    targets = _hosts_named(plan, only)
     result = UpResult(image=image, hosts=len(plan.hosts), skipped=len(plan.skipped))
     containers = podman.inspect_containers([h.name for h in plan.hosts])
     networks = {n.name: podman.inspect_network(n.name) for n in plan.networks}
@@ -443,7 +464,7 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     problems = _serve_ntp(plan, result)
 
     outcomes = _in_parallel(
-        lambda h: converge_host(h, containers[h.name], image_id, public_key, say), plan.hosts
+        lambda h: converge_host(h, containers[h.name], image_id, public_key, say), targets
     )
     for outcome in outcomes:
         result.actions += outcome.actions
@@ -461,15 +482,23 @@ def _up(inventory: Inventory, files: SshFiles, say: Say) -> UpResult:
     return result
 
 
-def up(inventory: Inventory, *, files: SshFiles | None = None, say: Say = print) -> UpResult:
+def up(
+    inventory: Inventory,
+    *,
+    files: SshFiles | None = None,
+    say: Say = print,
+    only: Collection[str] | None = None,
+) -> UpResult:
     """Create or repair the lab the inventory describes; a healthy lab is left alone.
 
-    Raises LabError (with every host's problem) if the lab cannot be made healthy.
+    ``only`` names the hosts to converge (a test that recreated one container while other
+    suites use the rest); networks, devices and the gateway's services are checked either
+    way. Raises LabError (with every host's problem) if the lab cannot be made healthy.
     """
     preflight()
     with _lab_lock():
         try:
-            return _up(inventory, files or default_ssh_files(), say)
+            return _up(inventory, files or default_ssh_files(), say, only)
         except (podman.PodmanError, ImageBuildError) as error:
             raise _explain(error) from error
 

@@ -103,7 +103,7 @@ def audit_passes(inventory: Path) -> None:
 def inventory(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A bare sh01-ws01 and a copy of the lab inventory; the host re-converged afterwards."""
     subprocess.run(["podman", "rm", "--force", CONTAINER], check=True, capture_output=True)
-    up(lab)
+    up(lab, only=[HOST])  # only this host: other suites may be using the rest of the lab
     yield copy_lab_inventory(tmp_path_factory.mktemp("workstation"))
     scratch = tmp_path_factory.mktemp("reconverge")
     for playbook in ("common", "mariadb", "harden", "firewall"):

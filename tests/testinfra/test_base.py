@@ -68,9 +68,10 @@ def _from_repo_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="module", autouse=True)
 def _lab_is_up(_from_repo_root: None) -> None:
     if IS_LAB:
-        from storeops_lab.lab import up
+        from storeops_lab.lab import assumed_up, up
 
-        up(INVENTORY, say=lambda _: None)
+        if not assumed_up():
+            up(INVENTORY, say=lambda _: None)
 
 
 @pytest.fixture(scope="module", params=HOSTS, ids=[host.name for host in HOSTS])
