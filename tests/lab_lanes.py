@@ -83,12 +83,13 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "patching",
-        (_integration("patching"), _integration("hardening_desk_login")),
-        "patch runs on the servers; beside them, the desk login test on the workstation",
+        (_integration("patching"), _integration("hardening_desk_login", "workstation")),
+        "patch runs on the servers; beside them, the workstation's suites (the desk login, "
+        "then the bare workstation provisioned): patching's runs are limited to the servers",
     ),
     Phase(
         "converge",
-        (_integration("preflight", "role_playbooks", "workstation"),),
+        (_integration("preflight", "role_playbooks"),),
         "converges of every host that the audit then reads",
     ),
     Phase(
