@@ -14,6 +14,13 @@ each with cold SSH (a fresh control-socket directory):
   third-party strategy plugin, which ansible-core 2.19 deprecates (it warns on every run;
   removal in a later release, no replacement planned), so it is never the default.
 
+``site-noop-link``: the repository's settings and Ansible's defaults again, each SSH
+connection to a server or workstation through an emulated store link
+(``storeops_lab.slowlink``: a ProxyCommand that delays every byte, 15 ms each way, a 30 ms
+round trip, as a store's VPN from the head office). The lab's bridge has no latency, which
+hides what pipelining, connection reuse and forks are for; the emulated devices are reached
+by network_cli (paramiko) and are not behind the link.
+
 Every run must report changed=0 on every host (else the figure is not of a no-op: the bench
 stops). ``runner``: the same job (``playbooks/common.yml``, a no-op, ARA off) through
 ansible-runner's Python API (a private data directory with the project, the inventory and
@@ -127,20 +134,28 @@ def settings(scratch: Path) -> dict[str, dict[str, str]]:
     }
 
 
+def alternated(
+    ways: dict[str, dict[str, str]], runs: int
+) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
+    """Each way's median wall time over ``runs`` no-op runs of site.yml, the ways taking
+    turns; and the first way's recap. A run that changes anything stops the bench."""
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    recaps: dict[str, dict[str, tuple[int, int]]] = {}
+    for _ in range(runs):
+        for name, env in ways.items():
+            elapsed, recaps[name] = run_playbook(env)
+            no_op(name, recaps[name])
+            times[name].append(elapsed)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return medians, recaps[next(iter(ways))]
+
+
 def site_noop(runs: int) -> dict[str, float]:
     """Median wall time of a no-op site.yml per way; every run must change nothing."""
     with tempfile.TemporaryDirectory(prefix="storeops-bench-cfg-") as scratch:
         ways = settings(Path(scratch))
         first, _ = run_playbook(ways["repo"])  # converge first: what follows must be a no-op
-        times: dict[str, list[float]] = {name: [] for name in ways}
-        calls: dict[str, int] = {}
-        for _ in range(runs):
-            for name, env in ways.items():
-                elapsed, hosts = run_playbook(env)
-                no_op(name, hosts)
-                times[name].append(elapsed)
-                calls[name] = sum(ok for ok, _ in hosts.values())
-    medians = {name: statistics.median(values) for name, values in times.items()}
+        medians, hosts = alternated(ways, runs)
     return {
         "converge_first_s": first,
         "repo_s": medians["repo"],
@@ -150,10 +165,45 @@ def site_noop(runs: int) -> dict[str, float]:
         "mitogen_s": medians["mitogen"],
         "defaults_ratio": medians["defaults"] / medians["repo"],
         "mitogen_ratio": medians["repo"] / medians["mitogen"],
-        "tasks_ok": calls["repo"],
+        "tasks_ok": sum(ok for ok, _ in hosts.values()),
         "hosts": len(hosts),
         "runs": runs,
     }
+
+
+LINK_ONE_WAY_MS = 15
+
+
+def behind_store_link(env: dict[str, str]) -> dict[str, str]:
+    """The same settings, every SSH connection through the emulated store link."""
+    proxy = f"{sys.executable} -m storeops_lab.slowlink %h %p {LINK_ONE_WAY_MS}"
+    return {**env, "ANSIBLE_SSH_EXTRA_ARGS": f"-o ProxyCommand='{proxy}'"}
+
+
+def site_noop_link(runs: int) -> dict[str, float]:
+    """Median wall time of a no-op site.yml behind the store link: the repository's settings
+    vs Ansible's defaults, alternated; every run must change nothing."""
+    with tempfile.TemporaryDirectory(prefix="storeops-bench-cfg-") as scratch:
+        ways = settings(Path(scratch))
+        linked = {name: behind_store_link(ways[name]) for name in ("repo", "defaults")}
+        run_playbook(ways["repo"])  # converged first, without the link
+        medians, _ = alternated(linked, runs)
+    return {
+        "rtt_ms": 2 * LINK_ONE_WAY_MS,
+        "repo_s": medians["repo"],
+        "defaults_s": medians["defaults"],
+        "defaults_ratio": medians["defaults"] / medians["repo"],
+        "runs": runs,
+    }
+
+
+def link_rows(f: dict[str, float]) -> list[str]:
+    return [
+        f"| no-op `site.yml`, every server and workstation behind an emulated store link "
+        f"({f['rtt_ms']:.0f} ms round trip), the repository's settings | {f['repo_s']:.1f} s |",
+        f"| the same with Ansible's defaults | {f['defaults_s']:.1f} s "
+        f"({f['defaults_ratio']:.1f}x the repository's) |",
+    ]
 
 
 RUNNER_JOB = "playbooks/common.yml"
@@ -227,4 +277,5 @@ def rows(f: dict[str, float]) -> list[str]:
 
 
 if __name__ == "__main__":
-    print({"site-noop": site_noop, "runner": runner}[sys.argv[1]](int(sys.argv[2])))
+    benches = {"site-noop": site_noop, "site-noop-link": site_noop_link, "runner": runner}
+    print(benches[sys.argv[1]](int(sys.argv[2])))

@@ -46,6 +46,8 @@ Measurements (each a whole-process wall time, the median of several runs):
 
   site-noop   a no-op playbooks/site.yml over the lab (bench/converge.py): the repository's
               settings vs Ansible's defaults vs + Mitogen's strategy (opt-in), alternated
+  site-noop-link  the same behind an emulated store link (30 ms round trip): the
+              repository's settings vs Ansible's defaults
   runner      the same no-op job through ansible-runner (AWX's engine) vs ansible-playbook
 
 Never a timed assertion: these are figures for the README's Performance section.
@@ -70,8 +72,8 @@ from pathlib import Path
 
 from backup import backup  # bench/backup.py
 from backup import rows as backup_rows
+from converge import link_rows, runner, runner_rows, site_noop, site_noop_link  # bench/converge.py
 from converge import rows as site_noop_rows
-from converge import runner, runner_rows, site_noop  # bench/converge.py
 from dms import dms_rollout  # bench/dms.py: run.py runs as a script, bench/ is on sys.path
 from dms_queue import SIZES as QUEUE_SIZES
 from dms_queue import dms_queue  # bench/dms_queue.py
@@ -204,6 +206,7 @@ MEASUREMENTS: dict[str, tuple[Callable[[int], dict[str, float]], int]] = {
     "health": (health, 3),
     "report": (report, 3),
     "site-noop": (site_noop, 1),  # 4 ways x 4-8 min a run
+    "site-noop-link": (site_noop_link, 1),  # 2 ways x 5-10 min a run
     "runner": (runner, 3),
     "scale": (scale, 3),
 }
@@ -416,6 +419,7 @@ ROWS: dict[str, Callable[[dict[str, float]], list[str]]] = {
     "health": health_rows,
     "report": report_rows,
     "site-noop": site_noop_rows,
+    "site-noop-link": link_rows,
     "runner": runner_rows,
     "scale": scale_rows,
 }
