@@ -204,6 +204,8 @@ def _bring_up(phase: Phase) -> bool:
         return False
     changed = f"{len(result.actions)} repairs" if result.actions else "nothing to repair"
     print(f"  lab up: {changed} ({time.monotonic() - started:.0f} s)")
+    for action in result.actions:
+        print(f"    {action}")
     return True
 
 
