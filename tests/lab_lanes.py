@@ -64,11 +64,18 @@ PHASES: tuple[Phase, ...] = (
     Phase(
         "databases",
         (
-            _integration("backup", "dms_playbook", "dms_rollout"),
+            _integration("dms_playbook", "dms_rollout"),
             _integration("dms_app", "firewall_module", "network"),
         ),
-        "the stores' DMS and databases; beside them, suites on containers and devices "
-        "of their own (a scratch DMS host, a scratch nftables host, the emulated devices)",
+        "the stores' DMS rollouts; beside them, suites on containers and devices of their "
+        "own (a scratch DMS host, a scratch nftables host, the emulated devices)",
+    ),
+    Phase(
+        "backups",
+        (_integration("backup"), _integration("hardening_desk_login", "workstation")),
+        "backups, restore drills and a recreated database host; beside them, the "
+        "workstation's suites (the desk login, then the bare workstation provisioned): "
+        "the backup suite's runs leave the workstation out",
     ),
     Phase(
         "firewalls",
@@ -83,9 +90,8 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "patching",
-        (_integration("patching"), _integration("hardening_desk_login", "workstation")),
-        "patch runs on the servers; beside them, the workstation's suites (the desk login, "
-        "then the bare workstation provisioned): patching's runs are limited to the servers",
+        (_integration("patching"),),
+        "patch runs, reboots and the change locks of every server",
     ),
     Phase(
         "converge",

@@ -79,11 +79,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def patch_lab(lab: Inventory, scratch: Path) -> Inventory:
     """The lab with its apt repository in use (lab-baseline.yml), and a recent backup of
     every store database (the database hosts' pre-check)."""
-    # The servers only: lab-baseline.yml's database play (tagged always) would otherwise
-    # reach the workstation, which tests/lab_lanes.py is recreating meanwhile.
-    done = run_playbook(
-        "playbooks/lab-baseline.yml", scratch, "--tags", "packages", "--limit", "backup:db:dms"
-    )
+    done = run_playbook("playbooks/lab-baseline.yml", scratch, "--tags", "packages")
     assert done.returncode == 0, done.stdout[-4000:]
     status = on("sh01-db", "cat", "/var/lib/storeops/backup/status.json", check=False)
     if '"result": "ok"' not in status.replace('":"', '": "'):
