@@ -34,7 +34,10 @@ CONTAINER = "storeops-fwdev-module"
 TABLE = "storeops"
 UNIT = f"nft-revert-{TABLE}"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
-REVERT_TIMEOUT = 5  # seconds: confirm_timeout of the commit-confirm tests
+# seconds: confirm_timeout of the commit-confirm tests. The confirmation is the playbook's
+# next task; with the lab suites side by side (tests/lab_lanes.py) a task can start more
+# than 5 s after the previous one returned, and the revert then fired first.
+REVERT_TIMEOUT = 15
 STATE_DIR = "/var/lib/storeops/firewall"  # the module's default state_dir
 
 
