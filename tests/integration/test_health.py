@@ -76,16 +76,20 @@ def synchronised(host: str) -> bool:
 def converged(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """sh01 as its playbooks leave it, and the health report of that (green) state."""
 
-    def converge(*playbooks: str) -> None:
-        scratch = tmp_path_factory.mktemp("health")  # its own SSH control sockets
+    def converge(scratch: Path, *playbooks: str) -> None:
         for playbook in playbooks:
             done = run_playbook(f"playbooks/{playbook}", scratch, "--limit", f"store_{STORE}")
             assert done.returncode == 0, done.stdout[-3000:]
 
-    # the devices (from the controller) beside the servers (one playbook after the other)
+    # the devices (from the controller) beside the servers (one playbook after the other),
+    # each with its own SSH control sockets; the directories are made here, not in the
+    # threads: pytest creates its base directory on the first mktemp, and two at once race
+    scratches = [tmp_path_factory.mktemp("health") for _ in range(2)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        devices = pool.submit(converge, "network.yml")
-        servers = pool.submit(converge, "backup.yml", "restore-drill.yml", "patch.yml")
+        devices = pool.submit(converge, scratches[0], "network.yml")
+        servers = pool.submit(
+            converge, scratches[1], "backup.yml", "restore-drill.yml", "patch.yml"
+        )
         devices.result()
         servers.result()
     for host in (f"{STORE}-db", f"{STORE}-dms"):
