@@ -147,28 +147,21 @@ test-molecule: image ## each role's molecule scenario (syntax, create, check, co
 
 # The role scenarios run beside the other suites, not after them: they use their own
 # containers (no network), and the lab suites mostly wait on SSH and systemd, so the two
-# share the 2 cores (CI: 57 min one after the other). MOLECULE_JOBS=2 keeps the scenarios
-# from crowding the lab suites; their output is printed when each one ends.
+# share the 2 cores well (CI: 57 min one after the other). MOLECULE_JOBS=2 keeps the
+# scenarios from crowding the lab suites; their output is printed when each one ends.
 # The lint, unit, emulator and component suites (no lab: their own devices and servers on
 # free 127.0.0.1 ports) run one after the other in a lane beside the lab suites, from the
-# start: the lab suites are the longest part and need nothing of theirs. --keep-going: a
-# failure in one does not skip the others; any failure fails the run. Printed when the
-# lab suites end.
-# The lab suites are the critical path: while their first phase runs, everything else
-# keeps both cores busy (CI: its lanes took 34 min there, 23 min on a quiet machine). The
-# role scenarios and lint and the unit tests (CPU only, no timeouts) therefore run at a
-# lower priority (nice 5) and take the cores the lab suites leave idle while they wait;
-# the emulator and component suites (SSH and HTTP timeouts) run at the normal one.
+# start: the lab suites are the longest part and need nothing of theirs (CI: lint and the
+# unit tests first cost the lab suites 5 min of waiting). --keep-going: a failure in one
+# does not skip the others; any failure fails the run. Printed when the lab suites end.
 MOLECULE_LOG := .cache/molecule/all.log
 SIDE_LOG := .cache/lint-unit-emulated-component.log
 .PHONY: test
 test: setup image ## make test: everything CI runs (pytest closes the run)
 	mkdir -p $(dir $(MOLECULE_LOG))
-	MOLECULE_JOBS=$${MOLECULE_JOBS:-2} nice -n 5 .ci/molecule-all $(ROLES_WITH_MOLECULE) \
-	  >$(MOLECULE_LOG) 2>&1 & molecule=$$!; status=0; \
-	  ( nice -n 5 $(MAKE) --no-print-directory --keep-going lint unit; cpu=$$?; \
-	    $(MAKE) --no-print-directory --keep-going emulated component && exit $$cpu \
-	  ) >$(SIDE_LOG) 2>&1 & side=$$!; \
+	MOLECULE_JOBS=$${MOLECULE_JOBS:-2} .ci/molecule-all $(ROLES_WITH_MOLECULE) >$(MOLECULE_LOG) 2>&1 & \
+	  molecule=$$!; status=0; \
+	  $(MAKE) --no-print-directory --keep-going lint unit emulated component >$(SIDE_LOG) 2>&1 & side=$$!; \
 	  $(MAKE) --no-print-directory test-lab || status=$$?; \
 	  wait $$side || status=$$?; \
 	  cat $(SIDE_LOG); \

@@ -64,18 +64,12 @@ PHASES: tuple[Phase, ...] = (
     Phase(
         "databases",
         (
-            _integration("dms_playbook", "dms_rollout"),
+            _integration("backup", "dms_playbook", "dms_rollout"),
             _integration("dms_app", "firewall_module", "network"),
         ),
-        "the stores' DMS rollouts; beside them, suites on containers and devices of their "
-        "own (a scratch DMS host, a scratch nftables host, the emulated devices)",
-    ),
-    Phase(
-        "backups",
-        (_integration("backup"), _integration("hardening_desk_login", "workstation")),
-        "backups, restore drills and a recreated database host; beside them, the "
-        "workstation's suites (the desk login, then the bare workstation provisioned): "
-        "the backup suite's runs leave the workstation out",
+        "the stores' DMS, databases and backups; beside them, suites on containers and "
+        "devices of their own (a scratch DMS host, a scratch nftables host, the emulated "
+        "devices)",
     ),
     Phase(
         "firewalls",
@@ -90,8 +84,9 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "patching",
-        (_integration("patching"),),
-        "patch runs, reboots and the change locks of every server",
+        (_integration("patching"), _integration("hardening_desk_login", "workstation")),
+        "patch runs on the servers; beside them, the workstation's suites (the desk login, "
+        "then the bare workstation provisioned): patching's runs leave the workstation out",
     ),
     Phase(
         "converge",
