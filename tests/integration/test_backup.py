@@ -138,12 +138,8 @@ def test_the_lab_baseline_reseeds_a_running_dms_whose_database_was_recreated_emp
         assert hardened.returncode == 0, hardened.stdout[-3000:]
 
 
-# lab-baseline.yml's database play reaches every Linux host; the workstation is left out:
-# tests/lab_lanes.py recreates it meanwhile (the play only keeps MariaDB off there).
 def lab_baseline(tmp_path: Path) -> PlaybookRun:
-    return run_playbook(
-        "playbooks/lab-baseline.yml", tmp_path, "--limit", "store_sh01:!workstation"
-    )
+    return run_playbook("playbooks/lab-baseline.yml", tmp_path, "--limit", "store_sh01")
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +148,7 @@ def converged(
 ) -> Iterator[tuple[PlaybookRun, PlaybookRun]]:
     tmp_path = tmp_path_factory.mktemp("backup")
     if not all(customers_in(store) for store in lab.stores):  # every database with customers
-        baseline = run_playbook(
-            "playbooks/lab-baseline.yml", tmp_path, "--limit", "all:!workstation"
-        )
+        baseline = run_playbook("playbooks/lab-baseline.yml", tmp_path)
         assert baseline.returncode == 0, baseline.stdout[-3000:]
     first = run_playbook("playbooks/backup.yml", tmp_path)
     second = run_playbook("playbooks/backup.yml", tmp_path)
