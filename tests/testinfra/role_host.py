@@ -1,5 +1,5 @@
 """What the role suites (test_common.py, test_mariadb.py, test_dms.py) share: the ``target``
-fixture, the host to check reached the fast way, and the role's variables for that host.
+fixture, the host to check, and the role's variables for that host.
 
 A suite uses the fixture by naming it at module level (``target = role_host.target``).
 
@@ -15,27 +15,15 @@ import json
 from typing import Any
 
 import pytest
-import testinfra
 
 from storeops.roles import role_defaults
-
-PODMAN_CONNECTIONS = frozenset({"containers.podman.podman", "podman"})
 
 
 @pytest.fixture(scope="module")
 def target(host: Any) -> Any:
-    """The host to check, reached the fast way where there is one.
-
-    For connection plugins it does not know, such as containers.podman.podman (molecule),
-    testinfra's ansible backend runs every command through ``ansible -m shell`` (about
-    2 s each); ``podman exec`` takes about 0.3 s.
-    """
-    if host.backend.HAS_RUN_ANSIBLE:
-        hostvars = host.ansible.get_variables()
-        if hostvars.get("ansible_connection") in PODMAN_CONNECTIONS:
-            user = hostvars.get("ansible_user")
-            name = hostvars.get("ansible_host") or host.backend.host
-            return testinfra.get_host(f"podman://{user}@{name}" if user else f"podman://{name}")
+    """The host to check: the lab's host, or the molecule scenario's container, both over
+    SSH (.config/molecule/create.yml). The suites' name for it, where ``host`` also serves
+    to ask Ansible for the host's variables."""
     return host
 
 

@@ -29,7 +29,7 @@ INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resol
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
 testinfra_hosts = [f"ansible://{group}?ansible_inventory={INVENTORY}" for group in ("db", "dms")]
 pytestmark = [pytest.mark.lab] if ON_LAB else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 
 @pytest.fixture(scope="module")

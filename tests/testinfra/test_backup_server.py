@@ -26,7 +26,7 @@ INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resol
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
 testinfra_hosts = [f"ansible://backup?ansible_inventory={INVENTORY}"]
 pytestmark = [pytest.mark.lab] if ON_LAB else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 # What sshd must apply to a backup user (sshd -T prints lower-case keywords).
 SFTP_ONLY = {

@@ -38,7 +38,7 @@ from storeops.paths import LAB_INVENTORY
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 testinfra_hosts = [f"ansible://linux?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 CHRONY_DROPIN = "/etc/systemd/system/chrony.service.d/storeops.conf"
 SUDOERS_FILE = "/etc/sudoers.d/storeops-admins"

@@ -26,7 +26,7 @@ import pytest
 import role_host  # type: ignore[import-not-found]  # top level: pytest puts tests/testinfra on sys.path
 
 testinfra_hosts = ["local://"]  # unless --hosts (molecule)
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 UNIT_DIR = "/etc/systemd/system"
 TIMERS = {"storeops-sample.timer": "sample", "storeops-health.timer": "health"}

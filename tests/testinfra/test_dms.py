@@ -42,7 +42,7 @@ INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resol
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
 testinfra_hosts = [f"ansible://dms?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if ON_LAB else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 CONFIG_FILE = "/etc/storedms/storedms.conf"
 

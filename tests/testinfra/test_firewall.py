@@ -44,7 +44,7 @@ INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resol
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
 testinfra_hosts = [f"ansible://linux?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if ON_LAB else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 DROPIN = "/etc/systemd/system/nftables.service.d/storeops.conf"
 LOG_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|week)\s*$")

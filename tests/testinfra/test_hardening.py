@@ -35,7 +35,7 @@ from storeops.paths import LAB_INVENTORY
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 testinfra_hosts = [f"ansible://linux?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 AUTOMATION_USER = "storeops"
 # --- the level-2 requirements (issue 18, the catalogue's titles, dev-sec baselines) --------

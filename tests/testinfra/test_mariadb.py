@@ -43,7 +43,7 @@ from storeops.paths import LAB_INVENTORY
 INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resolve()
 testinfra_hosts = [f"ansible://db?ansible_inventory={INVENTORY}"]  # unless --hosts
 pytestmark = [pytest.mark.lab] if LAB_INVENTORY.resolve() == INVENTORY else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 CONFIG_FILE = "/etc/mysql/mariadb.conf.d/60-storeops.cnf"
 SOCKET_UNITS = ("mariadb.socket", "mariadb-extra.socket")

@@ -30,7 +30,7 @@ testinfra_hosts = [
     f"ansible://{group}?ansible_inventory={INVENTORY}" for group in ("backup", "db", "dms")
 ]
 pytestmark = [pytest.mark.lab] if ON_LAB else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ INVENTORY = Path(os.environ.get("STOREOPS_INVENTORY", str(LAB_INVENTORY))).resol
 ON_LAB = LAB_INVENTORY.resolve() == INVENTORY
 testinfra_hosts = [f"ansible://workstation?ansible_inventory={INVENTORY}"]
 pytestmark = [pytest.mark.lab] if ON_LAB else []
-target = role_host.target  # fixture: the host to check, reached the fast way
+target = role_host.target  # fixture: the host to check
 
 
 @pytest.fixture(scope="module")
