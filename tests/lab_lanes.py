@@ -210,18 +210,22 @@ def _bring_up(phase: Phase) -> bool:
     return True
 
 
-def run(phases: Sequence[Phase], pytest_args: Sequence[str]) -> list[RunningLane]:
+def run(
+    phases: Sequence[Phase], pytest_args: Sequence[str]
+) -> tuple[list[RunningLane], Phase | None]:
+    """The lanes run, and the phase whose lab could not be brought up (the run stops
+    there: its suites and the later phases' would fail on a broken lab), if any."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     finished: list[RunningLane] = []
     for phase in phases:
         print(f"\n=== phase {phase.name}: {phase.why}", flush=True)
         if not _bring_up(phase):
-            sys.exit(1)
+            return finished, phase
         lanes = _start(phase, pytest_args)
         sys.stdout.flush()
         _wait(lanes, sys.stdout)
         finished += lanes
-    return finished
+    return finished, None
 
 
 def summary(lanes: Sequence[RunningLane]) -> str:
@@ -247,10 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     chosen = [phase for phase in PHASES if not options.phase or phase.name in options.phase]
     started = time.monotonic()
-    lanes = run(chosen, pytest_args)
+    lanes, stopped_at = run(chosen, pytest_args)
     print("\n" + summary(lanes))
+    if stopped_at is not None:
+        not_run = [phase.name for phase in chosen[chosen.index(stopped_at) :]]
+        print(f"not run (the lab was not up for phase {stopped_at.name}): {', '.join(not_run)}")
     print(f"lab suites: {(time.monotonic() - started) / 60:.1f} min")
-    return 0 if all(lane.returncode == 0 for lane in lanes) else 1
+    return 0 if stopped_at is None and all(lane.returncode == 0 for lane in lanes) else 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,6 +13,7 @@ from storeops.validate import load_valid
 from storeops_lab.errors import LabError
 from storeops_lab.lab import _hosts_named
 from storeops_lab.plan import make_plan
+from tests import lab_lanes
 from tests.lab_lanes import PHASES, Phase, lab_test_modules, pytest_command, unscheduled
 
 
@@ -75,3 +78,25 @@ def test_up_converges_only_the_hosts_named() -> None:
     assert [h.host.name for h in _hosts_named(plan, ["sh01-db"])] == ["sh01-db"]
     with pytest.raises(LabError, match="no lab container for sh99-db"):
         _hosts_named(plan, ["sh01-db", "sh99-db"])
+
+
+def test_a_phase_whose_lab_is_not_up_stops_the_run_after_what_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lanes that ran are still reported, and the run says where it stopped."""
+    calls: list[int] = []
+
+    def fake_up(*_args: object, **_kwargs: object) -> SimpleNamespace:
+        calls.append(1)
+        if len(calls) > 1:
+            raise LabError("sh01-db: no SSH")
+        return SimpleNamespace(actions=[])
+
+    monkeypatch.setattr(lab_lanes, "up", fake_up)
+    monkeypatch.setattr(lab_lanes, "LOG_DIR", tmp_path)
+    monkeypatch.setattr(lab_lanes, "pytest_command", lambda *_: [sys.executable, "-c", "pass"])
+    phases = [Phase(name, (("tests/integration/test_x.py",),), "why") for name in "abc"]
+    lanes, stopped_at = lab_lanes.run(phases, [])
+    assert [lane.label for lane in lanes] == ["a-1"] and lanes[0].returncode == 0
+    assert stopped_at is phases[1]
+    assert "phase b: the lab is not up" in capsys.readouterr().out
