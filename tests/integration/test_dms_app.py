@@ -31,13 +31,17 @@ DMS = REPO / "lab" / "dms"
 VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "3.2.2", "4.0.0")
 DB_USER, DB_PASSWORD = "storedms", "lab-only-test-password"
 
-# Runs inside the container: polls /health at HZ for SECONDS, counts outcomes.
-POLLER = """
-import json, sys, time, urllib.error, urllib.request
-seconds, hz = float(sys.argv[1]), float(sys.argv[2])
-counts = {"ok": 0, "refused": 0, "http_error": 0, "other": 0}
-worst, end = 0.0, time.monotonic() + seconds
-while time.monotonic() < end:
+# Runs inside the container: polls /health at HZ until STOP_FILE exists (at most
+# POLL_LIMIT_S), counts outcomes. The test writes STOP_FILE after the last restart, so the
+# polling spans every restart however long a busy machine makes them take.
+STOP_FILE = "/tmp/poll.stop"
+POLL_LIMIT_S = 120
+POLLER = f"""
+import json, os, sys, time, urllib.error, urllib.request
+stop, hz = sys.argv[1], float(sys.argv[2])
+counts = {{"ok": 0, "refused": 0, "http_error": 0, "other": 0}}
+worst, end = 0.0, time.monotonic() + {POLL_LIMIT_S}
+while not os.path.exists(stop) and time.monotonic() < end:
     start = time.monotonic()
     try:
         with urllib.request.urlopen("http://127.0.0.1:8080/health", timeout=2) as response:
@@ -51,7 +55,8 @@ while time.monotonic() < end:
     took = time.monotonic() - start
     worst = max(worst, took)
     time.sleep(max(0.0, 1 / hz - took))
-print(json.dumps({**counts, "worst_latency_s": round(worst, 3)}))
+stopped = os.path.exists(stop)
+print(json.dumps({{**counts, "worst_latency_s": round(worst, 3), "stopped": stopped}}))
 """
 
 
@@ -404,10 +409,11 @@ def test_health_is_503_when_the_schema_is_not_the_release_s(dms_host: str) -> No
 
 
 def poll_while_restarting(restarts: int, unit: str) -> dict[str, Any]:
-    """Poll /health at 20 Hz inside the container while ``unit`` restarts ``restarts`` times."""
-    seconds = 1.5 + restarts * 1.2
+    """Poll /health at 20 Hz inside the container, from before the first of ``restarts``
+    restarts of ``unit`` to after the last."""
+    sh(f"rm -f {STOP_FILE}")
     poller = subprocess.Popen(
-        ["podman", "exec", CONTAINER, "python3", "/tmp/poll.py", str(seconds), "20"],
+        ["podman", "exec", CONTAINER, "python3", "/tmp/poll.py", STOP_FILE, "20"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     pids = []
@@ -416,9 +422,12 @@ def poll_while_restarting(restarts: int, unit: str) -> dict[str, Any]:
         sh(f"systemctl reset-failed {unit}; systemctl restart {unit}")
         pids.append(sh(f"systemctl show -p MainPID --value {unit}").stdout.strip())
         time.sleep(0.9)
-    out, _ = poller.communicate(timeout=seconds + 20)
+    sh(f"touch {STOP_FILE}")
+    out, _ = poller.communicate(timeout=POLL_LIMIT_S + 20)
     assert len(set(pids)) == restarts, f"{unit} did not restart each time: {pids}"
-    return cast(dict[str, Any], json.loads(out))
+    result = cast(dict[str, Any], json.loads(out))
+    assert result["stopped"], f"the poller gave up after {POLL_LIMIT_S} s: {result}"
+    return result
 
 
 def test_socket_activation_restarts_refuse_no_connection(dms_host: str) -> None:
@@ -427,7 +436,8 @@ def test_socket_activation_restarts_refuse_no_connection(dms_host: str) -> None:
     serve("3.2.0", db)
     result = poll_while_restarting(3, "storedms.service")
     assert result["refused"] == 0 and result["other"] == 0 and result["http_error"] == 0, result
-    assert result["ok"] >= 60, result
+    # answered throughout (a count, not a rate: a busy machine answers fewer per second)
+    assert result["ok"] >= 20, result
 
 
 def test_without_the_socket_unit_the_same_restarts_are_refused(dms_host: str) -> None:
