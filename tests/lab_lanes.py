@@ -84,9 +84,15 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "patching",
-        (_integration("patching"), _integration("hardening_desk_login", "workstation")),
-        "patch runs on the servers; beside them, the workstation's suites (the desk login, "
-        "then the bare workstation provisioned): patching's runs leave the workstation out",
+        (_integration("patching"), _integration("hardening_desk_login")),
+        "patch runs on the servers; beside them, the desk login on the workstation: "
+        "patching's runs leave the workstation out",
+    ),
+    Phase(
+        "workstation",
+        (_integration("workstation"),),
+        "the bare workstation provisioned and decommissioned: alone, since decommissioning "
+        "archives to the store's backup server, which patching reboots",
     ),
     Phase(
         "converge",
