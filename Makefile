@@ -146,9 +146,10 @@ test-molecule: image ## each role's molecule scenario (syntax, create, check, co
 	.ci/molecule-all $(ROLES_WITH_MOLECULE)
 
 # The role scenarios run beside the other suites, not after them: they use their own
-# containers (no network), and the lab suites mostly wait on SSH and systemd, so the two
-# share the 2 cores well (CI: 57 min one after the other). MOLECULE_JOBS=2 keeps the
-# scenarios from crowding the lab suites; their output is printed when each one ends.
+# containers (on an internal network of their own, reached over SSH), and the lab suites
+# mostly wait on SSH and systemd, so the two share the 2 cores well (CI: 57 min one after
+# the other). MOLECULE_JOBS=2 keeps the scenarios from crowding the lab suites; their
+# output is printed when each one ends.
 # The lint, unit, emulator and component suites (no lab: their own devices and servers on
 # free 127.0.0.1 ports) run one after the other in a lane beside the lab suites, from the
 # start: the lab suites are the longest part and need nothing of theirs (CI: lint and the

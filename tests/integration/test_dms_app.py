@@ -31,24 +31,24 @@ DMS = REPO / "lab" / "dms"
 VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "3.2.2", "4.0.0")
 DB_USER, DB_PASSWORD = "storedms", "lab-only-test-password"
 
-# Runs inside the container: polls /health at HZ until STOP_FILE exists (at most
-# POLL_LIMIT_S), counts outcomes. The test writes STOP_FILE after the last restart, so the
-# polling spans every restart however long a busy machine makes them take. A request may
-# wait up to REQUEST_TIMEOUT_S: socket activation queues a connection while the service
-# restarts (waiting is the promise, refusing is the failure), and at load 13 a restart of
-# the service took more than 2 s.
+# Runs inside the container: ``poll.py STOP HZ LIMIT TIMEOUT`` polls /health at HZ until
+# the file STOP exists (at most LIMIT seconds), counts outcomes. The test writes STOP_FILE
+# after the last restart, so the polling spans every restart however long a busy machine
+# makes them take. A request may wait up to TIMEOUT (REQUEST_TIMEOUT_S): socket activation
+# queues a connection while the service restarts (waiting is the promise, refusing is the
+# failure), and at load 13 a restart of the service took more than 2 s.
 STOP_FILE = "/tmp/poll.stop"
 POLL_LIMIT_S = 120
 REQUEST_TIMEOUT_S = 30
-POLLER = f"""
+POLLER = """
 import json, os, sys, time, urllib.error, urllib.request
-stop, hz = sys.argv[1], float(sys.argv[2])
-counts = {{"ok": 0, "refused": 0, "http_error": 0, "other": 0}}
-worst, end = 0.0, time.monotonic() + {POLL_LIMIT_S}
+stop, hz, limit, timeout = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+counts = {"ok": 0, "refused": 0, "http_error": 0, "other": 0}
+worst, end = 0.0, time.monotonic() + limit
 while not os.path.exists(stop) and time.monotonic() < end:
     start = time.monotonic()
     try:
-        with urllib.request.urlopen("http://127.0.0.1:8080/health", timeout={REQUEST_TIMEOUT_S}) as response:
+        with urllib.request.urlopen("http://127.0.0.1:8080/health", timeout=timeout) as response:
             counts["ok" if response.status == 200 else "http_error"] += 1
     except urllib.error.HTTPError:
         counts["http_error"] += 1
@@ -60,7 +60,7 @@ while not os.path.exists(stop) and time.monotonic() < end:
     worst = max(worst, took)
     time.sleep(max(0.0, 1 / hz - took))
 stopped = os.path.exists(stop)
-print(json.dumps({{**counts, "worst_latency_s": round(worst, 3), "stopped": stopped}}))
+print(json.dumps({**counts, "worst_latency_s": round(worst, 3), "stopped": stopped}))
 """
 
 
@@ -417,7 +417,8 @@ def poll_while_restarting(restarts: int, unit: str) -> dict[str, Any]:
     restarts of ``unit`` to after the last."""
     sh(f"rm -f {STOP_FILE}")
     poller = subprocess.Popen(
-        ["podman", "exec", CONTAINER, "python3", "/tmp/poll.py", STOP_FILE, "20"],
+        ["podman", "exec", CONTAINER, "python3", "/tmp/poll.py", STOP_FILE, "20",
+         str(POLL_LIMIT_S), str(REQUEST_TIMEOUT_S)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     pids = []

@@ -80,7 +80,7 @@ def patch_lab(lab: Inventory, scratch: Path) -> Inventory:
     """The lab with its apt repository in use (lab-baseline.yml), and a recent backup of
     every store database (the database hosts' pre-check)."""
     # lab-baseline.yml's database play (tagged always) reaches every Linux host; the
-    # workstation is left out: tests/lab_lanes.py recreates it meanwhile.
+    # workstation is left out: the desk-login suite uses it meanwhile (tests/lab_lanes.py).
     done = run_playbook(
         "playbooks/lab-baseline.yml", scratch, "--tags", "packages", "--limit", "all:!workstation"
     )
